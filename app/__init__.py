@@ -1,0 +1,43 @@
+"""The application factory: config, CORS, backend, routes and error handlers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_cors import CORS
+
+from app import config as settings
+from app.backends import Backend, make_backend
+from app.errors import register_error_handlers
+
+STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None = None) -> Flask:
+    """Build the app: defaults, then the environment, then `config`; `backend` replaces the configured one."""
+    app = Flask(__name__, static_folder=STATIC_FOLDER, static_url_path="/static")
+    app.config.update(settings.defaults())
+    app.config.update(settings.from_env(os.environ))
+    app.config.update(config or {})
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the SageMaker answer's key order
+
+    CORS(
+        app,
+        origins=app.config["CORS_ORIGINS"],
+        supports_credentials=False,
+        allow_headers=["Content-Type", "X-API-Key"],
+        expose_headers=["X-Request-Id", "Retry-After"],
+        max_age=600,
+    )
+    app.extensions["backend"] = backend or make_backend(app.config)
+    register_error_handlers(app)
+
+    from app import api, training
+
+    app.register_blueprint(api.bp)
+    training.register_commands(app)
+    return app

@@ -1,0 +1,106 @@
+"""HTTP routes: thin views that parse, call the backend and answer JSON."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from app.backends import Backend, Prediction
+from app.errors import ValidationError
+from app.schema import SAMPLE_CSV, Reading, parse_body, schema_dict
+
+bp = Blueprint("api", __name__)
+
+PAGE_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src *; base-uri 'self'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _backend() -> Backend:
+    return current_app.extensions["backend"]  # type: ignore[no-any-return]
+
+
+def _readings() -> list[Reading]:
+    """The request's validated readings; raises the schema's typed errors."""
+    return parse_body(
+        request.get_data(cache=False),
+        request.mimetype,
+        request.mimetype_params.get("charset"),
+        current_app.config["MAX_ROWS"],
+    )
+
+
+def _flag(name: str) -> bool:
+    """A true/false query parameter; raises ValidationError for any other value."""
+    value = request.args.get(name, "false").lower()
+    if value not in ("true", "false"):
+        raise ValidationError(
+            f"Query parameter {name} must be true or false.",
+            [{"row": None, "field": name, "message": f"{value!r} is not true or false"}],
+        )
+    return value == "true"
+
+
+def _json(body: Any) -> Response:
+    return current_app.json.response(body)
+
+
+@bp.post("/")
+def predict_classic() -> Response:
+    """Score readings and answer in the SageMaker linear-learner shape."""
+    predictions = _backend().predict(_readings())
+    return _json({"predictions": [{"score": p.score, "predicted_label": p.predicted_label} for p in predictions]})
+
+
+def _versioned(p: Prediction) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "score": p.score,
+        "predicted_label": p.predicted_label,
+        "label": "maintenance_required" if p.predicted_label else "healthy",
+    }
+    if p.contributions is not None:
+        item["contributions"] = p.contributions
+    return item
+
+
+@bp.post("/v1/predictions")
+def predict_v1() -> Response:
+    """Score readings; adds a text label, the model, and with ?explain=true each field's contribution."""
+    explain = _flag("explain")
+    backend = _backend()
+    predictions = backend.predict(_readings(), explain=explain)
+    info = backend.describe()
+    return _json(
+        {
+            "predictions": [_versioned(p) for p in predictions],
+            "model": {"backend": info["backend"], "name": info.get("name"), "version": info.get("version")},
+        }
+    )
+
+
+@bp.get("/ping")
+def ping() -> Response:
+    """Say the service is up and which backend answers."""
+    info = _backend().describe()
+    return _json({"status": "ok", "backend": info["backend"], "model": info.get("name") or info.get("endpoint")})
+
+
+@bp.get("/v1/model")
+def model() -> Response:
+    """Describe the model, its metrics and the reading's fields."""
+    return _json({**_backend().describe(), "schema": schema_dict(), "sample": SAMPLE_CSV})
+
+
+@bp.get("/")
+def page() -> Response:
+    """Serve the demo page, based at the app's root so relative URLs work under a stage prefix."""
+    assert current_app.static_folder is not None
+    with open(f"{current_app.static_folder}/index.html", encoding="utf-8") as f:
+        html = f.read()
+    base = f'<base href="{escape(request.script_root, quote=True)}/">'
+    response = Response(html.replace("<head>", "<head>\n  " + base, 1), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = PAGE_SECURITY_POLICY
+    return response

@@ -1,0 +1,40 @@
+"""The one swap point: a Backend scores validated readings; make_backend picks one from config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from app.schema import Reading
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    score: float
+    predicted_label: int
+    # Each field's additive contribution to the log-odds, when an explanation was asked for.
+    contributions: dict[str, float] | None = None
+
+
+class Backend(Protocol):
+    name: str
+
+    def predict(self, rows: Sequence[Reading], explain: bool = False) -> list[Prediction]:
+        """Score readings in order; raises BackendError when the model cannot answer."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What /ping and /v1/model report about this backend and its model."""
+        ...
+
+
+def make_backend(config: Mapping[str, Any]) -> Backend:
+    """The backend the configuration names; raises ValueError for an unusable configuration."""
+    if config["MODEL_BACKEND"] == "sagemaker":
+        from app.backends.sagemaker import SageMakerBackend
+
+        return SageMakerBackend.from_config(config)
+    from app.backends.embedded import EmbeddedBackend
+
+    return EmbeddedBackend.from_file(config["MODEL_PATH"])

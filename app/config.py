@@ -1,0 +1,73 @@
+"""Every setting the service reads from the environment, with defaults and validation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from app.backends.embedded import DEFAULT_MODEL_PATH
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot use."""
+
+
+def _positive_int(name: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _threshold(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {text!r}") from None
+    if not 0 < value < 1:
+        raise ConfigError(f"{name} must lie between 0 and 1, got {text}")
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[str, str], str]:
+    def check(name: str, text: str) -> str:
+        if text not in allowed:
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {text!r}")
+        return text
+
+    return check
+
+
+def _text(name: str, text: str) -> str:
+    return text.strip()
+
+
+def _origins(name: str, text: str) -> str | list[str]:
+    origins = [o.strip() for o in text.split(",") if o.strip()]
+    if not origins:
+        raise ConfigError(f"{name} must name at least one origin, or *")
+    return "*" if origins == ["*"] else origins
+
+
+# name: (default, parser, description); the README's configuration table follows this.
+SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
+    "MODEL_BACKEND": ("embedded", _choice("embedded", "sagemaker"), "embedded or sagemaker"),
+    "MODEL_PATH": (str(DEFAULT_MODEL_PATH), _text, "the embedded model's JSON artifact"),
+    "SAGEMAKER_ENDPOINT_NAME": ("", _text, "endpoint to call when MODEL_BACKEND=sagemaker"),
+    "SAGEMAKER_THRESHOLD": (0.5, _threshold, "label threshold for endpoints that answer scores only"),
+    "CORS_ORIGINS": ("*", _origins, "comma-separated origins allowed to call the API, or *"),
+    "MAX_CONTENT_LENGTH": (6 * 1024 * 1024, _positive_int, "largest request body in bytes"),
+    "MAX_ROWS": (10_000, _positive_int, "most readings in one request"),
+}
+
+
+def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Parsed settings for the variables that are set; raises ConfigError naming the bad one."""
+    return {name: parse(name, environ[name]) for name, (_, parse, _) in SETTINGS.items() if name in environ}
+
+
+def defaults() -> dict[str, Any]:
+    return {name: default for name, (default, _, _) in SETTINGS.items()}

@@ -1,0 +1,106 @@
+"""The one error shape: typed exceptions that carry their status, and the handler that renders them."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
+
+log = logging.getLogger(__name__)
+
+# Short codes for the HTTP errors Flask/Werkzeug raise before a view runs.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+class ApiError(Exception):
+    """An error answered with `{"error": code, "message": text, "details": [...]}`."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, "details": self.details}
+
+
+class ValidationError(ApiError):
+    status = 400
+    code = "invalid_input"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class BackendError(ApiError):
+    """The model backend failed; status 502, 503 or 504 says how."""
+
+    status = 502
+    code = "backend_error"
+
+
+def _render(app: Flask, error: ApiError) -> Response:
+    response = app.json.response(error.body())
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer every error, expected or not, in the one JSON shape."""
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> Response:
+        return _render(app, error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        # Keep Allow (405) and the like; drop the HTML error page's own headers.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        message = error.description or error.name
+        if status == 413:
+            message = f"The request body is larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes."
+        return _render(
+            app,
+            ApiError(message, status=status, code=HTTP_CODES.get(status, "http_error"), headers=headers),
+        )
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Response:
+        log.exception("unhandled error")
+        return _render(app, ApiError("Internal server error."))

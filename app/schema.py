@@ -1,0 +1,319 @@
+"""The 11 fields of a turbine reading, and parsing of CSV and JSON bodies into validated rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+
+SCHEMA_VERSION = 1
+SAMPLE_CSV = "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
+MAX_DETAILS = 100
+CSV_TYPES = ("text/csv", "text/plain")
+JSON_TYPE = "application/json"
+CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
+
+# A validated reading: the 11 values in field order (str, str, 8 floats, str).
+Reading = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    unit: str
+    description: str
+    categories: tuple[str, ...] = ()
+    minimum: float = 0.0
+    maximum: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        return "category" if self.categories else "number"
+
+    def expected(self) -> str:
+        if self.categories:
+            return "one of " + ", ".join(self.categories)
+        return f"a number from {self.minimum:g} to {self.maximum:g}"
+
+    def to_dict(self) -> dict[str, Any]:
+        spec: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "type": self.kind,
+            "unit": self.unit,
+            "description": self.description,
+        }
+        if self.categories:
+            spec["categories"] = list(self.categories)
+        else:
+            spec["minimum"] = self.minimum
+            spec["maximum"] = self.maximum
+        return spec
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("turbine_id", "Turbine ID", "", "Which turbine sent the reading.",
+          tuple(f"TID{n:03d}" for n in range(1, 11))),
+    Field("turbine_type", "Turbine type", "", "Horizontal- or vertical-axis wind turbine.",
+          ("HAWT", "VAWT")),
+    Field("wind_speed", "Wind speed", "km/h", "Wind speed at the hub.", minimum=0, maximum=250),
+    Field("rpm_blade", "RPM blade", "rpm", "Blade rotations per minute.", minimum=0, maximum=300),
+    Field("oil_temperature", "Oil temperature", "°C", "Gearbox oil temperature.", minimum=-40, maximum=150),
+    Field("oil_level", "Oil level", "%", "Gearbox oil level.", minimum=0, maximum=100),
+    Field("temperature", "Temperature", "°C", "Nacelle temperature.", minimum=-60, maximum=100),
+    Field("humidity", "Humidity", "%", "Relative humidity.", minimum=0, maximum=100),
+    Field("vibrations_frequency", "Vibrations frequency", "Hz", "Dominant vibration frequency.",
+          minimum=0, maximum=100),
+    Field("pressure", "Pressure", "bar", "Hydraulic pressure.", minimum=0, maximum=200),
+    Field("wind_direction", "Wind direction", "", "Where the wind comes from.",
+          ("N", "NE", "E", "SE", "S", "SW", "W", "NW")),
+)
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
+NUMERIC_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if not f.categories)
+CATEGORICAL_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if f.categories)
+
+# A plain decimal number: no "nan", "inf", "1_000", hex or non-ASCII digits.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII).fullmatch
+
+
+def schema_dict() -> dict[str, Any]:
+    return {"version": SCHEMA_VERSION, "fields": [f.to_dict() for f in FIELDS]}
+
+
+class _Errors:
+    """Collects field errors across rows, keeping the first MAX_DETAILS."""
+
+    def __init__(self) -> None:
+        self.details: list[dict[str, Any]] = []
+        self.count = 0
+        self.rows: set[int | None] = set()
+
+    def add(self, row: int | None, field: str | None, message: str) -> None:
+        self.count += 1
+        self.rows.add(row)
+        if len(self.details) < MAX_DETAILS:
+            self.details.append({"row": row, "field": field, "message": message})
+
+    def raise_if_any(self) -> None:
+        if not self.count:
+            return
+        shown = "" if self.count <= MAX_DETAILS else f" (the first {MAX_DETAILS} are listed)"
+        first = self.details[0]
+        where = f"row {first['row']}" if first["row"] is not None else "the request"
+        subject = f"field {first['field']}" if first["field"] else "the reading"
+        raise ValidationError(
+            f"{self.count} problem(s) in {len(self.rows)} row(s){shown}; "
+            f"first: {where}, {subject}: {first['message']}",
+            self.details,
+        )
+
+
+def _text_checker(field: Field) -> Callable[[str], Any]:
+    """A function that turns one CSV value into the field's value or raises ValueError."""
+    if field.categories:
+        allowed = frozenset(field.categories)
+
+        def category(text: str) -> str:
+            if text in allowed:
+                return text
+            raise ValueError(f"{text!r} is not {field.expected()}")
+
+        return category
+
+    low, high = field.minimum, field.maximum
+
+    def number(text: str) -> float:
+        if not _NUMBER(text):
+            raise ValueError(f"{text!r} is not a number; expected {field.expected()}")
+        value = float(text)
+        if not low <= value <= high:
+            raise ValueError(f"{text} is out of range; expected {field.expected()}")
+        return value
+
+    return number
+
+
+def _json_checker(field: Field) -> Callable[[Any], Any]:
+    """A function that checks one JSON value, without coercing it, or raises ValueError."""
+    if field.categories:
+        text_check = _text_checker(field)
+
+        def category(value: Any) -> str:
+            if not isinstance(value, str):
+                raise ValueError(f"{json.dumps(value)} is not a string; expected {field.expected()}")
+            return text_check(value)  # type: ignore[no-any-return]
+
+        return category
+
+    low, high = field.minimum, field.maximum
+
+    def number(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{json.dumps(value)} is not a number; expected {field.expected()}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number; expected {field.expected()}")
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range; expected {field.expected()}")
+        return float(value)
+
+    return number
+
+
+_TEXT_CHECKS = tuple(zip(FIELD_NAMES, map(_text_checker, FIELDS), strict=True))
+_JSON_CHECKS = tuple(zip(FIELD_NAMES, map(_json_checker, FIELDS), strict=True))
+
+
+def _check_values(
+    values: Sequence[Any],
+    row: int,
+    errors: _Errors,
+    checks: tuple[tuple[str, Callable[[Any], Any]], ...],
+) -> Reading | None:
+    if len(values) != len(FIELDS):
+        errors.add(row, None, f"expected {len(FIELDS)} values ({','.join(FIELD_NAMES)}), got {len(values)}")
+        return None
+    out = []
+    ok = True
+    for (name, check), value in zip(checks, values, strict=True):
+        try:
+            out.append(check(value))
+        except ValueError as problem:
+            errors.add(row, name, str(problem))
+            ok = False
+    return tuple(out) if ok else None
+
+
+def parse_text_values(values: Sequence[str], row: int) -> Reading:
+    """Validate one reading given as 11 strings; raises ValidationError."""
+    errors = _Errors()
+    reading = _check_values([v.strip() for v in values], row, errors, _TEXT_CHECKS)
+    errors.raise_if_any()
+    assert reading is not None
+    return reading
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as problem:
+        line = body.count(b"\n", 0, problem.start) + 1
+        raise ValidationError(
+            f"The body is not valid UTF-8 (byte {problem.start}, line {line}).",
+            [{"row": None, "field": None, "message": f"undecodable byte at offset {problem.start}, line {line}"}],
+        ) from None
+
+
+def _check_count(count: int, max_rows: int) -> None:
+    if count > max_rows:
+        raise PayloadTooLarge(f"{count} readings sent; at most {max_rows} are accepted per request.")
+
+
+def parse_csv(text: str, max_rows: int) -> list[Reading]:
+    """Readings from headerless CSV lines, or CSV lines under a header naming the 11 fields."""
+    records = [r for r in csv.reader(text.splitlines()) if r]
+    if records and records[0] and records[0][0].strip().lower() == FIELD_NAMES[0]:
+        header = [name.strip().lower() for name in records.pop(0)]
+        if tuple(header) != FIELD_NAMES:
+            raise ValidationError(
+                "The header line does not name the 11 fields in order.",
+                [{"row": None, "field": None, "message": f"expected header {','.join(FIELD_NAMES)}"}],
+            )
+    if not records:
+        raise ValidationError("The body holds no readings.")
+    _check_count(len(records), max_rows)
+    errors = _Errors()
+    rows = []
+    for number, values in enumerate(records, 1):
+        reading = _check_values([v.strip() for v in values], number, errors, _TEXT_CHECKS)
+        if reading is not None:
+            rows.append(reading)
+    errors.raise_if_any()
+    return rows
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def _json_items(document: Any) -> list[Any]:
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict) and "instances" in document:
+        extra = sorted(set(document) - {"instances"})
+        if extra:
+            raise ValidationError(f"Unknown top-level key(s) beside instances: {', '.join(extra)}.")
+        if not isinstance(document["instances"], list):
+            raise ValidationError("instances must be a list of readings.")
+        return document["instances"]
+    if isinstance(document, dict):
+        return [document]
+    raise ValidationError("The JSON body must be a reading object, a list of readings, or {\"instances\": [...]}.")
+
+
+def _object_values(item: dict[str, Any], row: int, errors: _Errors) -> list[Any] | None:
+    missing = [n for n in FIELD_NAMES if n not in item]
+    unknown = sorted(k for k in item if k not in FIELD_NAMES)
+    for name in missing:
+        errors.add(row, name, "missing")
+    for name in unknown:
+        errors.add(row, name, "unknown field")
+    if missing or unknown:
+        return None
+    return [item[n] for n in FIELD_NAMES]
+
+
+def parse_json(text: str, max_rows: int) -> list[Reading]:
+    """Readings from a reading object, a list of them, or {"instances": [...]} of objects or arrays."""
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as problem:
+        raise ValidationError(f"The body is not valid JSON: {problem}.") from None
+    items = _json_items(document)
+    if not items:
+        raise ValidationError("The body holds no readings.")
+    _check_count(len(items), max_rows)
+    errors = _Errors()
+    rows = []
+    for number, item in enumerate(items, 1):
+        values: Any = item
+        if isinstance(item, dict):
+            values = _object_values(item, number, errors)
+        elif not isinstance(item, list):
+            errors.add(number, None, "a reading must be an object or an array of 11 values")
+            values = None
+        if values is None:
+            continue
+        reading = _check_values(values, number, errors, _JSON_CHECKS)
+        if reading is not None:
+            rows.append(reading)
+    errors.raise_if_any()
+    return rows
+
+
+def parse_body(body: bytes, mimetype: str, charset: str | None, max_rows: int) -> list[Reading]:
+    """Validated readings from a request body; raises ValidationError, UnsupportedMediaType, PayloadTooLarge."""
+    if mimetype not in (*CSV_TYPES, JSON_TYPE):
+        sent = mimetype or "no Content-Type"
+        raise UnsupportedMediaType(
+            f"{sent} is not accepted; send text/csv, text/plain or application/json.",
+        )
+    if charset is not None and charset.lower() not in CHARSETS:
+        raise UnsupportedMediaType(f"charset {charset} is not accepted; send UTF-8.")
+    if not body.strip():
+        raise ValidationError("The body is empty; send one or more readings.")
+    text = _decode(body)
+    if mimetype == JSON_TYPE:
+        return parse_json(text, max_rows)
+    return parse_csv(text, max_rows)
+
+
+def to_csv(rows: Sequence[Reading]) -> str:
+    """Headerless CSV in field order, one line per reading."""
+    return "\n".join(",".join(v if isinstance(v, str) else repr(v) for v in row) for row in rows)
