@@ -29,6 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         app,
         origins=app.config["CORS_ORIGINS"],
         supports_credentials=False,
+        send_wildcard=app.config["CORS_ORIGINS"] == "*",
         allow_headers=["Content-Type", "X-API-Key"],
         expose_headers=["X-Request-Id", "Retry-After"],
         max_age=600,
@@ -36,8 +37,8 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
     app.extensions["backend"] = backend or make_backend(app.config)
     register_error_handlers(app)
 
-    from app import api, training
+    from app import api, cli
 
     app.register_blueprint(api.bp)
-    training.register_commands(app)
+    cli.register_commands(app)
     return app

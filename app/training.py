@@ -28,7 +28,6 @@ from app.schema import (
 )
 
 if TYPE_CHECKING:
-    from flask import Flask
     from sklearn.pipeline import Pipeline
 
 DATA_COLUMNS = (*FIELD_NAMES, "breakdown")
@@ -45,7 +44,7 @@ def breakdown_log_odds(row: dict[str, Any]) -> float:
     """The synthetic failure mechanism: breakdowns rise with high wind speed together with high
     blade RPM, hot oil, low oil level and strong vibration; vertical-axis turbines fail a little more."""
     wind, rpm = row["wind_speed"] - 40, row["rpm_blade"] - 45
-    return (
+    z: float = (
         -3.2
         + 0.05 * wind
         + 0.035 * rpm
@@ -56,6 +55,7 @@ def breakdown_log_odds(row: dict[str, Any]) -> float:
         + (0.3 if row["turbine_type"] == "VAWT" else 0.0)
         + TURBINE_RISK.get(row["turbine_id"], 0.0)
     )
+    return z
 
 
 def _clip(value: float, low: float, high: float) -> float:
@@ -90,6 +90,7 @@ def generate_dataset(rows: int, seed: int) -> list[dict[str, Any]]:
 
 
 def write_dataset(data: Iterable[dict[str, Any]], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=DATA_COLUMNS)
         writer.writeheader()
@@ -196,8 +197,9 @@ def export(pipeline: Pipeline, threshold: float, extra: dict[str, Any]) -> dict[
     return artifact
 
 
-def train(rows: Sequence[Reading], labels: Sequence[int], seed: int, source: str,
-          version: str) -> tuple[dict[str, Any], Pipeline]:
+def train(
+    rows: Sequence[Reading], labels: Sequence[int], seed: int, source: str, version: str
+) -> tuple[dict[str, Any], Pipeline]:
     """Fit on 80 % of the rows, measure on the held-out 20 %, and export the artifact."""
     from sklearn.model_selection import train_test_split
 
@@ -230,8 +232,11 @@ def generate_data_command(out: Path, rows: int, seed: int) -> None:
 
 
 @click.command("train")
-@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Training CSV (header, 11 fields, breakdown yes/no). Default: synthetic data from --seed.")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Training CSV (header, 11 fields, breakdown yes/no). Default: synthetic data from --seed.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Artifact to write.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 @click.option("--version", "version", default=None, help="Model version. Default: today's date.")
@@ -247,18 +252,13 @@ def train_command(data: Path | None, out: Path, seed: int, version: str | None) 
     except ValidationError as problem:
         raise click.ClickException(problem.message) from None
     artifact, _ = train(rows, labels, seed, source, version or datetime.date.today().isoformat())
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(artifact, indent=2) + "\n", encoding="utf-8")
     m = artifact["metrics"]
     click.echo(
         f"wrote {out}: ROC AUC {m['roc_auc']:.4f}, accuracy {m['accuracy']:.4f}, "
         f"precision {m['precision']:.4f}, recall {m['recall']:.4f} on {m['rows']} held-out rows"
     )
-
-
-def register_commands(app: Flask) -> None:
-    app.cli.add_command(generate_data_command)
-    app.cli.add_command(train_command)
-
 
 
 @click.group()

@@ -31,10 +31,13 @@ class Backend(Protocol):
 
 def make_backend(config: Mapping[str, Any]) -> Backend:
     """The backend the configuration names; raises ValueError for an unusable configuration."""
+    backend: Backend
     if config["MODEL_BACKEND"] == "sagemaker":
         from app.backends.sagemaker import SageMakerBackend
 
-        return SageMakerBackend.from_config(config)
-    from app.backends.embedded import EmbeddedBackend
+        backend = SageMakerBackend.from_config(config)
+    else:
+        from app.backends.embedded import EmbeddedBackend
 
-    return EmbeddedBackend.from_file(config["MODEL_PATH"])
+        backend = EmbeddedBackend.from_file(config["MODEL_PATH"])
+    return backend

@@ -1,0 +1,314 @@
+"""The SageMaker backend: answers through moto's sagemaker-runtime, failures through botocore's Stubber."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from botocore.exceptions import ReadTimeoutError
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+from flask.testing import FlaskClient
+from moto import mock_aws
+
+from app import create_app
+from app.backends.sagemaker import SageMakerBackend, make_client, parse_answer
+from tests.conftest import HEALTHY, SAMPLE
+
+REGION = "eu-west-1"
+ENDPOINT = "turbine-endpoint"
+RESULTS_URL = "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results"
+
+
+def queue_answer(body: str, content_type: str) -> None:
+    """Make moto's next new InvokeEndpoint call answer with this body."""
+    results = {"region": REGION, "results": [{"Body": body, "ContentType": content_type}]}
+    assert requests.post(RESULTS_URL, json=results, timeout=5).status_code == 201
+
+
+@pytest.fixture
+def moto_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
+    monkeypatch.setenv("MODEL_BACKEND", "sagemaker")
+    monkeypatch.setenv("SAGEMAKER_ENDPOINT_NAME", ENDPOINT)
+    with mock_aws():
+        yield create_app().test_client()
+
+
+def npy(values: list[float], shape: tuple[int, ...]) -> bytes:
+    header = repr({"descr": "<f8", "fortran_order": False, "shape": shape}).encode()
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + struct.pack(f"<{len(values)}d", *values)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        (
+            json.dumps({"predictions": [{"score": 0.97, "predicted_label": 1}, {"score": 0.1, "predicted_label": 0}]}),
+            "application/json",
+            [(0.97, 1), (0.1, 0)],
+        ),
+        ("0.97\n0.1\n", "text/csv", [(0.97, 1), (0.1, 0)]),
+        ("0.97\n0.1", "text/csv; charset=utf-8", [(0.97, 1), (0.1, 0)]),
+        (json.dumps([0.97, 0.1]), "application/json", [(0.97, 1), (0.1, 0)]),
+        (json.dumps([[0.03, 0.97], [0.9, 0.1]]), "application/json", [(0.97, 1), (0.1, 0)]),
+        (json.dumps({"predictions": [{"score": 0.6}, {"score": 0.4}]}), "application/json", [(0.6, 1), (0.4, 0)]),
+    ],
+)
+def test_answer_formats_through_moto(
+    moto_client: FlaskClient, body: str, content_type: str, expected: list[tuple[float, int]]
+) -> None:
+    queue_answer(body, content_type)
+    response = moto_client.post("/", data=f"{SAMPLE}\n{HEALTHY}", content_type="text/csv")
+    assert response.status_code == 200
+    predictions = response.get_json()["predictions"]
+    assert [(p["score"], p["predicted_label"]) for p in predictions] == expected
+
+
+def test_ping_and_model_name_the_endpoint(moto_client: FlaskClient) -> None:
+    assert moto_client.get("/ping").get_json() == {"status": "ok", "backend": "sagemaker", "model": ENDPOINT}
+    body = moto_client.get("/v1/model").get_json()
+    assert body["backend"] == "sagemaker" and body["endpoint"] == ENDPOINT and body["region"] == REGION
+    assert len(body["schema"]["fields"]) == 11
+
+
+def test_versioned_route_through_moto(moto_client: FlaskClient) -> None:
+    queue_answer("0.8\n", "text/csv")
+    body = moto_client.post("/v1/predictions", data=SAMPLE, content_type="text/csv").get_json()
+    assert body["predictions"] == [{"score": 0.8, "predicted_label": 1, "label": "maintenance_required"}]
+    assert body["model"]["backend"] == "sagemaker"
+
+
+def test_threshold_applies_where_only_scores_come_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAGEMAKER_THRESHOLD", "0.9")
+    monkeypatch.setenv("MODEL_BACKEND", "sagemaker")
+    monkeypatch.setenv("SAGEMAKER_ENDPOINT_NAME", ENDPOINT)
+    with mock_aws():
+        queue_answer("0.8\n", "text/csv")
+        body = create_app().test_client().post("/", data=SAMPLE, content_type="text/csv").get_json()
+    assert body["predictions"] == [{"score": 0.8, "predicted_label": 0}]
+
+
+def test_npy_answers() -> None:
+    assert parse_answer(npy([0.97, 0.1], (2,)), "application/x-npy") == [(0.97, None), (0.1, None)]
+    assert parse_answer(npy([0.03, 0.97, 0.9, 0.1], (2, 2)), "application/x-npy") == [(0.97, None), (0.1, None)]
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[FlaskClient, Stubber]]:
+    client = make_client(REGION)
+    with Stubber(client) as stubber:
+        yield create_app(backend=SageMakerBackend(ENDPOINT, client)).test_client(), stubber
+        stubber.assert_no_pending_responses()
+
+
+def answer(payload: bytes, content_type: str) -> dict[str, Any]:
+    return {"Body": StreamingBody(io.BytesIO(payload), len(payload)), "ContentType": content_type}
+
+
+def test_readings_are_sent_as_headerless_csv_in_field_order(stubbed: tuple[FlaskClient, Stubber]) -> None:
+    client, stubber = stubbed
+    expected = {
+        "EndpointName": ENDPOINT,
+        "ContentType": "text/csv",
+        "Accept": "application/json",
+        "Body": "TID008,VAWT,64.0,80.0,46.0,21.0,55.0,55.0,7.0,34.0,NE",
+    }
+    stubber.add_response("invoke_endpoint", answer(npy([0.97], (1,)), "application/x-npy"), expected)
+    response = client.post("/", json={"instances": [["TID008", "VAWT", 64, 80, 46, 21, 55, 55, 7, 34, "NE"]]})
+    assert response.status_code == 200
+    assert response.get_json()["predictions"] == [{"score": 0.97, "predicted_label": 1}]
+
+
+def test_bad_input_never_reaches_the_endpoint(stubbed: tuple[FlaskClient, Stubber]) -> None:
+    client, _ = stubbed  # no response queued: any call would fail the Stubber
+    response = client.post("/", data=SAMPLE.replace("VAWT", "XAWT"), content_type="text/csv")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "fragment"),
+    [
+        (
+            {
+                "service_error_code": "ModelError",
+                "service_message": "Received server error (500) from model",
+                "http_status_code": 424,
+            },
+            502,
+            "model_error",
+            "Received server error (500) from model",
+        ),
+        (
+            {
+                "service_error_code": "ValidationError",
+                "http_status_code": 400,
+                "service_message": f"Endpoint {ENDPOINT} of account 123456789012 not found.",
+            },
+            502,
+            "endpoint_not_found",
+            f"Endpoint {ENDPOINT} was not found",
+        ),
+        (
+            {
+                "service_error_code": "ValidationError",
+                "http_status_code": 400,
+                "service_message": "Endpoint is not in service",
+            },
+            502,
+            "endpoint_invalid",
+            "Endpoint is not in service",
+        ),
+        (
+            {"service_error_code": "ThrottlingException", "service_message": "Rate exceeded", "http_status_code": 400},
+            503,
+            "endpoint_throttled",
+            "throttling",
+        ),
+        (
+            {"service_error_code": "", "service_message": "", "http_status_code": 400},
+            503,
+            "endpoint_throttled",
+            "throttling",
+        ),
+        (
+            {
+                "service_error_code": "AccessDeniedException",
+                "service_message": "not authorized",
+                "http_status_code": 403,
+            },
+            503,
+            "access_denied",
+            "not authorized",
+        ),
+        (
+            {"service_error_code": "InternalFailure", "service_message": "boom", "http_status_code": 500},
+            502,
+            "backend_error",
+            "InternalFailure boom",
+        ),
+    ],
+)
+def test_endpoint_failures_become_clear_json_errors(
+    stubbed: tuple[FlaskClient, Stubber],
+    caplog: pytest.LogCaptureFixture,
+    error: dict[str, Any],
+    status: int,
+    code: str,
+    fragment: str,
+) -> None:
+    client, stubber = stubbed
+    stubber.add_client_error("invoke_endpoint", response_meta={"RequestId": "req-123"}, **error)
+    response = client.post("/", data=SAMPLE, content_type="text/csv", headers={"Origin": "https://x.example"})
+    assert response.status_code == status
+    body = response.get_json()
+    assert body["error"] == code and fragment in body["message"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    if status == 503 and code == "endpoint_throttled":
+        assert response.headers["Retry-After"] == "2"
+    assert [r.message.count("req-123") for r in caplog.records] == [1]
+
+
+@pytest.mark.parametrize(
+    ("payload", "content_type", "fragment"),
+    [
+        (b"0.5\n", "text/csv", "1 predictions for 2 readings"),
+        (b"not json", "application/json", "cannot be used"),
+        (b"0.5\n1.5\n", "text/csv", "1.5 is not a probability"),
+        (b"<xml/>", "text/xml", "unsupported content type"),
+        (
+            json.dumps({"predictions": [{"score": 0.5, "predicted_label": 7}] * 2}).encode(),
+            "application/json",
+            "predicted_label 7",
+        ),
+    ],
+)
+def test_unusable_answers_are_a_502(
+    stubbed: tuple[FlaskClient, Stubber], payload: bytes, content_type: str, fragment: str
+) -> None:
+    client, stubber = stubbed
+    stubber.add_response("invoke_endpoint", answer(payload, content_type))
+    response = client.post("/", data=f"{SAMPLE}\n{HEALTHY}", content_type="text/csv")
+    assert response.status_code == 502
+    assert response.get_json()["error"] == "bad_model_answer"
+    assert fragment in response.get_json()["message"]
+
+
+class TimingOutClient:
+    meta = type("Meta", (), {"region_name": REGION})()
+
+    def invoke_endpoint(self, **kwargs: Any) -> Any:
+        raise ReadTimeoutError(endpoint_url="https://runtime.sagemaker.eu-west-1.amazonaws.com")
+
+
+def test_read_timeout_is_a_504() -> None:
+    client = create_app(backend=SageMakerBackend(ENDPOINT, TimingOutClient())).test_client()
+    response = client.post("/", data=SAMPLE, content_type="text/csv")
+    assert response.status_code == 504
+    assert response.get_json()["error"] == "endpoint_timeout"
+
+
+def test_missing_credentials_are_a_503_with_a_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    client = create_app(backend=SageMakerBackend(ENDPOINT, make_client(REGION))).test_client()
+    response = client.post("/", data=SAMPLE, content_type="text/csv")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "no_credentials"
+    assert "IAM role" in response.get_json()["message"]
+
+
+def test_client_has_bounded_timeouts_and_retries() -> None:
+    config = make_client(REGION).meta.config
+    assert config.retries["total_max_attempts"] == 2
+    assert config.retries["total_max_attempts"] * (config.connect_timeout + config.read_timeout) < 29
+
+
+def test_explain_is_refused_with_a_400(stubbed: tuple[FlaskClient, Stubber]) -> None:
+    response = stubbed[0].post("/v1/predictions?explain=true", data=SAMPLE, content_type="text/csv")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "explain_unsupported"
+
+
+def test_endpoint_name_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODEL_BACKEND", "sagemaker")
+    with pytest.raises(ValueError, match="SAGEMAKER_ENDPOINT_NAME"):
+        create_app()
+
+
+def test_embedded_start_up_does_not_import_boto3() -> None:
+    import subprocess
+
+    code = "import sys; from app import create_app; create_app(); print('boto3' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_check_endpoint_command(moto_client: FlaskClient) -> None:
+    queue_answer(json.dumps({"predictions": [{"score": 0.99, "predicted_label": 1}]}), "application/json")
+    result = moto_client.application.test_cli_runner().invoke(args=["check-endpoint"])
+    assert result.exit_code == 0, result.output
+    assert f"backend: sagemaker {ENDPOINT}" in result.output
+    assert 'answer: {"score": 0.99, "predicted_label": 1}' in result.output
+    assert "latency:" in result.output
+
+
+def test_check_endpoint_command_reports_failures(stubbed: tuple[FlaskClient, Stubber]) -> None:
+    client, stubber = stubbed
+    stubber.add_client_error(
+        "invoke_endpoint", service_error_code="ModelError", service_message="bad model", http_status_code=424
+    )
+    result = client.application.test_cli_runner().invoke(args=["check-endpoint"])
+    assert result.exit_code == 1
+    assert "model_error (502)" in result.output
