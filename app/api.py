@@ -45,7 +45,8 @@ def _flag(name: str) -> bool:
 
 
 def _json(body: Any) -> Response:
-    return current_app.json.response(body)
+    response: Response = current_app.json.response(body)  # type: ignore[assignment]
+    return response
 
 
 @bp.post("/")

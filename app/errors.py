@@ -73,7 +73,7 @@ class BackendError(ApiError):
 
 
 def _render(app: Flask, error: ApiError) -> Response:
-    response = app.json.response(error.body())
+    response: Response = app.json.response(error.body())  # type: ignore[assignment]
     response.status_code = error.status
     response.headers.update(error.headers)
     return response

@@ -59,21 +59,27 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("turbine_id", "Turbine ID", "", "Which turbine sent the reading.",
-          tuple(f"TID{n:03d}" for n in range(1, 11))),
-    Field("turbine_type", "Turbine type", "", "Horizontal- or vertical-axis wind turbine.",
-          ("HAWT", "VAWT")),
+    Field(
+        "turbine_id", "Turbine ID", "", "Which turbine sent the reading.", tuple(f"TID{n:03d}" for n in range(1, 11))
+    ),
+    Field("turbine_type", "Turbine type", "", "Horizontal- or vertical-axis wind turbine.", ("HAWT", "VAWT")),
     Field("wind_speed", "Wind speed", "km/h", "Wind speed at the hub.", minimum=0, maximum=250),
     Field("rpm_blade", "RPM blade", "rpm", "Blade rotations per minute.", minimum=0, maximum=300),
     Field("oil_temperature", "Oil temperature", "°C", "Gearbox oil temperature.", minimum=-40, maximum=150),
     Field("oil_level", "Oil level", "%", "Gearbox oil level.", minimum=0, maximum=100),
     Field("temperature", "Temperature", "°C", "Nacelle temperature.", minimum=-60, maximum=100),
     Field("humidity", "Humidity", "%", "Relative humidity.", minimum=0, maximum=100),
-    Field("vibrations_frequency", "Vibrations frequency", "Hz", "Dominant vibration frequency.",
-          minimum=0, maximum=100),
+    Field(
+        "vibrations_frequency", "Vibrations frequency", "Hz", "Dominant vibration frequency.", minimum=0, maximum=100
+    ),
     Field("pressure", "Pressure", "bar", "Hydraulic pressure.", minimum=0, maximum=200),
-    Field("wind_direction", "Wind direction", "", "Where the wind comes from.",
-          ("N", "NE", "E", "SE", "S", "SW", "W", "NW")),
+    Field(
+        "wind_direction",
+        "Wind direction",
+        "",
+        "Where the wind comes from.",
+        ("N", "NE", "E", "SE", "S", "SW", "W", "NW"),
+    ),
 )
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 NUMERIC_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if not f.categories)
@@ -109,8 +115,7 @@ class _Errors:
         where = f"row {first['row']}" if first["row"] is not None else "the request"
         subject = f"field {first['field']}" if first["field"] else "the reading"
         raise ValidationError(
-            f"{self.count} problem(s) in {len(self.rows)} row(s){shown}; "
-            f"first: {where}, {subject}: {first['message']}",
+            f"{self.count} problem(s) in {len(self.rows)} row(s){shown}; first: {where}, {subject}: {first['message']}",
             self.details,
         )
 
@@ -254,7 +259,7 @@ def _json_items(document: Any) -> list[Any]:
         return document["instances"]
     if isinstance(document, dict):
         return [document]
-    raise ValidationError("The JSON body must be a reading object, a list of readings, or {\"instances\": [...]}.")
+    raise ValidationError('The JSON body must be a reading object, a list of readings, or {"instances": [...]}.')
 
 
 def _object_values(item: dict[str, Any], row: int, errors: _Errors) -> list[Any] | None:

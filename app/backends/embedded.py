@@ -115,11 +115,12 @@ class EmbeddedBackend:
     def log_odds(self, row: Reading) -> float:
         a, b, c = self._category_weights
         s = self._slopes
-        return (
+        z: float = (
             self._base + a[row[0]] + b[row[1]] + c[row[10]]
             + s[0] * row[2] + s[1] * row[3] + s[2] * row[4] + s[3] * row[5]
             + s[4] * row[6] + s[5] * row[7] + s[6] * row[8] + s[7] * row[9]
-        )
+        )  # fmt: skip
+        return z
 
     def contributions(self, row: Reading) -> dict[str, float]:
         """Each field's term in the log-odds; they sum with the intercept to the log-odds."""
@@ -137,9 +138,7 @@ class EmbeddedBackend:
         predictions = []
         for row in rows:
             score = _sigmoid(self.log_odds(row))
-            predictions.append(
-                Prediction(score, int(score >= threshold), self.contributions(row) if explain else None)
-            )
+            predictions.append(Prediction(score, int(score >= threshold), self.contributions(row) if explain else None))
         return predictions
 
     def describe(self) -> dict[str, Any]:
@@ -154,4 +153,3 @@ class EmbeddedBackend:
             "training": a["training"],
             "checksum": a["checksum"],
         }
-

@@ -1,0 +1,37 @@
+"""Shared fixtures: a fresh app and client per test, with the embedded model and no AWS access."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+
+SAMPLE = "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
+HEALTHY = "TID002,HAWT,20,25,38.0,40,20,50,2,40,SW"
+
+
+@pytest.fixture(autouse=True)
+def no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and no metadata look-ups, so nothing can reach AWS."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("MODEL_BACKEND", "MODEL_PATH", "SAGEMAKER_ENDPOINT_NAME", "CORS_ORIGINS", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def app() -> Iterator[Flask]:
+    app = create_app({"TESTING": True})
+    yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need (Python packages, Debian's chromium), then runs them all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements-dev.txt
+if ! command -v chromium >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+python3 -m ruff check app tests bench
+python3 -m ruff format --check app tests bench
+python3 -m mypy
+python3 -m pytest "$@"

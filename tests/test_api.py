@@ -1,0 +1,225 @@
+"""The HTTP contract: every route, input format and error status, with CORS."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.backends import Prediction
+from app.schema import FIELD_NAMES, Reading
+from tests.conftest import HEALTHY, SAMPLE
+
+ORIGIN = "https://dashboard.example"
+
+
+def post_csv(client: FlaskClient, body: str | bytes, path: str = "/", **kwargs: object) -> object:
+    return client.post(path, data=body, content_type="text/csv", **kwargs)
+
+
+@pytest.mark.parametrize("path", ["/", "/v1/predictions"])
+@pytest.mark.parametrize(
+    "content_type", ["text/csv", "text/plain", "text/plain;charset=UTF-8", "text/csv; charset=utf-8"]
+)
+def test_classic_sample_needs_maintenance(client: FlaskClient, path: str, content_type: str) -> None:
+    response = client.post(path, data=SAMPLE, content_type=content_type)
+    assert response.status_code == 200
+    prediction = response.get_json()["predictions"][0]
+    assert prediction["score"] > 0.9
+    assert prediction["predicted_label"] == 1
+
+
+def test_classic_route_answers_the_linear_learner_shape(client: FlaskClient) -> None:
+    response = post_csv(client, f"{SAMPLE}\n{HEALTHY}")
+    body = response.get_json()
+    assert list(body) == ["predictions"]
+    assert [list(p) for p in body["predictions"]] == [["score", "predicted_label"]] * 2
+    assert [p["predicted_label"] for p in body["predictions"]] == [1, 0]
+    assert response.data.startswith(b'{"predictions":[{"score":')
+
+
+def test_json_batch_in_input_order(client: FlaskClient) -> None:
+    rows = [dict(zip(FIELD_NAMES, line.split(","), strict=True)) for line in (HEALTHY, SAMPLE, HEALTHY)]
+    for row in rows:
+        for name in FIELD_NAMES[2:10]:
+            row[name] = float(row[name])
+    response = client.post("/", json={"instances": rows})
+    assert [p["predicted_label"] for p in response.get_json()["predictions"]] == [0, 1, 0]
+
+
+def test_versioned_route_adds_label_and_model(client: FlaskClient) -> None:
+    body = post_csv(client, f"{SAMPLE}\n{HEALTHY}", "/v1/predictions").get_json()
+    assert [p["label"] for p in body["predictions"]] == ["maintenance_required", "healthy"]
+    assert body["model"]["backend"] == "embedded"
+    assert body["model"]["version"]
+    assert "contributions" not in body["predictions"][0]
+
+
+def test_explain_gives_each_fields_contribution(client: FlaskClient) -> None:
+    body = post_csv(client, SAMPLE, "/v1/predictions?explain=true").get_json()
+    prediction = body["predictions"][0]
+    assert list(prediction["contributions"]) == list(FIELD_NAMES)
+    intercept = client.get("/v1/model").get_json()["intercept"]
+    log_odds = intercept + sum(prediction["contributions"].values())
+    assert 1 / (1 + math.exp(-log_odds)) == pytest.approx(prediction["score"], abs=1e-12)
+
+
+def test_explain_must_be_true_or_false(client: FlaskClient) -> None:
+    response = post_csv(client, SAMPLE, "/v1/predictions?explain=yes")
+    assert response.status_code == 400
+    assert response.get_json()["details"] == [
+        {"row": None, "field": "explain", "message": "'yes' is not true or false"}
+    ]
+
+
+def test_bad_reading_is_a_400_naming_row_and_field(client: FlaskClient) -> None:
+    response = post_csv(client, f"{SAMPLE}\n{SAMPLE.replace('NE', 'UP')}", headers={"Origin": ORIGIN})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "invalid_input"
+    assert body["details"] == [
+        {"row": 2, "field": "wind_direction", "message": "'UP' is not one of N, NE, E, SE, S, SW, W, NW"}
+    ]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize("path", ["/", "/v1/predictions"])
+def test_preflight(client: FlaskClient, path: str) -> None:
+    response = client.options(
+        path,
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type, X-API-Key",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert set(response.headers["Access-Control-Allow-Headers"].lower().split(", ")) == {"content-type", "x-api-key"}
+    assert "Access-Control-Allow-Credentials" not in response.headers
+
+
+def test_configured_origins_are_the_only_ones_allowed() -> None:
+    client = create_app({"CORS_ORIGINS": [ORIGIN]}).test_client()
+    allowed = post_csv(client, SAMPLE, headers={"Origin": ORIGIN})
+    other = post_csv(client, SAMPLE, headers={"Origin": "https://evil.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_page_is_served_with_a_csp_and_a_base_for_stage_prefixes(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert '<base href="/">' in response.get_data(as_text=True)
+    staged = client.get("/", environ_overrides={"SCRIPT_NAME": "/dev"})
+    assert '<base href="/dev/">' in staged.get_data(as_text=True)
+
+
+def test_ping(client: FlaskClient) -> None:
+    response = client.get("/ping")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "backend": "embedded", "model": "turbine-breakdown-logistic"}
+
+
+def test_model_metadata(client: FlaskClient) -> None:
+    body = client.get("/v1/model").get_json()
+    assert body["backend"] == "embedded"
+    assert body["threshold"] == 0.5
+    assert {"roc_auc", "accuracy", "precision", "recall", "confusion_matrix"} <= set(body["metrics"])
+    assert [f["name"] for f in body["schema"]["fields"]] == list(FIELD_NAMES)
+    assert body["sample"] == SAMPLE
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("get", "/nowhere", 404, "not_found"),
+        ("put", "/", 405, "method_not_allowed"),
+        ("get", "/v1/predictions", 405, "method_not_allowed"),
+        ("delete", "/ping", 405, "method_not_allowed"),
+    ],
+)
+def test_http_errors_share_the_json_shape(client: FlaskClient, method: str, path: str, status: int, code: str) -> None:
+    response = getattr(client, method)(path, headers={"Origin": ORIGIN})
+    assert response.status_code == status
+    body = response.get_json()
+    assert body["error"] == code and body["message"] and body["details"] == []
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    if status == 405:
+        assert "POST" in response.headers["Allow"] or "GET" in response.headers["Allow"]
+
+
+def test_body_limit_is_a_413() -> None:
+    client = create_app({"MAX_CONTENT_LENGTH": 1000}).test_client()
+    response = post_csv(client, "\n".join([SAMPLE] * 50))
+    assert response.status_code == 413
+    assert response.get_json()["message"] == "The request body is larger than the limit of 1000 bytes."
+
+
+def test_row_limit_is_a_413() -> None:
+    client = create_app({"MAX_ROWS": 2}).test_client()
+    response = post_csv(client, "\n".join([SAMPLE] * 3))
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "payload_too_large"
+
+
+def test_default_row_limit_accepts_ten_thousand_rows(client: FlaskClient) -> None:
+    response = post_csv(client, "\n".join([SAMPLE, HEALTHY] * 5000))
+    assert response.status_code == 200
+    assert len(response.get_json()["predictions"]) == 10_000
+    assert post_csv(client, "\n".join([SAMPLE] * 10_001)).status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [("application/x-www-form-urlencoded", 415), ("text/csv; charset=latin-1", 415), ("application/xml", 415)],
+)
+def test_other_content_types_are_a_415(client: FlaskClient, content_type: str, status: int) -> None:
+    response = client.post("/", data=SAMPLE, content_type=content_type)
+    assert response.status_code == status
+    assert response.get_json()["error"] == "unsupported_media_type"
+
+
+def test_undecodable_bytes_are_a_400(client: FlaskClient) -> None:
+    response = post_csv(client, SAMPLE.encode().replace(b"NE", b"N\xe9"))
+    assert response.status_code == 400
+    assert "not valid UTF-8" in response.get_json()["message"]
+
+
+class BrokenBackend:
+    name = "broken"
+
+    def predict(self, rows: Sequence[Reading], explain: bool = False) -> list[Prediction]:
+        raise RuntimeError("secret internal detail")
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": self.name}
+
+
+def test_unexpected_errors_are_a_generic_500_without_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    client = create_app(backend=BrokenBackend()).test_client()
+    response = post_csv(client, SAMPLE, headers={"Origin": ORIGIN})
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "internal_error", "message": "Internal server error.", "details": []}
+    assert b"secret" not in response.data and b"Traceback" not in response.data
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "secret internal detail" in caplog.text
+
+
+def test_static_assets_are_served(client: FlaskClient) -> None:
+    with client.get("/static/index.html") as response:
+        assert response.status_code == 200
+        assert b"<html" in response.data
+
+
+def test_json_numbers_sent_as_strings_are_rejected(client: FlaskClient) -> None:
+    response = client.post("/", data=json.dumps({"instances": [SAMPLE.split(",")]}), content_type="application/json")
+    assert response.status_code == 400
+    assert [d["field"] for d in response.get_json()["details"]] == list(FIELD_NAMES[2:10])

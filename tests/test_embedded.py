@@ -1,0 +1,108 @@
+"""The embedded model: parity with scikit-learn, the classic sample, and refusal of bad artifacts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import create_app
+from app.backends.embedded import DEFAULT_MODEL_PATH, EmbeddedBackend, ModelFileError, checksum, load_artifact
+from app.schema import parse_text_values
+from app.training import generate_dataset, labelled_rows, to_frame, train
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[dict[str, Any], Any]:
+    rows, labels = labelled_rows(generate_dataset(6000, seed=3), "test data")
+    return train(rows, labels, seed=3, source="test", version="test")
+
+
+def test_scores_equal_scikit_learn_within_1e_9(trained: tuple[dict[str, Any], Any]) -> None:
+    artifact, pipeline = trained
+    rows, _ = labelled_rows(generate_dataset(5000, seed=99), "fresh data")
+    expected = pipeline.predict_proba(to_frame(rows))[:, 1]
+    predictions = EmbeddedBackend(artifact).predict(rows)
+    assert len(predictions) == 5000
+    assert max(abs(p.score - e) for p, e in zip(predictions, expected, strict=True)) < 1e-9
+    assert [p.predicted_label for p in predictions] == [int(e >= 0.5) for e in expected]
+
+
+def test_committed_model_says_the_classic_sample_needs_maintenance() -> None:
+    backend = EmbeddedBackend.from_file(DEFAULT_MODEL_PATH)
+    [prediction] = backend.predict([parse_text_values(SAMPLE.split(","), 1)])
+    assert prediction.score > 0.9 and prediction.predicted_label == 1
+
+
+def test_committed_model_carries_held_out_metrics() -> None:
+    artifact = load_artifact(DEFAULT_MODEL_PATH)
+    assert artifact["metrics"]["roc_auc"] > 0.85
+    assert artifact["training"]["held_out_rows"] == artifact["metrics"]["rows"]
+
+
+def test_contributions_sum_to_the_log_odds(trained: tuple[dict[str, Any], Any]) -> None:
+    backend = EmbeddedBackend(trained[0])
+    row = parse_text_values(SAMPLE.split(","), 1)
+    [prediction] = backend.predict([row], explain=True)
+    assert prediction.contributions is not None
+    assert trained[0]["intercept"] + sum(prediction.contributions.values()) == pytest.approx(
+        backend.log_odds(row), abs=1e-12
+    )
+
+
+def write(tmp_path: Path, artifact: Any) -> Path:
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(artifact))
+    return path
+
+
+def resigned(artifact: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    changed = {**artifact, **changes}
+    changed["checksum"] = checksum(changed)
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a: {**a, "intercept": a["intercept"] + 1}, "checksum mismatch"),
+        (lambda a: resigned(a, format="pickle"), "format must be"),
+        (lambda a: resigned(a, threshold=1.5), "threshold must lie between 0 and 1"),
+        (lambda a: resigned(a, intercept="high"), "intercept must be a finite number"),
+        (
+            lambda a: resigned(a, categorical={**a["categorical"], "turbine_type": {"HAWT": 0.1}}),
+            "turbine_type must weigh",
+        ),
+        (
+            lambda a: resigned(a, numeric={**a["numeric"], "humidity": {"mean": 1, "scale": 0, "coef": 1}}),
+            "scale must be positive",
+        ),
+        (lambda a: [a], "must be a JSON object"),
+    ],
+)
+def test_bad_artifacts_are_refused(
+    trained: tuple[dict[str, Any], Any], tmp_path: Path, change: Any, message: str
+) -> None:
+    path = write(tmp_path, change(trained[0]))
+    with pytest.raises(ModelFileError, match=message):
+        load_artifact(path)
+
+
+def test_unreadable_artifacts_fail_app_start_up_with_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match=r"broken\.json is not valid JSON"):
+        create_app({"MODEL_PATH": str(tmp_path / "broken.json")})
+    with pytest.raises(ModelFileError, match=r"cannot read model file .*missing\.json: No such file"):
+        create_app({"MODEL_PATH": str(tmp_path / "missing.json")})
+
+
+def test_model_path_selects_another_artifact(
+    trained: tuple[dict[str, Any], Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODEL_PATH", str(write(tmp_path, trained[0])))
+    body = create_app().test_client().get("/v1/model").get_json()
+    assert body["version"] == "test"
+    assert body["checksum"] == trained[0]["checksum"]

@@ -1,0 +1,256 @@
+"""Parsing and validation of readings: what is accepted, and what is rejected with which row and field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+from app.schema import FIELD_NAMES, FIELDS, parse_body, schema_dict, to_csv
+from tests.conftest import HEALTHY, SAMPLE
+
+SAMPLE_ROW = ("TID008", "VAWT", 64.0, 80.0, 46.0, 21.0, 55.0, 55.0, 7.0, 34.0, "NE")
+SAMPLE_OBJECT = dict(zip(FIELD_NAMES, SAMPLE_ROW, strict=True))
+
+
+def csv(body: str, max_rows: int = 10_000) -> list[tuple[Any, ...]]:
+    return parse_body(body.encode(), "text/csv", None, max_rows)
+
+
+def as_json(document: Any, max_rows: int = 10_000) -> list[tuple[Any, ...]]:
+    return parse_body(json.dumps(document).encode(), "application/json", None, max_rows)
+
+
+def details(error: pytest.ExceptionInfo[ValidationError]) -> list[tuple[Any, Any]]:
+    return [(d["row"], d["field"]) for d in error.value.details]
+
+
+def test_schema_defines_eleven_fields_in_order() -> None:
+    assert FIELD_NAMES == (
+        "turbine_id",
+        "turbine_type",
+        "wind_speed",
+        "rpm_blade",
+        "oil_temperature",
+        "oil_level",
+        "temperature",
+        "humidity",
+        "vibrations_frequency",
+        "pressure",
+        "wind_direction",
+    )
+    spec = schema_dict()["fields"]
+    assert spec[3]["label"] == "RPM blade"
+    assert spec[0]["categories"][0] == "TID001" and spec[0]["categories"][-1] == "TID010"
+    assert spec[10]["categories"] == ["N", "NE", "E", "SE", "S", "SW", "W", "NW"]
+    assert all("minimum" in f and "unit" in f for f in spec if f["type"] == "number")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        SAMPLE,
+        SAMPLE + "\n",
+        SAMPLE + "\r\n",
+        "\ufeff" + SAMPLE,
+        ",".join(FIELD_NAMES) + "\n" + SAMPLE,
+        "TID008, VAWT, 64, 80, 46.0, 21, 55, 55, 7, 34, NE",
+        '"TID008","VAWT","64","80","46.0","21","55","55","7","34","NE"',
+        "TID008,VAWT,6.4e1,+80,46.,21,55,55,7,34,NE",
+    ],
+)
+def test_csv_forms_of_the_classic_sample(body: str) -> None:
+    assert csv(body) == [SAMPLE_ROW]
+
+
+def test_csv_batch_keeps_input_order() -> None:
+    rows = csv(f"{SAMPLE}\n{HEALTHY}\n{SAMPLE}")
+    assert [r[0] for r in rows] == ["TID008", "TID002", "TID008"]
+
+
+def test_text_plain_is_csv() -> None:
+    assert parse_body(SAMPLE.encode(), "text/plain", "UTF-8", 10) == [SAMPLE_ROW]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        SAMPLE_OBJECT,
+        [SAMPLE_OBJECT],
+        {"instances": [SAMPLE_OBJECT]},
+        {"instances": [list(SAMPLE_ROW)]},
+        [list(SAMPLE_ROW)],
+        {**SAMPLE_OBJECT, "wind_speed": 64},
+    ],
+)
+def test_json_shapes(document: Any) -> None:
+    assert as_json(document) == [SAMPLE_ROW]
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "fragment"),
+    [
+        (SAMPLE.replace("TID008", "TID011"), "turbine_id", "TID001"),
+        (SAMPLE.replace("TID008", "tid008"), "turbine_id", "not one of"),
+        (SAMPLE.replace("VAWT", "XAWT"), "turbine_type", "HAWT, VAWT"),
+        (SAMPLE.replace(",NE", ",NNE"), "wind_direction", "not one of"),
+        (SAMPLE.replace(",64,", ",nan,"), "wind_speed", "not a number"),
+        (SAMPLE.replace(",64,", ",inf,"), "wind_speed", "not a number"),
+        (SAMPLE.replace(",64,", ",1e999,"), "wind_speed", "out of range"),
+        (SAMPLE.replace(",64,", ",-1,"), "wind_speed", "out of range"),
+        (SAMPLE.replace(",64,", ",6_4,"), "wind_speed", "not a number"),
+        (SAMPLE.replace(",64,", ",0x40,"), "wind_speed", "not a number"),
+        (SAMPLE.replace(",64,", ",\u0664\u0664,"), "wind_speed", "not a number"),
+        (SAMPLE.replace(",64,", ",true,"), "wind_speed", "not a number"),
+        (SAMPLE.replace(",64,", ",,"), "wind_speed", "not a number"),
+        (SAMPLE.replace(",55,55,", ",55,101,"), "humidity", "out of range"),
+    ],
+)
+def test_csv_rejects_bad_values_naming_row_and_field(line: str, field: str, fragment: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        csv(f"{HEALTHY}\n{line}")
+    assert details(error) == [(2, field)]
+    assert fragment in error.value.details[0]["message"]
+    assert f"row 2, field {field}" in error.value.message
+
+
+@pytest.mark.parametrize("line", [SAMPLE + ",yes", "TID008,VAWT,64", SAMPLE.replace(",NE", "")])
+def test_csv_rejects_wrong_field_count(line: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        csv(line)
+    assert details(error) == [(1, None)]
+    assert "expected 11 values" in error.value.details[0]["message"]
+
+
+def test_every_bad_field_of_every_row_is_reported() -> None:
+    bad = "TID000,XAWT,-5,80,46.0,21,55,55,7,34,Q"
+    with pytest.raises(ValidationError) as error:
+        csv(f"{bad}\n{SAMPLE}\n{bad}")
+    assert details(error) == [
+        (1, "turbine_id"),
+        (1, "turbine_type"),
+        (1, "wind_speed"),
+        (1, "wind_direction"),
+        (3, "turbine_id"),
+        (3, "turbine_type"),
+        (3, "wind_speed"),
+        (3, "wind_direction"),
+    ]
+    assert error.value.message.startswith("8 problem(s) in 2 row(s)")
+
+
+def test_error_details_are_capped() -> None:
+    bad = "TID000,XAWT,-5,80,46.0,21,55,55,7,34,Q"
+    with pytest.raises(ValidationError) as error:
+        csv("\n".join([bad] * 50))
+    assert len(error.value.details) == 100
+    assert "200 problem(s) in 50 row(s) (the first 100 are listed)" in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "fragment"),
+    [
+        ({"wind_speed": True}, "wind_speed", "not a number"),
+        ({"wind_speed": "64"}, "wind_speed", "not a number"),
+        ({"wind_speed": None}, "wind_speed", "not a number"),
+        ({"wind_speed": 1e308 * 10}, "wind_speed", "not a finite number"),
+        ({"rpm_blade": 10**400}, "rpm_blade", "out of range"),
+        ({"turbine_type": 1}, "turbine_type", "not a string"),
+        ({"turbine_type": "vawt"}, "turbine_type", "not one of"),
+        ({"colour": "red"}, "colour", "unknown field"),
+    ],
+)
+def test_json_rejects_without_coercing(change: dict[str, Any], field: str, fragment: str) -> None:
+    document = [SAMPLE_OBJECT, {**SAMPLE_OBJECT, **change}]
+    body = json.dumps(document).replace("Infinity", "1e999")
+    with pytest.raises(ValidationError) as error:
+        parse_body(body.encode(), "application/json", None, 10)
+    assert details(error) == [(2, field)]
+    assert fragment in error.value.details[0]["message"]
+
+
+def test_json_missing_fields_are_each_named() -> None:
+    partial = {k: v for k, v in SAMPLE_OBJECT.items() if k not in ("oil_level", "pressure")}
+    with pytest.raises(ValidationError) as error:
+        as_json([partial])
+    assert details(error) == [(1, "oil_level"), (1, "pressure")]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"{", "not valid JSON"),
+        (b'[{"wind_speed": NaN}]', "not valid JSON"),
+        (b"42", "must be a reading object"),
+        (b'{"instances": {}}', "instances must be a list"),
+        (b'{"instances": [], "extra": 1}', "extra"),
+        (b"[]", "no readings"),
+    ],
+)
+def test_json_rejects_malformed_documents(body: bytes, fragment: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        parse_body(body, "application/json", None, 10)
+    assert fragment in error.value.message
+
+
+def test_json_items_must_be_objects_or_arrays() -> None:
+    with pytest.raises(ValidationError) as error:
+        as_json([SAMPLE_OBJECT, 42])
+    assert error.value.details == [
+        {"row": 2, "field": None, "message": "a reading must be an object or an array of 11 values"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"", "empty"),
+        (b"  \n", "empty"),
+        (",".join(FIELD_NAMES).encode(), "no readings"),
+        (b"turbine_id,turbine_type\n" + SAMPLE.encode(), "header"),
+        (SAMPLE.encode() + b"\n\xff\xfe", "not valid UTF-8 (byte 40, line 2)"),
+    ],
+)
+def test_csv_rejects_malformed_bodies(body: bytes, fragment: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        parse_body(body, "text/csv", None, 10)
+    assert fragment in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("mimetype", "charset"),
+    [("application/x-www-form-urlencoded", None), ("", None), ("text/html", None), ("text/csv", "latin-1")],
+)
+def test_other_media_types_and_charsets_are_unsupported(mimetype: str, charset: str | None) -> None:
+    with pytest.raises(UnsupportedMediaType):
+        parse_body(SAMPLE.encode(), mimetype, charset, 10)
+
+
+def test_row_limit() -> None:
+    assert len(csv("\n".join([SAMPLE] * 3), max_rows=3)) == 3
+    with pytest.raises(PayloadTooLarge, match="4 readings sent; at most 3"):
+        csv("\n".join([SAMPLE] * 4), max_rows=3)
+    with pytest.raises(PayloadTooLarge):
+        as_json([SAMPLE_OBJECT] * 4, max_rows=3)
+
+
+def test_to_csv_round_trips() -> None:
+    rows = csv(f"{SAMPLE}\n{HEALTHY}")
+    assert csv(to_csv(rows)) == rows
+    assert to_csv(rows).splitlines()[0] == "TID008,VAWT,64.0,80.0,46.0,21.0,55.0,55.0,7.0,34.0,NE"
+
+
+def test_every_numeric_range_is_enforced_at_both_ends() -> None:
+    for position, field in enumerate(FIELDS):
+        if field.categories:
+            continue
+        for value, ok in ((field.minimum, True), (field.maximum, True), (field.maximum + 1, False)):
+            values = SAMPLE.split(",")
+            values[position] = repr(value)
+            if ok:
+                assert csv(",".join(values))[0][position] == value
+            else:
+                with pytest.raises(ValidationError):
+                    csv(",".join(values))
