@@ -102,6 +102,14 @@ def page() -> Response:
     with open(f"{current_app.static_folder}/index.html", encoding="utf-8") as f:
         html = f.read()
     base = f'<base href="{escape(request.script_root, quote=True)}/">'
-    response = Response(html.replace("<head>", "<head>\n  " + base, 1), mimetype="text/html")
-    response.headers["Content-Security-Policy"] = PAGE_SECURITY_POLICY
+    return Response(html.replace("<head>", "<head>\n  " + base, 1), mimetype="text/html")
+
+
+@bp.after_app_request
+def add_security_headers(response: Response) -> Response:
+    """No MIME sniffing and no framing anywhere; pages may run only their own scripts."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    if response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = PAGE_SECURITY_POLICY
     return response

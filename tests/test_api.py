@@ -63,8 +63,8 @@ def test_explain_gives_each_fields_contribution(client: FlaskClient) -> None:
     body = post_csv(client, SAMPLE, "/v1/predictions?explain=true").get_json()
     prediction = body["predictions"][0]
     assert list(prediction["contributions"]) == list(FIELD_NAMES)
-    intercept = client.get("/v1/model").get_json()["intercept"]
-    log_odds = intercept + sum(prediction["contributions"].values())
+    baseline = client.get("/v1/model").get_json()["baseline"]
+    log_odds = baseline + sum(prediction["contributions"].values())
     assert 1 / (1 + math.exp(-log_odds)) == pytest.approx(prediction["score"], abs=1e-12)
 
 
@@ -217,6 +217,14 @@ def test_static_assets_are_served(client: FlaskClient) -> None:
     with client.get("/static/index.html") as response:
         assert response.status_code == 200
         assert b"<html" in response.data
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("path", ["/", "/ping", "/nowhere", "/static/app.js"])
+def test_security_headers_on_every_response(client: FlaskClient, path: str) -> None:
+    with client.get(path) as response:
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
 
 
 def test_json_numbers_sent_as_strings_are_rejected(client: FlaskClient) -> None:

@@ -107,6 +107,10 @@ class EmbeddedBackend:
         self._slopes = [s["coef"] / s["scale"] for s in specs]
         self._offsets = [s["coef"] * s["mean"] / s["scale"] for s in specs]
         self._base = artifact["intercept"] - math.fsum(self._offsets)
+        # Explanations measure each category against its field's average weight, as numbers are measured
+        # against their training mean; the baseline absorbs those averages so terms still sum to the log-odds.
+        self._category_means = [math.fsum(w.values()) / len(w) for w in self._category_weights]
+        self.baseline = artifact["intercept"] + math.fsum(self._category_means)
 
     @classmethod
     def from_file(cls, path: str | Path) -> EmbeddedBackend:
@@ -123,10 +127,12 @@ class EmbeddedBackend:
         return z
 
     def contributions(self, row: Reading) -> dict[str, float]:
-        """Each field's term in the log-odds; they sum with the intercept to the log-odds."""
+        """Each field's term in the log-odds, relative to an average reading; with the baseline they sum to it."""
         terms = {}
-        for field, position, weights in zip(CATEGORICAL_FIELDS, self._positions, self._category_weights, strict=True):
-            terms[field.name] = weights[row[position]]
+        for field, position, weights, mean in zip(
+            CATEGORICAL_FIELDS, self._positions, self._category_weights, self._category_means, strict=True
+        ):
+            terms[field.name] = weights[row[position]] - mean
         for field, position, slope, offset in zip(
             NUMERIC_FIELDS, self._numeric_positions, self._slopes, self._offsets, strict=True
         ):
@@ -149,6 +155,7 @@ class EmbeddedBackend:
             "version": a["version"],
             "threshold": self.threshold,
             "intercept": a["intercept"],
+            "baseline": self.baseline,
             "metrics": a["metrics"],
             "training": a["training"],
             "checksum": a["checksum"],
