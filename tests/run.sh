@@ -7,7 +7,7 @@ if ! command -v chromium >/dev/null; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-python3 -m ruff check app tests bench
-python3 -m ruff format --check app tests bench
+python3 -m ruff check app tests bench deploy
+python3 -m ruff format --check app tests bench deploy
 python3 -m mypy
 python3 -m pytest "$@"

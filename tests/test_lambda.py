@@ -1,0 +1,303 @@
+"""The Zappa package end to end, offline: built in a deploy virtualenv, its real handler fed API Gateway
+events in a fresh process with only the zip and boto3 on the path, and deployed to a local moto_server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY_VENV = ROOT / ".venv-deploy"
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
+HOST = "abc123.execute-api.eu-west-1.amazonaws.com"
+SAMPLE = "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
+
+pytestmark = pytest.mark.slow
+
+
+def venv_env(venv: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}:{env['PATH']}", AWS_EC2_METADATA_DISABLED="true")
+    return env
+
+
+@pytest.fixture(scope="session")
+def deploy_venv() -> Path:
+    """The virtualenv Zappa packages: requirements-deploy.txt and nothing else."""
+    if not (DEPLOY_VENV / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(DEPLOY_VENV)], check=True)
+    subprocess.run(
+        [
+            str(DEPLOY_VENV / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-r",
+            str(ROOT / "requirements-deploy.txt"),
+        ],
+        check=True,
+    )
+    return DEPLOY_VENV
+
+
+@pytest.fixture(scope="session")
+def package(deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("build") / "turbine-status-dev.zip"
+    subprocess.run(
+        [str(deploy_venv / "bin" / "python"), str(ROOT / "deploy" / "package.py"), "dev", "--out", str(out)],
+        check=True,
+        cwd=ROOT,
+        env=venv_env(deploy_venv),
+        capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def lambda_path(package: Path, deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """PYTHONPATH for a process that sees what Lambda sees: the unzipped package, then the runtime's boto3."""
+    code = tmp_path_factory.mktemp("task")
+    with zipfile.ZipFile(package) as z:
+        z.extractall(code)
+    runtime = tmp_path_factory.mktemp("runtime")
+    site = next((deploy_venv / "lib").glob("python3.*/site-packages"))
+    for name in RUNTIME_PACKAGES:
+        (runtime / name).symlink_to(site / name)
+    return f"{code}:{runtime}"
+
+
+def run_events(lambda_path: str, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], float]:
+    """Responses of Zappa's handler in a fresh process, and the seconds from its start to the first answer."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": lambda_path,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    start = time.perf_counter()
+    with subprocess.Popen(
+        [sys.executable, "-S", str(Path(__file__).with_name("lambda_runner.py"))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+        process.stdin.write(json.dumps(events))
+        process.stdin.close()
+        first = process.stdout.readline()
+        while first and not first.startswith("RESPONSE "):
+            first = process.stdout.readline()
+        cold_start = time.perf_counter() - start
+        lines = [first, *process.stdout.read().splitlines()]
+        stderr = process.stderr.read()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    return [json.loads(line.removeprefix("RESPONSE ")) for line in lines if line.startswith("RESPONSE ")], cold_start
+
+
+def rest_event(
+    method: str,
+    path: str,
+    body: str | bytes | None = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST API (v1) proxy event, as a stage URL on execute-api delivers it."""
+    encoded = isinstance(body, bytes)
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Host": HOST, "X-Forwarded-Proto": "https", **(headers or {})},
+        "multiValueHeaders": None,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {"stage": "dev", "requestId": "req-1", "httpMethod": method, "path": f"/dev{path}"},
+        "body": base64.b64encode(body).decode() if isinstance(body, bytes) else body,
+        "isBase64Encoded": encoded,
+    }
+
+
+def http_event(
+    method: str, raw_path: str, body: str | None = None, headers: dict[str, str] | None = None, stage: str = "$default"
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (v2) event."""
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": "",
+        "headers": {"host": HOST, **(headers or {})},
+        "requestContext": {"stage": stage, "requestId": "req-2", "http": {"method": method, "path": raw_path}},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def test_package_is_small_and_holds_only_what_serving_needs(package: Path) -> None:
+    size = package.stat().st_size
+    print(f"package: {size / 1e6:.2f} MB")
+    assert size <= 10 * 1000 * 1000
+    names = set(zipfile.ZipFile(package).namelist())
+    for needed in (
+        "handler.py",
+        "zappa_settings.py",
+        "app/wsgi.py",
+        "app/model/model.json",
+        "static/index.html",
+        "static/app.js",
+        "durationpy/__init__.py",
+        "app/__pycache__/schema.cpython-311.pyc",
+    ):
+        assert needed in names
+    tops = {name.split("/")[0] for name in names}
+    for absent in (
+        "boto3",
+        "botocore",
+        "sklearn",
+        "numpy",
+        "pytest",
+        "moto",
+        "troposphere",
+        "pip",
+        "tests",
+        "bench",
+        "build",
+        ".venv-deploy",
+    ):
+        assert absent not in tops
+
+
+def test_rest_api_events(lambda_path: str) -> None:
+    origin = {"Origin": "https://dashboard.example"}
+    events = [
+        rest_event("POST", "/", SAMPLE, {"Content-Type": "text/csv", **origin}),
+        rest_event("POST", "/", SAMPLE.encode(), {"Content-Type": "text/csv"}),
+        rest_event(
+            "OPTIONS",
+            "/",
+            None,
+            {**origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+        ),
+        rest_event("GET", "/"),
+        rest_event("GET", "/static/app.js"),
+        rest_event("GET", "/v1/model"),
+        rest_event("POST", "/v1/predictions", SAMPLE.replace("NE", "<b>"), {"Content-Type": "text/csv", **origin}),
+        rest_event("POST", "/v1/predictions", SAMPLE, {"Content-Type": "text/csv"}, {"explain": "true"}),
+        rest_event("DELETE", "/ping"),
+    ]
+    responses, _ = run_events(lambda_path, events)
+    classic, encoded, preflight, page, script, model, bad, explained, wrong_method = responses
+
+    assert classic["statusCode"] == 200
+    [prediction] = json.loads(classic["body"])["predictions"]
+    assert prediction["predicted_label"] == 1 and prediction["score"] > 0.9
+    assert classic["headers"]["Access-Control-Allow-Origin"] == "*"
+    assert json.loads(encoded["body"]) == json.loads(classic["body"])
+    assert preflight["statusCode"] == 200 and "POST" in preflight["headers"]["Access-Control-Allow-Methods"]
+    assert page["statusCode"] == 200 and '<base href="/dev/">' in page["body"]
+    assert "script-src 'self'" in page["headers"]["Content-Security-Policy"]
+    assert script["statusCode"] == 200 and "textContent" in script["body"]
+    assert json.loads(model["body"])["backend"] == "embedded"
+    assert bad["statusCode"] == 400 and bad["headers"]["Access-Control-Allow-Origin"] == "*"
+    assert json.loads(bad["body"])["details"][0] == {
+        "row": 1,
+        "field": "wind_direction",
+        "message": "'<b>' is not one of N, NE, E, SE, S, SW, W, NW",
+    }
+    assert len(json.loads(explained["body"])["predictions"][0]["contributions"]) == 11
+    assert wrong_method["statusCode"] == 405 and json.loads(wrong_method["body"])["error"] == "method_not_allowed"
+    assert "Traceback" not in wrong_method["body"]
+
+
+def test_http_api_events_with_and_without_a_stage_prefix(lambda_path: str) -> None:
+    events = [
+        http_event("POST", "/", SAMPLE, {"content-type": "text/csv"}),
+        http_event("POST", "/dev/", SAMPLE, {"content-type": "text/plain"}, stage="dev"),
+        http_event("GET", "/dev/v1/model", stage="dev"),
+        http_event("POST", "/v1/predictions", "TID008", {"content-type": "text/csv"}),
+    ]
+    responses, _ = run_events(lambda_path, events)
+    plain, staged, model, bad = responses
+    assert plain["statusCode"] == staged["statusCode"] == 200
+    assert json.loads(plain["body"]) == json.loads(staged["body"])
+    assert json.loads(model["body"])["schema"]["fields"][0]["name"] == "turbine_id"
+    assert bad["statusCode"] == 400 and "expected 11 values" in bad["body"]
+
+
+def test_cold_start_from_the_zip_alone(lambda_path: str) -> None:
+    responses, cold_start = run_events(lambda_path, [rest_event("POST", "/", SAMPLE, {"Content-Type": "text/csv"})])
+    print(f"cold start (process start to first response): {cold_start * 1000:.0f} ms")
+    assert responses[0]["statusCode"] == 200
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def moto_server() -> Iterator[str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_deploy_status_undeploy_against_moto_server(deploy_venv: Path, moto_server: str, tmp_path: Path) -> None:
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    stage = {**settings["dev"], "touch": False, "keep_warm": False, "s3_bucket": "turbine-status-ci"}
+    settings_file = tmp_path / "zappa_settings.json"
+    settings_file.write_text(json.dumps({"ci": stage}))
+    env = venv_env(deploy_venv)
+    env.update(
+        AWS_ENDPOINT_URL=moto_server,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="eu-west-1",
+    )
+    zappa = str(deploy_venv / "bin" / "zappa")
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [zappa, *args, "-s", str(settings_file)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout + result.stderr
+
+    assert "Deployment complete!: https://" in run("deploy", "ci")
+    status = run("status", "ci")
+    assert "turbine-status-ci" in status and "python3.11" in status and "API Gateway URL" in status
+    assert "Done!" in run("undeploy", "ci", "--yes")
+    assert not list(ROOT.glob("*-template-*.json"))
