@@ -13,6 +13,7 @@ from flask_cors import CORS
 from app import config as settings
 from app.backends import Backend, make_backend
 from app.errors import register_error_handlers
+from app.security import init_security
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
 
@@ -31,11 +32,18 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         supports_credentials=False,
         send_wildcard=app.config["CORS_ORIGINS"] == "*",
         allow_headers=["Content-Type", "X-API-Key"],
-        expose_headers=["X-Request-Id", "Retry-After"],
+        expose_headers=[
+            "X-Request-Id",
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ],
         max_age=600,
     )
     app.extensions["backend"] = backend or make_backend(app.config)
     register_error_handlers(app)
+    init_security(app)
 
     from app import api, cli
 

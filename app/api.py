@@ -5,10 +5,11 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from app.backends import Backend, Prediction
 from app.errors import ValidationError
+from app.openapi import build_document
 from app.schema import SAMPLE_CSV, Reading, parse_body, schema_dict
 
 bp = Blueprint("api", __name__)
@@ -25,17 +26,19 @@ def _backend() -> Backend:
 
 def _readings() -> list[Reading]:
     """The request's validated readings; raises the schema's typed errors."""
-    return parse_body(
+    rows = parse_body(
         request.get_data(cache=False),
         request.mimetype,
         request.mimetype_params.get("charset"),
         current_app.config["MAX_ROWS"],
     )
+    g.rows = len(rows)
+    return rows
 
 
 def _flag(name: str) -> bool:
     """A true/false query parameter; raises ValidationError for any other value."""
-    value = request.args.get(name, "false").lower()
+    value = request.args.get(name, "false")
     if value not in ("true", "false"):
         raise ValidationError(
             f"Query parameter {name} must be true or false.",
@@ -95,14 +98,31 @@ def model() -> Response:
     return _json({**_backend().describe(), "schema": schema_dict(), "sample": SAMPLE_CSV})
 
 
-@bp.get("/")
-def page() -> Response:
-    """Serve the demo page, based at the app's root so relative URLs work under a stage prefix."""
+def _html(name: str) -> Response:
+    """A page from static/, based at the app's root so relative URLs work under a stage prefix."""
     assert current_app.static_folder is not None
-    with open(f"{current_app.static_folder}/index.html", encoding="utf-8") as f:
+    with open(f"{current_app.static_folder}/{name}", encoding="utf-8") as f:
         html = f.read()
     base = f'<base href="{escape(request.script_root, quote=True)}/">'
     return Response(html.replace("<head>", "<head>\n  " + base, 1), mimetype="text/html")
+
+
+@bp.get("/")
+def page() -> Response:
+    """Serve the demo page."""
+    return _html("index.html")
+
+
+@bp.get("/docs")
+def docs() -> Response:
+    """Serve the human-readable API docs, rendered from /openapi.json."""
+    return _html("docs.html")
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """Describe every route, input format and error as OpenAPI 3.1."""
+    return _json(build_document(str(_backend().describe().get("version", "1"))))
 
 
 @bp.after_app_request

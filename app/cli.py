@@ -1,8 +1,9 @@
-"""The `flask` commands: data generation, training, and a check of the configured backend."""
+"""The `flask` commands: data generation, training, a check of the configured backend, API key hashing."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from flask.cli import with_appcontext
 
 from app.errors import ApiError
 from app.schema import SAMPLE_CSV, parse_text_values
+from app.security import hash_key
 from app.training import generate_data_command, train_command
 
 if TYPE_CHECKING:
@@ -38,6 +40,18 @@ def check_endpoint_command() -> None:
     click.echo(f"latency: {latency_ms:.1f} ms")
 
 
+@click.command("hash-key")
+@click.option("--generate", is_flag=True, help="Make a new random key and print it with its hash.")
+def hash_key_command(generate: bool) -> None:
+    """Print the SHA-256 hash of an API key, for API_KEYS (the key is read without echo)."""
+    if generate:
+        key = secrets.token_urlsafe(32)
+        click.echo(f"key:  {key}")
+    else:
+        key = click.prompt("API key", hide_input=True)
+    click.echo(f"hash: {hash_key(key)}")
+
+
 def register_commands(app: Flask) -> None:
-    for command in (generate_data_command, train_command, check_endpoint_command):
+    for command in (generate_data_command, train_command, check_endpoint_command, hash_key_command):
         app.cli.add_command(command)

@@ -45,6 +45,24 @@ def _text(name: str, text: str) -> str:
     return text.strip()
 
 
+def _key_hashes(name: str, text: str) -> tuple[str, ...]:
+    hashes = tuple(h.strip().lower() for h in text.split(",") if h.strip())
+    for value in hashes:
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+            raise ConfigError(f"{name} must hold SHA-256 hex digests (flask hash-key makes them), not keys")
+    return hashes
+
+
+def _rate_limit(name: str, text: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ConfigError(f"{name} must read like '600 per minute' or '10/second;600/hour', got {text!r}") from None
+    return text
+
+
 def _origins(name: str, text: str) -> str | list[str]:
     origins = [o.strip() for o in text.split(",") if o.strip()]
     if not origins:
@@ -61,6 +79,9 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     "CORS_ORIGINS": ("*", _origins, "comma-separated origins allowed to call the API, or *"),
     "MAX_CONTENT_LENGTH": (6 * 1024 * 1024, _positive_int, "largest request body in bytes"),
     "MAX_ROWS": (10_000, _positive_int, "most readings in one request"),
+    "API_KEYS": ((), _key_hashes, "comma-separated SHA-256 hashes of accepted X-API-Key values; empty: no keys"),
+    "RATELIMIT_DEFAULT": ("600 per minute", _rate_limit, "limit per API key, or per client address without keys"),
+    "RATELIMIT_STORAGE_URI": ("memory://", _text, "where limits are counted; redis://host:6379 to share them"),
 }
 
 

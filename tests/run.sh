@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The one test command: installs what the tests need (Python packages, Debian's chromium), then runs them all.
+# The one test command: installs what the tests need (Python packages, Debian's chromium and redis-server),
+# then runs ruff, mypy and the whole pytest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements-dev.txt
-if ! command -v chromium >/dev/null; then
+if ! command -v chromium >/dev/null || ! command -v redis-server >/dev/null; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium redis-server >/dev/null
 fi
 python3 -m ruff check app tests bench deploy
 python3 -m ruff format --check app tests bench deploy

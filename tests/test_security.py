@@ -1,0 +1,162 @@
+"""API keys, rate limits (in memory and in a real Redis), request ids and the JSON access log."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.security import hash_key
+from tests.conftest import SAMPLE
+
+KEY = "correct-horse-battery-staple"
+ORIGIN = "https://dashboard.example"
+
+
+@pytest.fixture
+def keyed() -> FlaskClient:
+    return create_app({"API_KEYS": (hash_key("another-key"), hash_key(KEY))}).test_client()
+
+
+def post(client: FlaskClient, headers: dict[str, str] | None = None) -> object:
+    return client.post("/", data=SAMPLE, content_type="text/csv", headers=headers or {})
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"X-API-Key": hash_key(KEY)}])
+def test_missing_or_wrong_keys_get_a_401(keyed: FlaskClient, headers: dict[str, str]) -> None:
+    response = keyed.post(
+        "/v1/predictions", data=SAMPLE, content_type="text/csv", headers={**headers, "Origin": ORIGIN}
+    )
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "unauthorized"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert keyed.get("/v1/model", headers=headers).status_code == 401
+
+
+def test_a_listed_key_is_accepted(keyed: FlaskClient) -> None:
+    assert post(keyed, {"X-API-Key": KEY}).status_code == 200
+    assert keyed.get("/v1/model", headers={"X-API-Key": KEY}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/ping", "/", "/static/app.js", "/openapi.json", "/docs"])
+def test_health_page_assets_and_docs_stay_open(keyed: FlaskClient, path: str) -> None:
+    with keyed.get(path) as response:
+        assert response.status_code == 200
+
+
+def test_preflight_needs_no_key(keyed: FlaskClient) -> None:
+    response = keyed.options(
+        "/",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-api-key",
+        },
+    )
+    assert response.status_code == 200
+    assert "x-api-key" in response.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_keys_are_never_logged(keyed: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    post(keyed, {"X-API-Key": KEY})
+    post(keyed, {"X-API-Key": "wrong-key-value"})
+    assert caplog.records
+    assert KEY not in caplog.text and "wrong-key-value" not in caplog.text and hash_key(KEY) not in caplog.text
+
+
+def test_hash_key_command() -> None:
+    runner = create_app().test_cli_runner()
+    result = runner.invoke(args=["hash-key"], input=f"{KEY}\n")
+    assert result.exit_code == 0
+    assert f"hash: {hash_key(KEY)}" in result.output and KEY not in result.output
+    generated = runner.invoke(args=["hash-key", "--generate"])
+    key = generated.output.split("key:")[1].split()[0]
+    assert f"hash: {hash_key(key)}" in generated.output
+
+
+def test_rate_limit_answers_429_json_with_retry_after() -> None:
+    client = create_app({"RATELIMIT_DEFAULT": "3 per minute"}).test_client()
+    statuses = [post(client, {"Origin": ORIGIN}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    response = post(client, {"Origin": ORIGIN})
+    assert response.status_code == 429
+    assert response.get_json()["error"] == "too_many_requests"
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/ping").status_code == 200  # health stays open
+
+
+def test_limits_are_per_key() -> None:
+    client = create_app({"RATELIMIT_DEFAULT": "2 per minute"}).test_client()
+    assert [post(client, {"X-API-Key": "a"}).status_code for _ in range(3)] == [200, 200, 429]
+    assert post(client, {"X-API-Key": "b"}).status_code == 200
+
+
+def test_answers_other_than_429_carry_no_retry_after(client: FlaskClient) -> None:
+    response = post(client)
+    assert "Retry-After" not in response.headers
+    assert response.headers["X-RateLimit-Limit"] == "600"
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A real redis-server on loopback, started for the test."""
+    server_path = shutil.which("redis-server")
+    assert server_path, "redis-server is installed by tests/run.sh (Debian's redis-server)"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [server_path, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_redis_storage_shares_limits_between_workers(redis_url: str) -> None:
+    settings = {"RATELIMIT_DEFAULT": "4 per minute", "RATELIMIT_STORAGE_URI": redis_url}
+    first, second = create_app(settings).test_client(), create_app(settings).test_client()
+    statuses = [post(c).status_code for c in (first, second, first, second, first, second)]
+    assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+def test_request_id_is_generated_or_kept(client: FlaskClient) -> None:
+    generated = post(client).headers["X-Request-Id"]
+    assert len(generated) == 32
+    assert post(client, {"X-Request-Id": "abc-123"}).headers["X-Request-Id"] == "abc-123"
+    assert post(client, {"X-Request-Id": "bad id <x>"}).headers["X-Request-Id"] != "bad id <x>"
+
+
+def test_lambda_request_id_is_used(client: FlaskClient) -> None:
+    event = {"requestContext": {"requestId": "lambda-req-9"}}
+    response = client.post("/", data=SAMPLE, content_type="text/csv", environ_base={"lambda.event": event})
+    assert response.headers["X-Request-Id"] == "lambda-req-9"
+
+
+def test_one_json_log_line_per_request(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="turbine_status.requests")
+    client.post("/", data=f"{SAMPLE}\n{SAMPLE}", content_type="text/csv", headers={"X-Request-Id": "r1"})
+    client.post("/", data="nonsense", content_type="text/csv", headers={"X-Request-Id": "r2"})
+    lines = [json.loads(r.message) for r in caplog.records if r.name == "turbine_status.requests"]
+    assert [(x["request_id"], x["route"], x["status"], x["rows"], x["backend"]) for x in lines] == [
+        ("r1", "/", 200, 2, "embedded"),
+        ("r2", "/", 400, None, "embedded"),
+    ]
+    assert all(x["latency_ms"] > 0 for x in lines)
+    assert "TID008" not in caplog.text and "nonsense" not in caplog.text
