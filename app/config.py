@@ -56,6 +56,8 @@ def _key_hashes(name: str, text: str) -> tuple[str, ...]:
 def _rate_limit(name: str, text: str) -> str:
     from limits import parse_many
 
+    if not text.strip():
+        return ""
     try:
         parse_many(text)
     except ValueError:
@@ -80,7 +82,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     "MAX_CONTENT_LENGTH": (6 * 1024 * 1024, _positive_int, "largest request body in bytes"),
     "MAX_ROWS": (10_000, _positive_int, "most readings in one request"),
     "API_KEYS": ((), _key_hashes, "comma-separated SHA-256 hashes of accepted X-API-Key values; empty: no keys"),
-    "RATELIMIT_DEFAULT": ("600 per minute", _rate_limit, "limit per API key, or per client address without keys"),
+    "RATELIMIT_DEFAULT": ("", _rate_limit, "limit per API key, or per client address without keys; empty: none"),
     "RATELIMIT_STORAGE_URI": ("memory://", _text, "where limits are counted; redis://host:6379 to share them"),
 }
 

@@ -1,4 +1,4 @@
-"""API keys, rate limits, request ids and the one JSON access-log line per request."""
+"""API keys, rate limits, request ids, security headers and the one JSON access-log line per request."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ import hmac
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, current_app, request
 from flask_limiter import HeaderNames, Limiter
 
 from app.errors import ApiError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 access_log = logging.getLogger("turbine_status.requests")
 
@@ -21,6 +26,11 @@ access_log = logging.getLogger("turbine_status.requests")
 OPEN_ENDPOINTS = frozenset({"api.ping", "api.page", "static", "api.openapi", "api.docs"})
 LIMITER_RETRY_AFTER = "X-Limiter-Retry-After"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+ROWS_KEY = "turbine_status.rows"
+PAGE_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src *; base-uri 'self'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 def hash_key(key: str) -> str:
@@ -36,28 +46,12 @@ def _key_matches(key: str, hashes: tuple[str, ...]) -> bool:
     return matched
 
 
-def _request_id() -> str:
-    event = request.environ.get("lambda.event") or {}
-    lambda_id = (event.get("requestContext") or {}).get("requestId")
-    if lambda_id:
-        return str(lambda_id)
-    sent = request.headers.get("X-Request-Id", "")
-    return sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
-
-
-def _rate_key() -> str:
-    key = request.headers.get("X-API-Key")
-    return "key:" + hash_key(key) if key else "ip:" + (request.remote_addr or "unknown")
-
-
-def _start() -> None:
-    g.started = time.perf_counter()
-    g.request_id = _request_id()
-    hashes = current_app.config["API_KEYS"]
-    if not hashes or request.method == "OPTIONS" or request.endpoint in OPEN_ENDPOINTS:
+def _require_key() -> None:
+    """Refuse a request without a listed X-API-Key; raises ApiError (401)."""
+    if request.method == "OPTIONS" or request.endpoint in OPEN_ENDPOINTS:
         return
     key = request.headers.get("X-API-Key")
-    if not key or not _key_matches(key, hashes):
+    if not key or not _key_matches(key, current_app.config["API_KEYS"]):
         raise ApiError(
             "A valid API key is required: send it in the X-API-Key header.",
             status=401,
@@ -66,40 +60,81 @@ def _start() -> None:
         )
 
 
-def _finish(response: Response) -> Response:
-    request_id = g.get("request_id") or _request_id()
-    response.headers["X-Request-Id"] = request_id
-    # The limiter computes a retry delay for every answer; only a 429 of its own should carry it.
-    limiter_retry_after = response.headers.pop(LIMITER_RETRY_AFTER, None)
-    if response.status_code == 429 and limiter_retry_after is not None:
-        response.headers["Retry-After"] = limiter_retry_after
-    started = g.get("started")
-    access_log.info(
-        json.dumps(
-            {
-                "request_id": request_id,
-                "method": request.method,
-                "route": request.url_rule.rule if request.url_rule else None,
-                "path": request.path,
-                "status": response.status_code,
-                "rows": g.get("rows"),
-                "backend": current_app.extensions["backend"].name,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 3) if started else None,
-            }
-        )
-    )
-    return response
+def _rate_key() -> str:
+    key = request.headers.get("X-API-Key")
+    return "key:" + hash_key(key) if key else "ip:" + (request.remote_addr or "unknown")
+
+
+def _request_id(environ: WSGIEnvironment) -> str:
+    """API Gateway's id on Lambda, else a well-formed X-Request-Id the client sent, else a new one."""
+    event = environ.get("lambda.event")
+    if event:
+        lambda_id = (event.get("requestContext") or {}).get("requestId")
+        if lambda_id:
+            return str(lambda_id)
+    sent = environ.get("HTTP_X_REQUEST_ID", "")
+    return sent if REQUEST_ID.fullmatch(sent) else secrets.token_hex(16)
+
+
+class RequestMiddleware:
+    """Around the whole app: a request id, security headers, and one JSON log line (never the body or a key).
+
+    Plain WSGI, so the cost per request stays small and errors answered by Flask get the same headers."""
+
+    def __init__(self, wsgi_app: WSGIApplication, backend: str) -> None:
+        self.wsgi_app = wsgi_app
+        self.backend = backend
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        request_id = _request_id(environ)
+        status_line = ""
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+            nonlocal status_line
+            status_line = status
+            # The limiter computes a retry delay for every answer; only a 429 of its own should carry it.
+            retry_after = [v for k, v in headers if k == LIMITER_RETRY_AFTER]
+            headers[:] = [(k, v) for k, v in headers if k != LIMITER_RETRY_AFTER]
+            if retry_after and status.startswith("429"):
+                headers.append(("Retry-After", retry_after[0]))
+            headers.append(("X-Request-Id", request_id))
+            headers.append(("X-Content-Type-Options", "nosniff"))
+            headers.append(("X-Frame-Options", "DENY"))
+            if any(k == "Content-Type" and v.startswith("text/html") for k, v in headers):
+                headers.append(("Content-Security-Policy", PAGE_SECURITY_POLICY))
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self.wsgi_app(environ, start)
+        finally:
+            access_log.info(
+                json.dumps(
+                    {
+                        "request_id": request_id,
+                        "method": environ.get("REQUEST_METHOD"),
+                        "route": environ.get("PATH_INFO", ""),
+                        "status": int(status_line[:3]) if status_line else None,
+                        "rows": environ.get(ROWS_KEY),
+                        "backend": self.backend,
+                        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                    }
+                )
+            )
 
 
 def init_security(app: Flask) -> None:
-    """Install key checks, rate limits, request ids and access logs on the app."""
+    """Install key checks and rate limits when configured, and the request middleware always."""
     if not logging.getLogger().handlers and not access_log.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         access_log.addHandler(handler)
     access_log.setLevel(logging.INFO)
-    app.before_request(_start)
-    app.after_request(_finish)
+    app.wsgi_app = RequestMiddleware(app.wsgi_app, app.extensions["backend"].name)  # type: ignore[method-assign]
+    if app.config["API_KEYS"]:
+        app.before_request(_require_key)
+    if not app.config["RATELIMIT_DEFAULT"]:
+        return
     limiter = Limiter(
         _rate_key,
         app=app,
@@ -107,8 +142,7 @@ def init_security(app: Flask) -> None:
         storage_uri=app.config["RATELIMIT_STORAGE_URI"],
         headers_enabled=True,
         header_name_mapping={HeaderNames.RETRY_AFTER: LIMITER_RETRY_AFTER},
-        strategy="moving-window",
+        strategy="fixed-window",  # one counter per key: constant memory and time whatever the limit
         swallow_errors=True,  # a storage outage is logged and lets requests through rather than failing them
     )
     limiter.request_filter(lambda: request.method == "OPTIONS" or request.endpoint in OPEN_ENDPOINTS)
-    app.extensions["limiter_instance"] = limiter

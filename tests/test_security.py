@@ -22,7 +22,9 @@ ORIGIN = "https://dashboard.example"
 
 @pytest.fixture
 def keyed() -> FlaskClient:
-    return create_app({"API_KEYS": (hash_key("another-key"), hash_key(KEY))}).test_client()
+    return create_app(
+        {"API_KEYS": (hash_key("another-key"), hash_key(KEY)), "RATELIMIT_DEFAULT": "100/minute"}
+    ).test_client()
 
 
 def post(client: FlaskClient, headers: dict[str, str] | None = None) -> object:
@@ -100,10 +102,15 @@ def test_limits_are_per_key() -> None:
     assert post(client, {"X-API-Key": "b"}).status_code == 200
 
 
-def test_answers_other_than_429_carry_no_retry_after(client: FlaskClient) -> None:
-    response = post(client)
-    assert "Retry-After" not in response.headers
+def test_answers_other_than_429_carry_no_retry_after() -> None:
+    response = post(create_app({"RATELIMIT_DEFAULT": "600 per minute"}).test_client())
+    assert "Retry-After" not in response.headers and "X-Limiter-Retry-After" not in response.headers
     assert response.headers["X-RateLimit-Limit"] == "600"
+
+
+def test_no_rate_limit_unless_configured(client: FlaskClient) -> None:
+    assert [post(client).status_code for _ in range(50)] == [200] * 50
+    assert "X-RateLimit-Limit" not in post(client).headers
 
 
 @pytest.fixture

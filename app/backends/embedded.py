@@ -81,13 +81,6 @@ def load_artifact(path: str | Path) -> dict[str, Any]:
     return artifact  # type: ignore[no-any-return]
 
 
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
 class EmbeddedBackend:
     """Scores readings with the artifact's coefficients; no scikit-learn at serving time."""
 
@@ -140,12 +133,14 @@ class EmbeddedBackend:
         return {name: terms[name] for name in FIELD_NAMES}
 
     def predict(self, rows: Sequence[Reading], explain: bool = False) -> list[Prediction]:
-        threshold = self.threshold
-        predictions = []
-        for row in rows:
-            score = _sigmoid(self.log_odds(row))
-            predictions.append(Prediction(score, int(score >= threshold), self.contributions(row) if explain else None))
-        return predictions
+        if explain:
+            return [self._predict_one(row, self.contributions(row)) for row in rows]
+        return [self._predict_one(row) for row in rows]
+
+    def _predict_one(self, row: Reading, contributions: dict[str, float] | None = None) -> Prediction:
+        z = self.log_odds(row)
+        score = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+        return Prediction(score, 1 if score >= self.threshold else 0, contributions)
 
     def describe(self) -> dict[str, Any]:
         a = self.artifact
