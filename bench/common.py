@@ -1,0 +1,128 @@
+"""Helpers for the benchmark scripts: a gunicorn server on loopback, wrk runs, and worker memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
+HEALTHY = "TID002,HAWT,20,25,38.0,40,20,50,2,40,SW"
+# The service as configured by default (no rate limit: API Gateway throttles on Lambda).
+BENCH_ENV: dict[str, str] = {}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@contextmanager
+def server(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server command on 127.0.0.1:port until the block ends; its output is discarded."""
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **BENCH_ENV, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port)
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def gunicorn(app: str, port: int, workers: int = 2, extra: list[str] | None = None) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        *(extra or []),
+        app,
+    ]
+
+
+def children(pid: int, expected: int = 1, seconds: float = 15) -> list[int]:
+    """The child processes of pid, waiting until `expected` of them have started."""
+    deadline = time.monotonic() + seconds
+    while True:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        pids = [int(p) for p in out.split()]
+        if len(pids) >= expected or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.1)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wrk(
+    url: str, script: Path, seconds: int, connections: int = 16, threads: int = 2, args: list[str] | None = None
+) -> dict[str, object]:
+    """Run wrk with a Lua script (which prints a JSON line of status counts) and parse its report."""
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    command = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    if args:
+        command += ["--", *args]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120, check=True).stdout
+    result: dict[str, object] = {"raw": output}
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    result["rps"] = float(match.group(1)) if match else 0.0
+    for percentile in ("50", "99"):
+        found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)", output, re.M)
+        if found:
+            scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
+            result[f"p{percentile}_ms"] = float(found.group(1)) * scale
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    result["socket_errors"] = sum(int(g) for g in errors.groups()) if errors else 0
+    status_line = next((line for line in output.splitlines() if line.startswith("STATUS ")), None)
+    result["statuses"] = json.loads(status_line[len("STATUS ") :]) if status_line else {}
+    return result

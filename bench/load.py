@@ -1,0 +1,71 @@
+"""Load and soak on loopback under gunicorn: a saturation run with worker memory sampled, then a fixed
+number of mixed good and bad requests. Reports errors, 5xx answers and memory; bounded in time.
+
+    python bench/load.py                 # 60 s at saturation, then 100,000 requests
+    python bench/load.py --seconds 10 --requests 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+
+from common import ROOT, children, free_port, gunicorn, rss_mb, server, wrk
+
+MIXED = ROOT / "bench" / "mixed.lua"
+
+
+def five_hundreds(statuses: dict[str, int]) -> int:
+    return sum(count for status, count in statuses.items() if status.startswith("5"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with server(gunicorn("app.wsgi:app", port, args.workers), port) as master:
+        workers = children(master.pid, args.workers)
+        wrk(url, MIXED, 3)  # warm-up
+        samples: list[list[float]] = []
+        running = True
+
+        def sample() -> None:
+            while running:
+                samples.append([rss_mb(pid) for pid in workers])
+                time.sleep(5)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        soak = wrk(url, MIXED, args.seconds)
+        running = False
+        sampler.join()
+        samples.append([rss_mb(pid) for pid in workers])
+
+        statuses = soak["statuses"]
+        assert isinstance(statuses, dict)
+        print(f"saturation, {args.seconds} s, {args.workers} gunicorn workers, wrk -t2 -c16, mixed good and bad:")
+        print(f"  {soak['rps']:.0f} req/s, p50 {soak.get('p50_ms', 0):.2f} ms, p99 {soak.get('p99_ms', 0):.2f} ms")
+        print(f"  answers by status: {dict(sorted(statuses.items()))}")
+        print(f"  5xx answers: {five_hundreds(statuses)}, socket errors: {soak['socket_errors']}")
+        for index, pid in enumerate(workers):
+            series = [round(s[index], 1) for s in samples]
+            print(f"  worker {pid} RSS MB every 5 s: {series} (growth {series[-1] - series[0]:+.1f} MB)")
+
+        # wrk runs for its whole duration, so give it time enough; each thread stops at its share.
+        seconds = int(args.requests / max(float(str(soak["rps"])), 100.0) * 1.5) + 10
+        fixed = wrk(url, MIXED, seconds, args=[str(args.requests // 2)])
+        statuses = fixed["statuses"]
+        assert isinstance(statuses, dict)
+        print(f"fixed count: {sum(statuses.values())} mixed requests answered (wrk ran {seconds} s)")
+        print(f"  answers by status: {dict(sorted(statuses.items()))}")
+        print(f"  5xx answers: {five_hundreds(statuses)}, socket errors: {fixed['socket_errors']}")
+
+
+if __name__ == "__main__":
+    main()
