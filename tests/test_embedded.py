@@ -48,7 +48,9 @@ def test_contributions_sum_to_the_log_odds(trained: tuple[dict[str, Any], Any]) 
     row = parse_text_values(SAMPLE.split(","), 1)
     [prediction] = backend.predict([row], explain=True)
     assert prediction.contributions is not None
-    assert backend.baseline + sum(prediction.contributions.values()) == pytest.approx(backend.log_odds(row), abs=1e-12)
+    assert backend.baseline + sum(prediction.contributions.values()) == pytest.approx(
+        backend.log_odds([row])[0], abs=1e-12
+    )
 
 
 def write(tmp_path: Path, artifact: Any) -> Path:

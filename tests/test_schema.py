@@ -6,9 +6,11 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
-from app.schema import FIELD_NAMES, FIELDS, parse_body, schema_dict, to_csv
+from app.schema import FIELD_NAMES, FIELDS, _careful_rows, _plain_rows, parse_body, schema_dict, to_csv
 from tests.conftest import HEALTHY, SAMPLE
 
 SAMPLE_ROW = ("TID008", "VAWT", 64.0, 80.0, 46.0, 21.0, 55.0, 55.0, 7.0, 34.0, "NE")
@@ -254,3 +256,62 @@ def test_every_numeric_range_is_enforced_at_both_ends() -> None:
             else:
                 with pytest.raises(ValidationError):
                     csv(",".join(values))
+
+
+# Tokens that probe where float() and the careful path disagree: specials, separators, spacing, quotes.
+TOKENS = [
+    "64",
+    "0",
+    "-1",
+    "+80",
+    "46.",
+    ".5",
+    "1e2",
+    "1E999",
+    "nan",
+    "NaN",
+    "inf",
+    "-Infinity",
+    "1_0",
+    " 7",
+    "7 ",
+    "",
+    '"55"',
+    "\u0664",
+    "0x1",
+    "TID008",
+    "TID011",
+    "VAWT",
+    "HAWT",
+    "NE",
+    "N",
+    "ne",
+    "100",
+    "250.5",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(TOKENS), min_size=9, max_size=13), min_size=1, max_size=4), st.data())
+def test_fast_path_accepts_exactly_what_the_careful_path_accepts(lines: list[list[str]], data: st.DataObject) -> None:
+    """The column-wise fast path must never accept a body the field-by-field path would reject."""
+    sample = SAMPLE.split(",")
+    body_lines = []
+    for tokens in lines:
+        # Start from a valid reading and swap some values, so that both outcomes occur.
+        values = list(sample)
+        for position, token in zip(data.draw(st.lists(st.integers(0, 10), max_size=3)), tokens, strict=False):
+            values[position] = token
+        if len(tokens) % 4 == 0:
+            values = tokens  # a line of the wrong shape now and then
+        body_lines.append(",".join(values))
+    lines_ = [line for line in body_lines if line]
+    if not lines_:
+        return
+    try:
+        careful: Any = _careful_rows(lines_)
+    except ValidationError as error:
+        careful = error.details
+    fast = _plain_rows(lines_)
+    if fast is not None:
+        assert fast == careful

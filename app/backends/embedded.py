@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,14 @@ def load_artifact(path: str | Path) -> dict[str, Any]:
     return artifact  # type: ignore[no-any-return]
 
 
+def _probability(z: float) -> float:
+    """The logistic function, without overflow for large |z|."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
 class EmbeddedBackend:
     """Scores readings with the artifact's coefficients; no scikit-learn at serving time."""
 
@@ -109,15 +118,16 @@ class EmbeddedBackend:
     def from_file(cls, path: str | Path) -> EmbeddedBackend:
         return cls(load_artifact(path))
 
-    def log_odds(self, row: Reading) -> float:
+    def log_odds(self, rows: Sequence[Reading]) -> list[float]:
+        """Each row's log-odds of a breakdown. Unrolled over the fields: measured faster than any loop."""
         a, b, c = self._category_weights
-        s = self._slopes
-        z: float = (
-            self._base + a[row[0]] + b[row[1]] + c[row[10]]
-            + s[0] * row[2] + s[1] * row[3] + s[2] * row[4] + s[3] * row[5]
-            + s[4] * row[6] + s[5] * row[7] + s[6] * row[8] + s[7] * row[9]
-        )  # fmt: skip
-        return z
+        s0, s1, s2, s3, s4, s5, s6, s7 = self._slopes
+        base = self._base
+        return [
+            base + a[r[0]] + b[r[1]] + c[r[10]]
+            + s0 * r[2] + s1 * r[3] + s2 * r[4] + s3 * r[5] + s4 * r[6] + s5 * r[7] + s6 * r[8] + s7 * r[9]
+            for r in rows
+        ]  # fmt: skip
 
     def contributions(self, row: Reading) -> dict[str, float]:
         """Each field's term in the log-odds, relative to an average reading; with the baseline they sum to it."""
@@ -133,14 +143,10 @@ class EmbeddedBackend:
         return {name: terms[name] for name in FIELD_NAMES}
 
     def predict(self, rows: Sequence[Reading], explain: bool = False) -> list[Prediction]:
-        if explain:
-            return [self._predict_one(row, self.contributions(row)) for row in rows]
-        return [self._predict_one(row) for row in rows]
-
-    def _predict_one(self, row: Reading, contributions: dict[str, float] | None = None) -> Prediction:
-        z = self.log_odds(row)
-        score = 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
-        return Prediction(score, 1 if score >= self.threshold else 0, contributions)
+        scores = list(map(_probability, self.log_odds(rows)))
+        labels = map(int, map(self.threshold.__le__, scores))
+        explanations = map(self.contributions, rows) if explain else repeat(None)
+        return list(map(Prediction._make, zip(scores, labels, explanations, strict=False)))
 
     def describe(self) -> dict[str, Any]:
         a = self.artifact
