@@ -13,7 +13,7 @@ import time
 
 from common import ROOT, children, free_port, gunicorn, rss_mb, server, wrk
 
-MIXED = ROOT / "bench" / "mixed.lua"
+REQUESTS = ROOT / "bench" / "requests.lua"
 
 
 def five_hundreds(statuses: dict[str, int]) -> int:
@@ -31,7 +31,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     with server(gunicorn("app.wsgi:app", port, args.workers), port) as master:
         workers = children(master.pid, args.workers)
-        wrk(url, MIXED, 3)  # warm-up
+        wrk(url, REQUESTS, 3, args=["mixed"])  # warm-up
         samples: list[list[float]] = []
         running = True
 
@@ -42,7 +42,7 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample)
         sampler.start()
-        soak = wrk(url, MIXED, args.seconds)
+        soak = wrk(url, REQUESTS, args.seconds, args=["mixed"])
         running = False
         sampler.join()
         samples.append([rss_mb(pid) for pid in workers])
@@ -59,7 +59,7 @@ def main() -> None:
 
         # wrk runs for its whole duration, so give it time enough; each thread stops at its share.
         seconds = int(args.requests / max(float(str(soak["rps"])), 100.0) * 1.5) + 10
-        fixed = wrk(url, MIXED, seconds, args=[str(args.requests // 2)])
+        fixed = wrk(url, REQUESTS, seconds, args=["mixed", str(args.requests // 2)])
         statuses = fixed["statuses"]
         assert isinstance(statuses, dict)
         print(f"fixed count: {sum(statuses.values())} mixed requests answered (wrk ran {seconds} s)")

@@ -20,6 +20,52 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+DEPLOY_VENV = ROOT / ".venv-deploy"
+# What the Lambda Python runtime already provides, so the zip leaves it out.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
+
+
+def ensure_venv(venv: Path = DEPLOY_VENV) -> Path:
+    """The deploy virtualenv, made if missing, holding requirements-deploy.txt and nothing else."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-r",
+            str(ROOT / "requirements-deploy.txt"),
+        ],
+        check=True,
+    )
+    return venv
+
+
+def build(stage: str, out: Path, venv: Path = DEPLOY_VENV) -> Path:
+    """Run this script in the deploy virtualenv, as a user would; returns the zip."""
+    env = {**os.environ, "VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
+    subprocess.run(
+        [str(venv / "bin" / "python"), __file__, stage, "--out", str(out)],
+        check=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+    )
+    return out
+
+
+def runtime_dir(target: Path, venv: Path = DEPLOY_VENV) -> Path:
+    """A folder that stands for the Lambda runtime's own packages: boto3 and what it needs."""
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RUNTIME_PACKAGES:
+        (target / name).symlink_to(site / name)
+    return target
 
 
 def runtime_of(stage: str) -> str:

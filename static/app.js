@@ -1,20 +1,14 @@
 // The demo page: builds the reading form from GET v1/model, scores one reading or a CSV file.
 // Every value from the user or the API is rendered with textContent, never as markup.
 
+import { $, element } from "./dom.js";
+
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const STORAGE_KEY = "turbine-status.api-url";
-const $ = (id) => document.getElementById(id);
 
 let fields = [];
 let batchRows = [];
 let sortByRisk = true;
-
-function element(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  Object.assign(node, props);
-  node.append(...children);
-  return node;
-}
 
 function apiUrl(path) {
   let base = $("api-url").value.trim();

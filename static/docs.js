@@ -1,13 +1,6 @@
 // Renders openapi.json as a plain list of operations; every value goes in through textContent.
 
-const $ = (id) => document.getElementById(id);
-
-function element(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  Object.assign(node, props);
-  node.append(...children);
-  return node;
-}
+import { $, element } from "./dom.js";
 
 function schemaText(schema) {
   return JSON.stringify(schema, null, 2);

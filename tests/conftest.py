@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -35,3 +39,22 @@ def app() -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+def serve_on_loopback(command: list[str], seconds: float = 30) -> Iterator[int]:
+    """Start a server command (its port added as the last word) on 127.0.0.1; yield the port once it listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    program = shutil.which(command[0])
+    assert program, f"{command[0]} is installed by tests/run.sh"
+    server = subprocess.Popen([program, *command[1:], str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield port
+    server.terminate()
+    server.wait(timeout=10)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from deploy.package import build, ensure_venv, runtime_dir
+from tests.conftest import serve_on_loopback
+
 ROOT = Path(__file__).resolve().parent.parent
-DEPLOY_VENV = ROOT / ".venv-deploy"
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
 HOST = "abc123.execute-api.eu-west-1.amazonaws.com"
 SAMPLE = "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
 
@@ -36,35 +35,12 @@ def venv_env(venv: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def deploy_venv() -> Path:
     """The virtualenv Zappa packages: requirements-deploy.txt and nothing else."""
-    if not (DEPLOY_VENV / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(DEPLOY_VENV)], check=True)
-    subprocess.run(
-        [
-            str(DEPLOY_VENV / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "-r",
-            str(ROOT / "requirements-deploy.txt"),
-        ],
-        check=True,
-    )
-    return DEPLOY_VENV
+    return ensure_venv()
 
 
 @pytest.fixture(scope="session")
 def package(deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("build") / "turbine-status-dev.zip"
-    subprocess.run(
-        [str(deploy_venv / "bin" / "python"), str(ROOT / "deploy" / "package.py"), "dev", "--out", str(out)],
-        check=True,
-        cwd=ROOT,
-        env=venv_env(deploy_venv),
-        capture_output=True,
-    )
-    return out
+    return build("dev", tmp_path_factory.mktemp("build") / "turbine-status-dev.zip", deploy_venv)
 
 
 @pytest.fixture(scope="session")
@@ -73,11 +49,7 @@ def lambda_path(package: Path, deploy_venv: Path, tmp_path_factory: pytest.TempP
     code = tmp_path_factory.mktemp("task")
     with zipfile.ZipFile(package) as z:
         z.extractall(code)
-    runtime = tmp_path_factory.mktemp("runtime")
-    site = next((deploy_venv / "lib").glob("python3.*/site-packages"))
-    for name in RUNTIME_PACKAGES:
-        (runtime / name).symlink_to(site / name)
-    return f"{code}:{runtime}"
+    return f"{code}:{runtime_dir(tmp_path_factory.mktemp('runtime'), deploy_venv)}"
 
 
 def run_events(lambda_path: str, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], float]:
@@ -250,29 +222,10 @@ def test_cold_start_from_the_zip_alone(lambda_path: str) -> None:
     assert responses[0]["statusCode"] == 200
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def moto_server() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=10)
+    for port in serve_on_loopback(["moto_server", "-H", "127.0.0.1", "-p"]):
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_deploy_status_undeploy_against_moto_server(deploy_venv: Path, moto_server: str, tmp_path: Path) -> None:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +10,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.security import hash_key
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, serve_on_loopback
 
 KEY = "correct-horse-battery-staple"
 ORIGIN = "https://dashboard.example"
@@ -116,24 +112,9 @@ def test_no_rate_limit_unless_configured(client: FlaskClient) -> None:
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A real redis-server on loopback, started for the test."""
-    server_path = shutil.which("redis-server")
-    assert server_path, "redis-server is installed by tests/run.sh (Debian's redis-server)"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [server_path, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=10)
+    command = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--port"]
+    for port in serve_on_loopback(command):
+        yield f"redis://127.0.0.1:{port}"
 
 
 def test_redis_storage_shares_limits_between_workers(redis_url: str) -> None:

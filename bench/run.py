@@ -1,0 +1,364 @@
+"""All benchmarks in one run, on 127.0.0.1, bounded in time; prints a Markdown table for the README.
+
+    apt-get install -y wrk && pip install -r requirements-dev.txt -r bench/requirements.txt
+    python bench/run.py                     # about 10 minutes; --quick for a short smoke run
+
+Figures are ratios and medians measured side by side in this one run: timings on shared machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import http.client
+import io
+import json
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from common import ROOT, SAMPLE, children, free_port, gunicorn, rss_mb, server, wrk
+
+sys.path.insert(0, str(ROOT))
+
+from deploy.package import build, ensure_venv, runtime_dir
+
+REQUESTS = ROOT / "bench" / "requests.lua"
+MLFLOW_VENV = ROOT / ".venv-mlflow"
+rows_out: list[tuple[str, str, str, str]] = []
+
+
+def record(what: str, measured: str, target: str, verdict: str) -> None:
+    rows_out.append((what, measured, target, verdict))
+    print(f"  {what}: {measured} (target {target}: {verdict})", flush=True)
+
+
+def server_command(name: str, app: str, port: int) -> list[str]:
+    """The same settings for the app and the bare route: 2 worker processes on loopback."""
+    if name == "gunicorn":
+        return gunicorn(app, port, 2, ["--pythonpath", str(ROOT / "bench")])
+    if name == "gunicorn-gthread":
+        return gunicorn(app, port, 2, ["--pythonpath", str(ROOT / "bench"), "-k", "gthread", "--threads", "4"])
+    if name == "granian":
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--workers",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            app,
+        ]
+    raise ValueError(name)
+
+
+def throughput(servers: list[str], rounds: int, seconds: int) -> None:
+    print("1. single-row POST / against a bare Flask route, interleaved rounds", flush=True)
+    env = {"PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}
+    for name in servers:
+        results: dict[str, list[dict[str, Any]]] = {"bare:app": [], "app.wsgi:app": []}
+        memory: list[float] = []
+        for _ in range(rounds):
+            for app in results:
+                port = free_port()
+                with server(server_command(name, app, port), port, env) as master:
+                    url = f"http://127.0.0.1:{port}"
+                    wrk(url, REQUESTS, 2)
+                    result = wrk(url, REQUESTS, seconds)
+                    results[app].append(result)
+                    if app == "app.wsgi:app" and name == "gunicorn":
+                        memory += [rss_mb(pid) for pid in children(master.pid, 2)]
+        rps = {app: statistics.median(float(r["rps"]) for r in rs) for app, rs in results.items()}
+        ours = results["app.wsgi:app"]
+        p50 = statistics.median(float(r.get("p50_ms", 0)) for r in ours)
+        p99 = statistics.median(float(r.get("p99_ms", 0)) for r in ours)
+        errors = sum(int(r["socket_errors"]) for r in ours)
+        non_200 = sum(c for r in ours for s, c in dict(r["statuses"]).items() if s != "200")
+        ratio = rps["app.wsgi:app"] / rps["bare:app"]
+        record(
+            f"single row, {name}: app vs bare route",
+            f"{rps['app.wsgi:app']:.0f} vs {rps['bare:app']:.0f} req/s = {ratio:.2f}; p50 {p50:.2f} ms, "
+            f"p99 {p99:.2f} ms; {errors} socket errors, {non_200} non-200",
+            ">= 0.90",
+            "met" if ratio >= 0.9 else "missed",
+        )
+        if memory:
+            record(
+                "worker RSS after load (gunicorn)",
+                f"{max(memory):.1f} MB",
+                "<= 40 MB",
+                "met" if max(memory) <= 40 else "missed",
+            )
+
+
+def ten_thousand_rows(repeats: int) -> None:
+    print("2. one POST / of 10,000 CSV rows", flush=True)
+    from app.schema import FIELD_NAMES
+    from app.training import generate_dataset
+
+    body = "\n".join(",".join(str(r[n]) for n in FIELD_NAMES) for r in generate_dataset(10_000, 1)).encode()
+    port = free_port()
+    with server(gunicorn("app.wsgi:app", port, 2), port):
+        times = []
+        for _ in range(repeats):
+            connection = http.client.HTTPConnection("127.0.0.1", port)
+            start = time.perf_counter()
+            connection.request("POST", "/", body, {"Content-Type": "text/csv"})
+            response = connection.getresponse()
+            response.read()
+            times.append(time.perf_counter() - start)
+            connection.close()
+            assert response.status == 200
+    median_ms = statistics.median(times[2:]) * 1000
+    record(
+        "10,000 rows in one POST / (gunicorn, over HTTP)",
+        f"{median_ms:.1f} ms ({10_000 / median_ms * 1000:,.0f} rows/s)",
+        "<= 20 ms",
+        "met" if median_ms <= 20 else "missed",
+    )
+    profile_batch(body)
+
+
+def profile_batch(body: bytes) -> None:
+    """Where the time of a 10,000-row request goes, in process."""
+    import logging
+
+    from app import create_app
+
+    client = create_app().test_client()
+    logging.getLogger("turbine_status.requests").setLevel(logging.WARNING)  # keep the report readable
+    for _ in range(3):
+        client.post("/", data=body, content_type="text/csv")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(5):
+        client.post("/", data=body, content_type="text/csv")
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(8)
+    print("  profile of 5 requests (top own time):")
+    for line in out.getvalue().splitlines():
+        if line.strip() and ("/" in line or "{" in line) and "ncalls" not in line:
+            print("   ", line.strip()[:140])
+
+
+def lambda_package(runs: int) -> None:
+    print("3. Lambda: package size, cold start, warm latency", flush=True)
+    venv = ensure_venv()
+    with tempfile.TemporaryDirectory() as work:
+        package = build("dev", Path(work) / "package.zip", venv)
+        size = package.stat().st_size / 1e6
+        record("Lambda zip (with bytecode)", f"{size:.2f} MB", "<= 10 MB", "met" if size <= 10 else "missed")
+        runtime = runtime_dir(Path(work) / "runtime", venv)
+        with_code, without_code = Path(work) / "with", Path(work) / "without"
+        with zipfile.ZipFile(package) as z:
+            z.extractall(with_code)
+            z.extractall(without_code, [n for n in z.namelist() if "__pycache__/" not in f"/{n}"])
+        event = {
+            "httpMethod": "POST",
+            "path": "/",
+            "headers": {"Content-Type": "text/csv", "Host": "x"},
+            "body": SAMPLE,
+            "requestContext": {"stage": "dev", "requestId": "r"},
+            "isBase64Encoded": False,
+            "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
+        }
+        for label, code in (("with bytecode", with_code), ("without bytecode", without_code)):
+            colds = [cold_start(code, runtime, [event])[0] for _ in range(runs)]
+            cold = statistics.median(colds) * 1000
+            record(
+                f"cold start, fresh process, {label}",
+                f"{cold:.0f} ms (median of {runs})",
+                "<= 300 ms",
+                "met" if cold <= 300 else "missed",
+            )
+        _, warm = cold_start(with_code, runtime, [event] * 300)
+        record("warm per-event latency through Zappa's handler", f"{warm * 1000:.2f} ms (median of 299)", "-", "-")
+
+
+def cold_start(code: Path, runtime: Path, events: list[dict[str, Any]]) -> tuple[float, float]:
+    """Seconds from process start to the first response, and the median of the later events."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": f"{code}:{runtime}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    timer = (
+        "import json,sys,time\nfrom handler import lambda_handler\nevents=json.load(sys.stdin)\n"
+        "print('FIRST', json.dumps(lambda_handler(events[0], None)['statusCode']), flush=True)\nd=[]\n"
+        "for e in events[1:]:\n t=time.perf_counter(); lambda_handler(e, None); d.append(time.perf_counter()-t)\n"
+        "d.sort(); print('WARM', d[len(d)//2] if d else 0, flush=True)\n"
+    )
+    start = time.perf_counter()
+    with subprocess.Popen(
+        [sys.executable, "-S", "-c", timer],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(json.dumps(events))
+        process.stdin.close()
+        line = process.stdout.readline()
+        while line and not line.startswith("FIRST"):
+            line = process.stdout.readline()
+        first = time.perf_counter() - start
+        assert line.split()[1] == "200", line
+        warm = next(float(x.split()[1]) for x in process.stdout if x.startswith("WARM"))
+    return first, warm
+
+
+def mlflow_peer(seconds: int, repeats: int) -> None:
+    print("4. the peer: MLflow's scoring server with the same scikit-learn pipeline", flush=True)
+    from app.schema import FIELD_NAMES
+    from app.training import DEFAULT_SEED, generate_dataset, labelled_rows, train
+
+    python = MLFLOW_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(MLFLOW_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "mlflow==3.17.0", "scikit-learn==1.9.1"], check=True)
+    import pickle
+
+    rows, labels = labelled_rows(generate_dataset(20_000, DEFAULT_SEED), "synthetic data")
+    _, pipeline = train(rows, labels, DEFAULT_SEED, "bench", "bench")
+    with tempfile.TemporaryDirectory() as work:
+        (Path(work) / "pipeline.pkl").write_bytes(pickle.dumps(pipeline))
+        model = Path(work) / "model"
+        subprocess.run(
+            [
+                str(python),
+                "-c",
+                "import pickle,sys,mlflow.sklearn; mlflow.sklearn.save_model("
+                "pickle.load(open(sys.argv[1],'rb')), sys.argv[2])",
+                str(Path(work) / "pipeline.pkl"),
+                str(model),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        header = ",".join(FIELD_NAMES)
+        batch = "\n".join(",".join(str(r[n]) for n in FIELD_NAMES) for r in generate_dataset(10_000, 1))
+        port = free_port()
+        command = [
+            str(MLFLOW_VENV / "bin" / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            str(model),
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            "2",
+        ]
+        with server(command, port, {"PATH": f"{MLFLOW_VENV / 'bin'}:{os.environ['PATH']}"}):
+            url = f"http://127.0.0.1:{port}"
+            wait_ready(port)
+            wrk(url, REQUESTS, 2, args=["mlflow"])
+            peer_single = float(wrk(url, REQUESTS, seconds, args=["mlflow"])["rps"])
+            peer_batch = post_median(port, "/invocations", f"{header}\n{batch}".encode(), repeats)
+        port = free_port()
+        with server(gunicorn("app.wsgi:app", port, 2), port):
+            url = f"http://127.0.0.1:{port}"
+            wrk(url, REQUESTS, 2)
+            ours_single = float(wrk(url, REQUESTS, seconds)["rps"])
+            ours_batch = post_median(port, "/", batch.encode(), repeats)
+    ratio = ours_single / peer_single
+    record(
+        "single row vs MLflow 3.17 serve (2 workers)",
+        f"{ours_single:.0f} vs {peer_single:.0f} req/s = {ratio:.1f}x",
+        ">= 20x",
+        "met" if ratio >= 20 else "missed",
+    )
+    ratio = peer_batch / ours_batch
+    record(
+        "10,000 rows vs MLflow",
+        f"{ours_batch * 1000:.1f} vs {peer_batch * 1000:.1f} ms = {ratio:.1f}x",
+        ">= 2.5x",
+        "met" if ratio >= 2.5 else "missed",
+    )
+
+
+def wait_ready(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/ping")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("the MLflow server did not become ready")
+
+
+def post_median(port: int, path: str, body: bytes, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        start = time.perf_counter()
+        connection.request("POST", path, body, {"Content-Type": "text/csv"})
+        response = connection.getresponse()
+        response.read()
+        times.append(time.perf_counter() - start)
+        assert response.status == 200, response.status
+    return statistics.median(times[1:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short rounds: a smoke run, not figures to quote")
+    args = parser.parse_args()
+    rounds, seconds, repeats = (1, 3, 5) if args.quick else (3, 10, 20)
+    servers = ["gunicorn", "gunicorn-gthread"]
+    try:
+        import granian  # noqa: F401
+
+        servers.append("granian")
+    except ImportError:
+        print("granian is not installed (bench/requirements.txt): skipping that server")
+    throughput(servers, rounds, seconds)
+    ten_thousand_rows(repeats)
+    lambda_package(3 if args.quick else 7)
+    mlflow_peer(seconds, repeats)
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    print(
+        f"\nMachine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"{'quick run' if args.quick else f'{rounds} rounds of {seconds} s'}.\n"
+    )
+    print("| measurement | result | target | |\n|---|---|---|---|")
+    for row in rows_out:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
