@@ -260,11 +260,24 @@ def _plain_rows(lines: list[str]) -> list[Reading] | None:
     return list(zip(*columns, strict=True))
 
 
+def _csv_values(line: str) -> list[str]:
+    """One line's values through the csv module; raises ValueError for what it cannot read."""
+    try:
+        return next(csv.reader([line]))
+    except csv.Error as problem:
+        raise ValueError(f"not readable as CSV: {problem}") from None
+
+
 def _careful_rows(lines: list[str]) -> list[Reading]:
     """Readings line by line through the csv module and the per-field checks, naming every problem."""
     errors = _Errors()
     rows = []
-    for number, values in enumerate(csv.reader(lines), 1):
+    for number, line in enumerate(lines, 1):
+        try:
+            values = _csv_values(line)
+        except ValueError as problem:
+            errors.add(number, None, str(problem))
+            continue
         reading = _check_values([v.strip() for v in values], number, errors, _TEXT_CHECKS)
         if reading is not None:
             rows.append(reading)
@@ -276,7 +289,10 @@ def parse_csv(text: str, max_rows: int) -> list[Reading]:
     """Readings from headerless CSV lines, or CSV lines under a header naming the 11 fields."""
     lines = [line for line in text.splitlines() if line]
     if lines and lines[0].split(",", 1)[0].strip().strip('"').lower() == FIELD_NAMES[0]:
-        header = [name.strip().lower() for name in next(csv.reader([lines.pop(0)]))]
+        try:
+            header = [name.strip().lower() for name in _csv_values(lines.pop(0))]
+        except ValueError:
+            header = []
         if tuple(header) != FIELD_NAMES:
             raise ValidationError(
                 "The header line does not name the 11 fields in order.",
@@ -326,6 +342,8 @@ def parse_json(text: str, max_rows: int) -> list[Reading]:
         document = json.loads(text, parse_constant=_reject_constant)
     except ValueError as problem:
         raise ValidationError(f"The body is not valid JSON: {problem}.") from None
+    except RecursionError:
+        raise ValidationError("The JSON body is nested too deeply.") from None
     items = _json_items(document)
     if not items:
         raise ValidationError("The body holds no readings.")

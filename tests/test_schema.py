@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+from app.errors import ApiError, PayloadTooLarge, UnsupportedMediaType, ValidationError
 from app.schema import FIELD_NAMES, FIELDS, _careful_rows, _plain_rows, parse_body, schema_dict, to_csv
 from tests.conftest import HEALTHY, SAMPLE
 
@@ -189,12 +189,22 @@ def test_json_missing_fields_are_each_named() -> None:
         (b'{"instances": {}}', "instances must be a list"),
         (b'{"instances": [], "extra": 1}', "extra"),
         (b"[]", "no readings"),
+        (b"[" * 100_000, "nested too deeply"),
     ],
 )
 def test_json_rejects_malformed_documents(body: bytes, fragment: str) -> None:
     with pytest.raises(ValidationError) as error:
         parse_body(body, "application/json", None, 10)
     assert fragment in error.value.message
+
+
+def test_csv_the_csv_module_cannot_read_is_a_row_error() -> None:
+    with pytest.raises(ValidationError) as error:
+        csv(f"{SAMPLE}\n{'x' * 200_000}\n{SAMPLE}")
+    assert details(error) == [(2, None)]
+    assert "not readable as CSV: field larger than field limit" in error.value.details[0]["message"]
+    with pytest.raises(ValidationError, match="header"):
+        csv("turbine_id," + "x" * 200_000 + f"\n{SAMPLE}")
 
 
 def test_json_items_must_be_objects_or_arrays() -> None:
@@ -315,3 +325,24 @@ def test_fast_path_accepts_exactly_what_the_careful_path_accepts(lines: list[lis
     fast = _plain_rows(lines_)
     if fast is not None:
         assert fast == careful
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.text(max_size=400).map(str.encode),
+        st.lists(st.sampled_from([*TOKENS, ",", "\n", "[", "]", "{", "}", '"', ":", "instances"]), max_size=80).map(
+            lambda parts: "".join(parts).encode()
+        ),
+    ),
+    st.sampled_from(["text/csv", "text/plain", "application/json"]),
+)
+def test_any_body_gives_readings_or_a_typed_error(body: bytes, mimetype: str) -> None:
+    """Client input never escapes as anything but the API's own typed errors (no 500)."""
+    try:
+        rows = parse_body(body, mimetype, None, 50)
+    except ApiError as error:
+        assert 400 <= error.status < 500
+    else:
+        assert rows and all(len(row) == len(FIELDS) for row in rows)
