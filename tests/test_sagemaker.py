@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from flask.testing import FlaskClient
@@ -248,11 +248,19 @@ class TimingOutClient:
         raise ReadTimeoutError(endpoint_url="https://runtime.sagemaker.eu-west-1.amazonaws.com")
 
 
-def test_read_timeout_is_a_504() -> None:
-    client = create_app(backend=SageMakerBackend(ENDPOINT, TimingOutClient())).test_client()
+class ResetClient(TimingOutClient):
+    def invoke_endpoint(self, **kwargs: Any) -> Any:
+        raise ConnectionClosedError(endpoint_url="https://runtime.sagemaker.eu-west-1.amazonaws.com")
+
+
+@pytest.mark.parametrize(
+    ("fake", "status", "code"), [(TimingOutClient, 504, "endpoint_timeout"), (ResetClient, 502, "endpoint_unreachable")]
+)
+def test_transport_failures(fake: type[TimingOutClient], status: int, code: str) -> None:
+    client = create_app(backend=SageMakerBackend(ENDPOINT, fake())).test_client()
     response = client.post("/", data=SAMPLE, content_type="text/csv")
-    assert response.status_code == 504
-    assert response.get_json()["error"] == "endpoint_timeout"
+    assert response.status_code == status
+    assert response.get_json()["error"] == code
 
 
 def test_missing_credentials_are_a_503_with_a_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

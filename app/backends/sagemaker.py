@@ -134,6 +134,7 @@ class SageMakerBackend:
     def _invoke(self, body: str) -> Any:
         """Call InvokeEndpoint; raises BackendError with the status that fits the failure."""
         from botocore.exceptions import (
+            BotoCoreError,
             ClientError,
             ConnectTimeoutError,
             EndpointConnectionError,
@@ -159,6 +160,8 @@ class SageMakerBackend:
                 "The service has no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                 "AWS_PROFILE, or give the host an IAM role allowed sagemaker:InvokeEndpoint.",
             ) from None
+        except BotoCoreError as error:  # connection resets, TLS failures and the like
+            raise self._failed(502, "endpoint_unreachable", f"The SageMaker call failed: {error}") from None
 
     def _client_error(self, error: Any) -> BackendError:
         response = error.response
