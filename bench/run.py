@@ -12,7 +12,6 @@ import argparse
 import cProfile
 import http.client
 import io
-import json
 import os
 import platform
 import pstats
@@ -29,7 +28,7 @@ from common import ROOT, SAMPLE, children, free_port, gunicorn, rss_mb, server, 
 
 sys.path.insert(0, str(ROOT))
 
-from deploy.package import build, ensure_venv, runtime_dir
+from deploy.package import build, ensure_venv, run_events, runtime_dir
 
 REQUESTS = ROOT / "bench" / "requests.lua"
 MLFLOW_VENV = ROOT / ".venv-mlflow"
@@ -193,38 +192,10 @@ def lambda_package(runs: int) -> None:
 
 
 def cold_start(code: Path, runtime: Path, events: list[dict[str, Any]]) -> tuple[float, float]:
-    """Seconds from process start to the first response, and the median of the later events."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": f"{code}:{runtime}",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }
-    timer = (
-        "import json,sys,time\nfrom handler import lambda_handler\nevents=json.load(sys.stdin)\n"
-        "print('FIRST', json.dumps(lambda_handler(events[0], None)['statusCode']), flush=True)\nd=[]\n"
-        "for e in events[1:]:\n t=time.perf_counter(); lambda_handler(e, None); d.append(time.perf_counter()-t)\n"
-        "d.sort(); print('WARM', d[len(d)//2] if d else 0, flush=True)\n"
-    )
-    start = time.perf_counter()
-    with subprocess.Popen(
-        [sys.executable, "-S", "-c", timer],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        text=True,
-    ) as process:
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(json.dumps(events))
-        process.stdin.close()
-        line = process.stdout.readline()
-        while line and not line.startswith("FIRST"):
-            line = process.stdout.readline()
-        first = time.perf_counter() - start
-        assert line.split()[1] == "200", line
-        warm = next(float(x.split()[1]) for x in process.stdout if x.startswith("WARM"))
-    return first, warm
+    """Seconds from process start to the first response, and the median handler time of the later events."""
+    run = run_events(f"{code}:{runtime}", events)
+    assert run.responses[0]["statusCode"] == 200, run.responses[0]
+    return run.cold_start, statistics.median(run.durations[1:]) if len(events) > 1 else 0.0
 
 
 def mlflow_peer(seconds: int, repeats: int) -> None:

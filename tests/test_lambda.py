@@ -7,8 +7,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 import pytest
 
 from deploy.package import build, ensure_venv, runtime_dir
+from deploy.package import run_events as run_lambda
 from tests.conftest import serve_on_loopback
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,34 +53,9 @@ def lambda_path(package: Path, deploy_venv: Path, tmp_path_factory: pytest.TempP
 
 def run_events(lambda_path: str, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], float]:
     """Responses of Zappa's handler in a fresh process, and the seconds from its start to the first answer."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": lambda_path,
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    start = time.perf_counter()
-    with subprocess.Popen(
-        [sys.executable, "-S", str(Path(__file__).with_name("lambda_runner.py"))],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
-    ) as process:
-        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
-        process.stdin.write(json.dumps(events))
-        process.stdin.close()
-        first = process.stdout.readline()
-        while first and not first.startswith("RESPONSE "):
-            first = process.stdout.readline()
-        cold_start = time.perf_counter() - start
-        lines = [first, *process.stdout.read().splitlines()]
-        stderr = process.stderr.read()
-    assert process.returncode == 0, stderr
-    assert "Traceback" not in stderr, stderr
-    return [json.loads(line.removeprefix("RESPONSE ")) for line in lines if line.startswith("RESPONSE ")], cold_start
+    run = run_lambda(lambda_path, events)
+    assert "Traceback" not in run.stderr, run.stderr
+    return run.responses, run.cold_start
 
 
 def rest_event(
