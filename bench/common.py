@@ -97,6 +97,8 @@ def wrk(
     """Run wrk with a Lua script (which prints a JSON line of status counts) and parse its report."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
+    if not script.is_file():
+        raise FileNotFoundError(f"no wrk script at {script}: wrk would quietly send GET / instead")
     command = [
         "wrk",
         "-t",

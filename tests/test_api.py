@@ -231,3 +231,8 @@ def test_json_numbers_sent_as_strings_are_rejected(client: FlaskClient) -> None:
     response = client.post("/", data=json.dumps({"instances": [SAMPLE.split(",")]}), content_type="application/json")
     assert response.status_code == 400
     assert [d["field"] for d in response.get_json()["details"]] == list(FIELD_NAMES[2:10])
+
+
+def test_cors_headers_answer_an_origin_only(client: FlaskClient) -> None:
+    assert "Access-Control-Allow-Origin" not in post_csv(client, SAMPLE).headers
+    assert post_csv(client, SAMPLE, headers={"Origin": ORIGIN}).headers["Access-Control-Allow-Origin"] == "*"
