@@ -85,6 +85,9 @@ FIELDS: tuple[Field, ...] = (
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 NUMERIC_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if not f.categories)
 CATEGORICAL_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if f.categories)
+# Where each kind of field stands in a reading.
+NUMERIC_POSITIONS: tuple[int, ...] = tuple(i for i, f in enumerate(FIELDS) if not f.categories)
+CATEGORICAL_POSITIONS: tuple[int, ...] = tuple(i for i, f in enumerate(FIELDS) if f.categories)
 
 # A plain decimal number: no "nan", "inf", "1_000", hex or non-ASCII digits.
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII).fullmatch
@@ -221,13 +224,7 @@ def _check_count(count: int, max_rows: int) -> None:
         raise PayloadTooLarge(f"{count} readings sent; at most {max_rows} are accepted per request.")
 
 
-# The fast path relies on this order, which the reading's definition fixes.
-_NUMBER_COLUMNS = range(2, 10)
-_CATEGORY_COLUMNS = (
-    (0, frozenset(FIELDS[0].categories)),
-    (1, frozenset(FIELDS[1].categories)),
-    (10, frozenset(FIELDS[10].categories)),
-)
+_VOCABULARIES = tuple(frozenset(f.categories) for f in CATEGORICAL_FIELDS)
 _RANGES = tuple((f.minimum, f.maximum) for f in NUMERIC_FIELDS)
 # Anything in a line that the careful path treats specially: quotes, spaces, digit separators.
 _NOT_PLAIN = ('"', " ", "\t", "_")
@@ -247,11 +244,11 @@ def _plain_rows(lines: list[str]) -> list[Reading] | None:
     values = joined.split(",")
     width = len(FIELDS)
     columns: list[Any] = [values[i::width] for i in range(width)]
-    for i, allowed in _CATEGORY_COLUMNS:
+    for i, allowed in zip(CATEGORICAL_POSITIONS, _VOCABULARIES, strict=True):
         if not allowed.issuperset(columns[i]):
             return None
     try:
-        for i, (low, high) in zip(_NUMBER_COLUMNS, _RANGES, strict=True):
+        for i, (low, high) in zip(NUMERIC_POSITIONS, _RANGES, strict=True):
             numbers = columns[i] = list(map(float, columns[i]))
             if not math.isfinite(sum(numbers)) or min(numbers) < low or max(numbers) > high:
                 return None

@@ -20,8 +20,10 @@ from app.backends.embedded import FORMAT, checksum
 from app.errors import ValidationError
 from app.schema import (
     CATEGORICAL_FIELDS,
+    CATEGORICAL_POSITIONS,
     FIELD_NAMES,
     NUMERIC_FIELDS,
+    NUMERIC_POSITIONS,
     SCHEMA_VERSION,
     Reading,
     parse_text_values,
@@ -140,8 +142,8 @@ def build_pipeline(seed: int) -> Pipeline:
     encoder = OneHotEncoder(categories=[list(f.categories) for f in CATEGORICAL_FIELDS], handle_unknown="error")
     columns = ColumnTransformer(
         [
-            ("categorical", encoder, [FIELD_NAMES.index(f.name) for f in CATEGORICAL_FIELDS]),
-            ("numeric", StandardScaler(), [FIELD_NAMES.index(f.name) for f in NUMERIC_FIELDS]),
+            ("categorical", encoder, list(CATEGORICAL_POSITIONS)),
+            ("numeric", StandardScaler(), list(NUMERIC_POSITIONS)),
         ]
     )
     return Pipeline([("columns", columns), ("model", LogisticRegression(max_iter=1000, random_state=seed))])

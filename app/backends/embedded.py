@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from app.backends import Prediction
-from app.schema import CATEGORICAL_FIELDS, FIELD_NAMES, NUMERIC_FIELDS, SCHEMA_VERSION, Reading
+from app.schema import (
+    CATEGORICAL_FIELDS,
+    CATEGORICAL_POSITIONS,
+    FIELD_NAMES,
+    NUMERIC_FIELDS,
+    NUMERIC_POSITIONS,
+    SCHEMA_VERSION,
+    Reading,
+)
 
 FORMAT = "turbine-status-logistic/1"
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "model" / "model.json"
@@ -99,10 +107,8 @@ class EmbeddedBackend:
         self.artifact = artifact
         self.threshold: float = artifact["threshold"]
         categorical, numeric = artifact["categorical"], artifact["numeric"]
-        self._positions = [FIELD_NAMES.index(f.name) for f in CATEGORICAL_FIELDS]
         self._category_weights = [categorical[f.name] for f in CATEGORICAL_FIELDS]
-        self._numeric_positions = [FIELD_NAMES.index(f.name) for f in NUMERIC_FIELDS]
-        if self._positions != [0, 1, 10] or self._numeric_positions != list(range(2, 10)):
+        if CATEGORICAL_POSITIONS != (0, 1, 10) or NUMERIC_POSITIONS != tuple(range(2, 10)):
             raise RuntimeError("log_odds unrolls the schema's field order; update it with the schema")
         # coef * (x - mean) / scale == (coef / scale) * x - coef * mean / scale: fold the constant part.
         specs = [numeric[f.name] for f in NUMERIC_FIELDS]
@@ -133,11 +139,11 @@ class EmbeddedBackend:
         """Each field's term in the log-odds, relative to an average reading; with the baseline they sum to it."""
         terms = {}
         for field, position, weights, mean in zip(
-            CATEGORICAL_FIELDS, self._positions, self._category_weights, self._category_means, strict=True
+            CATEGORICAL_FIELDS, CATEGORICAL_POSITIONS, self._category_weights, self._category_means, strict=True
         ):
             terms[field.name] = weights[row[position]] - mean
         for field, position, slope, offset in zip(
-            NUMERIC_FIELDS, self._numeric_positions, self._slopes, self._offsets, strict=True
+            NUMERIC_FIELDS, NUMERIC_POSITIONS, self._slopes, self._offsets, strict=True
         ):
             terms[field.name] = slope * row[position] - offset
         return {name: terms[name] for name in FIELD_NAMES}
