@@ -81,9 +81,10 @@ class RequestMiddleware:
 
     Plain WSGI, so the cost per request stays small and errors answered by Flask get the same headers."""
 
-    def __init__(self, wsgi_app: WSGIApplication, backend: str) -> None:
+    def __init__(self, wsgi_app: WSGIApplication, backend: str, rate_limited: bool) -> None:
         self.wsgi_app = wsgi_app
         self.backend = backend
+        self.rate_limited = rate_limited
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -93,11 +94,12 @@ class RequestMiddleware:
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
             nonlocal status_line
             status_line = status
-            # The limiter computes a retry delay for every answer; only a 429 of its own should carry it.
-            retry_after = [v for k, v in headers if k == LIMITER_RETRY_AFTER]
-            headers[:] = [(k, v) for k, v in headers if k != LIMITER_RETRY_AFTER]
-            if retry_after and status.startswith("429"):
-                headers.append(("Retry-After", retry_after[0]))
+            if self.rate_limited:
+                # The limiter computes a retry delay for every answer; only a 429 of its own should carry it.
+                retry_after = [v for k, v in headers if k == LIMITER_RETRY_AFTER]
+                headers[:] = [(k, v) for k, v in headers if k != LIMITER_RETRY_AFTER]
+                if retry_after and status.startswith("429"):
+                    headers.append(("Retry-After", retry_after[0]))
             headers.append(("X-Request-Id", request_id))
             headers.append(("X-Content-Type-Options", "nosniff"))
             headers.append(("X-Frame-Options", "DENY"))
@@ -130,7 +132,9 @@ def init_security(app: Flask) -> None:
         handler.setFormatter(logging.Formatter("%(message)s"))
         access_log.addHandler(handler)
     access_log.setLevel(logging.INFO)
-    app.wsgi_app = RequestMiddleware(app.wsgi_app, app.extensions["backend"].name)  # type: ignore[method-assign]
+    app.wsgi_app = RequestMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, app.extensions["backend"].name, rate_limited=bool(app.config["RATELIMIT_DEFAULT"])
+    )
     if app.config["API_KEYS"]:
         app.before_request(_require_key)
     if not app.config["RATELIMIT_DEFAULT"]:

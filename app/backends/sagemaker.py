@@ -41,7 +41,8 @@ def _bad_answer(endpoint: str, why: str) -> BackendError:
     return BackendError(f"Endpoint {endpoint} gave an answer that cannot be used: {why}.", code="bad_model_answer")
 
 
-def _probability(value: Any) -> float:
+def _as_probability(value: Any) -> float:
+    """The value as a float, if it is a number from 0 to 1; raises ValueError."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ValueError(f"{value!r} is not a probability")
     return float(value)
@@ -53,10 +54,10 @@ def _from_item(item: Any) -> tuple[float, int | None]:
         label = item.get("predicted_label")
         if label is not None and label not in (0, 1):
             raise ValueError(f"predicted_label {label!r} is not 0 or 1")
-        return _probability(item.get("score")), None if label is None else int(label)
+        return _as_probability(item.get("score")), None if label is None else int(label)
     if isinstance(item, list) and len(item) == 2:
-        return _probability(item[1]), None
-    return _probability(item), None
+        return _as_probability(item[1]), None
+    return _as_probability(item), None
 
 
 def _read_npy(payload: bytes) -> list[Any]:
