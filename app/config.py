@@ -41,6 +41,12 @@ def _choice(*allowed: str) -> Callable[[str, str], str]:
     return check
 
 
+def _switch(name: str, text: str) -> bool:
+    if text not in ("on", "off"):
+        raise ConfigError(f"{name} must be on or off, got {text!r}")
+    return text == "on"
+
+
 def _text(name: str, text: str) -> str:
     return text.strip()
 
@@ -84,6 +90,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     "API_KEYS": ((), _key_hashes, "comma-separated SHA-256 hashes of accepted X-API-Key values; empty: no keys"),
     "RATELIMIT_DEFAULT": ("", _rate_limit, "limit per API key, or per client address without keys; empty: none"),
     "RATELIMIT_STORAGE_URI": ("memory://", _text, "where limits are counted; redis://host:6379 to share them"),
+    "ACCESS_LOG": (True, _switch, "on or off: one JSON line per request on stderr"),
 }
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import logging
 import re
 import secrets
+import sys
 import time
 from collections.abc import Callable, Iterable
+from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, request
@@ -20,8 +20,6 @@ from app.errors import ApiError
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-access_log = logging.getLogger("turbine_status.requests")
-
 # Endpoints anyone may call: health, the page, its assets and the API's description.
 OPEN_ENDPOINTS = frozenset({"api.ping", "api.page", "static", "api.openapi", "api.docs"})
 LIMITER_RETRY_AFTER = "X-Limiter-Retry-After"
@@ -31,6 +29,7 @@ PAGE_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src *; base-uri 'self'; form-action 'none'; frame-ancestors 'none'"
 )
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"))
 
 
 def hash_key(key: str) -> str:
@@ -76,15 +75,22 @@ def _request_id(environ: WSGIEnvironment) -> str:
     return sent if REQUEST_ID.fullmatch(sent) else secrets.token_hex(16)
 
 
+def _path(environ: WSGIEnvironment) -> str:
+    """The request path as sent: WSGI carries its UTF-8 bytes as Latin-1 text."""
+    return str(environ.get("PATH_INFO", "")).encode("latin-1").decode("utf-8", "replace")
+
+
 class RequestMiddleware:
     """Around the whole app: a request id, security headers, and one JSON log line (never the body or a key).
 
-    Plain WSGI, so the cost per request stays small and errors answered by Flask get the same headers."""
+    Plain WSGI, so the cost per request stays small and errors answered by Flask get the same headers. The
+    line is written straight to stderr: the logging module's record costs more than the rest of this class."""
 
-    def __init__(self, wsgi_app: WSGIApplication, backend: str, rate_limited: bool) -> None:
+    def __init__(self, wsgi_app: WSGIApplication, backend: str, rate_limited: bool, log: bool) -> None:
         self.wsgi_app = wsgi_app
-        self.backend = backend
+        self.backend = encode_basestring_ascii(backend)
         self.rate_limited = rate_limited
+        self.log = log
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -100,9 +106,7 @@ class RequestMiddleware:
                 headers[:] = [(k, v) for k, v in headers if k != LIMITER_RETRY_AFTER]
                 if retry_after and status.startswith("429"):
                     headers.append(("Retry-After", retry_after[0]))
-            headers.append(("X-Request-Id", request_id))
-            headers.append(("X-Content-Type-Options", "nosniff"))
-            headers.append(("X-Frame-Options", "DENY"))
+            headers += (("X-Request-Id", request_id), *SECURITY_HEADERS)
             if any(k == "Content-Type" and v.startswith("text/html") for k, v in headers):
                 headers.append(("Content-Security-Policy", PAGE_SECURITY_POLICY))
             return start_response(status, headers, exc_info)
@@ -110,30 +114,25 @@ class RequestMiddleware:
         try:
             return self.wsgi_app(environ, start)
         finally:
-            access_log.info(
-                json.dumps(
-                    {
-                        "request_id": request_id,
-                        "method": environ.get("REQUEST_METHOD"),
-                        "route": environ.get("PATH_INFO", ""),
-                        "status": int(status_line[:3]) if status_line else None,
-                        "rows": environ.get(ROWS_KEY),
-                        "backend": self.backend,
-                        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-                    }
+            if self.log:
+                # Built by hand: the request id is [A-Za-z0-9._-] and the rest are numbers or JSON-encoded.
+                rows = environ.get(ROWS_KEY)
+                sys.stderr.write(
+                    f'{{"request_id":"{request_id}",'
+                    f'"method":{encode_basestring_ascii(environ.get("REQUEST_METHOD", ""))},'
+                    f'"route":{encode_basestring_ascii(_path(environ))},'
+                    f'"status":{status_line[:3] or "null"},"rows":{"null" if rows is None else rows},'
+                    f'"backend":{self.backend},"latency_ms":{(time.perf_counter() - started) * 1000:.3f}}}\n'
                 )
-            )
 
 
 def init_security(app: Flask) -> None:
     """Install key checks and rate limits when configured, and the request middleware always."""
-    if not logging.getLogger().handlers and not access_log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        access_log.addHandler(handler)
-    access_log.setLevel(logging.INFO)
     app.wsgi_app = RequestMiddleware(  # type: ignore[method-assign]
-        app.wsgi_app, app.extensions["backend"].name, rate_limited=bool(app.config["RATELIMIT_DEFAULT"])
+        app.wsgi_app,
+        app.extensions["backend"].name,
+        rate_limited=bool(app.config["RATELIMIT_DEFAULT"]),
+        log=app.config["ACCESS_LOG"],
     )
     if app.config["API_KEYS"]:
         app.before_request(_require_key)

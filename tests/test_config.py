@@ -17,8 +17,9 @@ def test_defaults() -> None:
 
 
 def test_environment_values_are_parsed() -> None:
-    settings = from_env({"MAX_ROWS": "50", "CORS_ORIGINS": "https://a.example, https://b.example", "UNRELATED": "x"})
-    assert settings == {"MAX_ROWS": 50, "CORS_ORIGINS": ["https://a.example", "https://b.example"]}
+    origins = "https://a.example, https://b.example"
+    settings = from_env({"MAX_ROWS": "50", "CORS_ORIGINS": origins, "ACCESS_LOG": "off", "UNRELATED": "x"})
+    assert settings == {"MAX_ROWS": 50, "CORS_ORIGINS": ["https://a.example", "https://b.example"], "ACCESS_LOG": False}
 
 
 @pytest.mark.parametrize(
@@ -29,6 +30,7 @@ def test_environment_values_are_parsed() -> None:
         ("MODEL_BACKEND", "pickle", "MODEL_BACKEND must be one of embedded, sagemaker"),
         ("SAGEMAKER_THRESHOLD", "2", "between 0 and 1"),
         ("CORS_ORIGINS", " , ", "at least one origin"),
+        ("ACCESS_LOG", "yes", "ACCESS_LOG must be on or off"),
     ],
 )
 def test_bad_values_are_named(name: str, value: str, message: str) -> None:
