@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -225,9 +226,16 @@ def _check_count(count: int, max_rows: int) -> None:
 
 
 _VOCABULARIES = tuple(frozenset(f.categories) for f in CATEGORICAL_FIELDS)
-_RANGES = tuple((f.minimum, f.maximum) for f in NUMERIC_FIELDS)
-# Anything in a line that the careful path treats specially: quotes, spaces, digit separators.
-_NOT_PLAIN = ('"', " ", "\t", "_")
+_LOWS = tuple(f.minimum for f in NUMERIC_FIELDS)
+_HIGHS = tuple(f.maximum for f in NUMERIC_FIELDS)
+# Row-major numbers -> one list per numeric field; categorical then numeric columns -> field order.
+_NUMERIC_COLUMNS = tuple(slice(j, None, len(NUMERIC_FIELDS)) for j in range(len(NUMERIC_FIELDS)))
+_FIELD_ORDER = operator.itemgetter(*map((CATEGORICAL_POSITIONS + NUMERIC_POSITIONS).index, range(len(FIELDS))))
+
+
+def _is_plain(text: str) -> bool:
+    """ASCII without what the careful path treats specially: quotes, spaces, digit separators."""
+    return text.isascii() and '"' not in text and " " not in text and "\t" not in text and "_" not in text
 
 
 def _plain_rows(lines: list[str]) -> list[Reading] | None:
@@ -237,24 +245,26 @@ def _plain_rows(lines: list[str]) -> list[Reading] | None:
     vocabularies, numbers finite and in range. Whatever float() accepts beyond plain decimals (nan, inf)
     is not finite, so such a body goes to the careful path, which names the problem."""
     joined = ",".join(lines)
-    if not joined.isascii() or any(mark in joined for mark in _NOT_PLAIN):
-        return None
-    if set(map(str.count, lines, repeat(","))) != {len(FIELDS) - 1}:
+    width = len(FIELDS)
+    if not _is_plain(joined) or set(map(str.count, lines, repeat(","))) != {width - 1}:
         return None
     values = joined.split(",")
-    width = len(FIELDS)
-    columns: list[Any] = [values[i::width] for i in range(width)]
-    for i, allowed in zip(CATEGORICAL_POSITIONS, _VOCABULARIES, strict=True):
-        if not allowed.issuperset(columns[i]):
-            return None
+    categories = [values[i::width] for i in CATEGORICAL_POSITIONS]
+    if not all(map(frozenset.issuperset, _VOCABULARIES, categories)):
+        return None
+    # Drop the categories (last first, so earlier positions hold), then convert every number in one call.
+    for i in reversed(CATEGORICAL_POSITIONS):
+        del values[i::width]
+        width -= 1
     try:
-        for i, (low, high) in zip(NUMERIC_POSITIONS, _RANGES, strict=True):
-            numbers = columns[i] = list(map(float, columns[i]))
-            if not math.isfinite(sum(numbers)) or min(numbers) < low or max(numbers) > high:
-                return None
+        numbers = list(map(float, values))
     except ValueError:
         return None
-    return list(zip(*columns, strict=True))
+    columns = list(map(numbers.__getitem__, _NUMERIC_COLUMNS))
+    in_range = all(map(operator.le, _LOWS, map(min, columns))) and all(map(operator.ge, _HIGHS, map(max, columns)))
+    if not in_range or not math.isfinite(sum(numbers)):
+        return None
+    return list(zip(*_FIELD_ORDER(categories + columns), strict=True))
 
 
 def _csv_values(line: str) -> list[str]:
