@@ -28,12 +28,12 @@ def check_endpoint_command() -> None:
     row = parse_text_values(SAMPLE_CSV.split(","), 1)
     start = time.perf_counter()
     try:
-        [prediction] = backend.predict([row])
+        predictions = backend.predict([row])
     except ApiError as error:
         raise click.ClickException(f"{error.code} ({error.status}): {error.message}") from None
     latency_ms = (time.perf_counter() - start) * 1000
     info = backend.describe()
-    answer = {"score": prediction.score, "predicted_label": prediction.predicted_label}
+    answer = {"score": predictions.scores[0], "predicted_label": predictions.labels[0]}
     click.echo(f"backend: {info['backend']} {info.get('endpoint') or info.get('name')}")
     click.echo(f"reading: {SAMPLE_CSV}")
     click.echo(f"answer: {json.dumps(answer)}")

@@ -7,10 +7,10 @@ import json
 import math
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any
+from typing import Any, overload
 
 from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
 
@@ -23,6 +23,39 @@ CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
 
 # A validated reading: the 11 values in field order (str, str, 8 floats, str).
 Reading = tuple[Any, ...]
+
+
+class Readings(Sequence[Reading]):
+    """Validated readings, kept as one list per field in field order; a row is a tuple made on demand.
+
+    Iterating zips the columns, so a loop that unpacks each row allocates nothing per reading."""
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: Sequence[list[Any]]) -> None:
+        self.columns = columns
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Reading]) -> Readings:
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        return cls(columns or [[] for _ in FIELDS])
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __iter__(self) -> Iterator[Reading]:
+        return zip(*self.columns, strict=True)
+
+    @overload
+    def __getitem__(self, index: int) -> Reading: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Readings: ...
+
+    def __getitem__(self, index: int | slice) -> Reading | Readings:
+        if isinstance(index, slice):
+            return Readings([column[index] for column in self.columns])
+        return tuple(column[index] for column in self.columns)
 
 
 @dataclass(frozen=True)
@@ -238,7 +271,7 @@ def _is_plain(text: str) -> bool:
     return text.isascii() and '"' not in text and " " not in text and "\t" not in text and "_" not in text
 
 
-def _plain_rows(lines: list[str]) -> list[Reading] | None:
+def _plain_columns(lines: list[str]) -> Readings | None:
     """All readings at once, column by column, when every line is plain and valid; None otherwise.
 
     Plain: ASCII, 11 comma-separated values per line, no quotes or spaces. Valid: categories in their
@@ -264,7 +297,7 @@ def _plain_rows(lines: list[str]) -> list[Reading] | None:
     in_range = all(map(operator.le, _LOWS, map(min, columns))) and all(map(operator.ge, _HIGHS, map(max, columns)))
     if not in_range or not math.isfinite(sum(numbers)):
         return None
-    return list(zip(*_FIELD_ORDER(categories + columns), strict=True))
+    return Readings(_FIELD_ORDER(categories + columns))
 
 
 def _csv_values(line: str) -> list[str]:
@@ -292,9 +325,9 @@ def _careful_rows(lines: list[str]) -> list[Reading]:
     return rows
 
 
-def parse_csv(text: str, max_rows: int) -> list[Reading]:
+def parse_csv(text: str, max_rows: int) -> Readings:
     """Readings from headerless CSV lines, or CSV lines under a header naming the 11 fields."""
-    lines = [line for line in text.splitlines() if line]
+    lines = list(filter(None, text.splitlines()))
     if lines and lines[0].split(",", 1)[0].strip().strip('"').lower() == FIELD_NAMES[0]:
         try:
             header = [name.strip().lower() for name in _csv_values(lines.pop(0))]
@@ -308,8 +341,8 @@ def parse_csv(text: str, max_rows: int) -> list[Reading]:
     if not lines:
         raise ValidationError("The body holds no readings.")
     _check_count(len(lines), max_rows)
-    rows = _plain_rows(lines)
-    return rows if rows is not None else _careful_rows(lines)
+    readings = _plain_columns(lines)
+    return readings if readings is not None else Readings.from_rows(_careful_rows(lines))
 
 
 def _reject_constant(name: str) -> Any:
@@ -343,7 +376,7 @@ def _object_values(item: dict[str, Any], row: int, errors: _Errors) -> list[Any]
     return [item[n] for n in FIELD_NAMES]
 
 
-def parse_json(text: str, max_rows: int) -> list[Reading]:
+def parse_json(text: str, max_rows: int) -> Readings:
     """Readings from a reading object, a list of them, or {"instances": [...]} of objects or arrays."""
     try:
         document = json.loads(text, parse_constant=_reject_constant)
@@ -370,10 +403,10 @@ def parse_json(text: str, max_rows: int) -> list[Reading]:
         if reading is not None:
             rows.append(reading)
     errors.raise_if_any()
-    return rows
+    return Readings.from_rows(rows)
 
 
-def parse_body(body: bytes, mimetype: str, charset: str | None, max_rows: int) -> list[Reading]:
+def parse_body(body: bytes, mimetype: str, charset: str | None, max_rows: int) -> Readings:
     """Validated readings from a request body; raises ValidationError, UnsupportedMediaType, PayloadTooLarge."""
     if mimetype not in (*CSV_TYPES, JSON_TYPE):
         sent = mimetype or "no Content-Type"

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.backends import Prediction
+from app.backends import Predictions
 from app.schema import FIELD_NAMES, Reading
 from tests.conftest import HEALTHY, SAMPLE
 
@@ -220,7 +220,7 @@ def test_undecodable_bytes_are_a_400(client: FlaskClient) -> None:
 class BrokenBackend:
     name = "broken"
 
-    def predict(self, rows: Sequence[Reading], explain: bool = False) -> list[Prediction]:
+    def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
         raise RuntimeError("secret internal detail")
 
     def describe(self) -> dict[str, object]:

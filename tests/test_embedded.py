@@ -10,7 +10,7 @@ import pytest
 
 from app import create_app
 from app.backends.embedded import DEFAULT_MODEL_PATH, EmbeddedBackend, ModelFileError, checksum, load_artifact
-from app.schema import parse_text_values
+from app.schema import Readings, parse_text_values
 from app.training import generate_dataset, labelled_rows, to_frame, train
 from tests.conftest import SAMPLE
 
@@ -25,16 +25,22 @@ def test_scores_equal_scikit_learn_within_1e_9(trained: tuple[dict[str, Any], An
     artifact, pipeline = trained
     rows, _ = labelled_rows(generate_dataset(5000, seed=99), "fresh data")
     expected = pipeline.predict_proba(to_frame(rows))[:, 1]
-    predictions = EmbeddedBackend(artifact).predict(rows)
-    assert len(predictions) == 5000
-    assert max(abs(p.score - e) for p, e in zip(predictions, expected, strict=True)) < 1e-9
-    assert [p.predicted_label for p in predictions] == [int(e >= 0.5) for e in expected]
+    scores, labels, contributions = EmbeddedBackend(artifact).predict(rows)
+    assert len(scores) == 5000 and contributions is None
+    assert max(abs(s - e) for s, e in zip(scores, expected, strict=True)) < 1e-9
+    assert labels == [int(e >= 0.5) for e in expected]
+
+
+def test_rows_and_columns_score_alike(trained: tuple[dict[str, Any], Any]) -> None:
+    backend = EmbeddedBackend(trained[0])
+    rows, _ = labelled_rows(generate_dataset(50, seed=5), "fresh data")
+    assert backend.predict(Readings.from_rows(rows), explain=True) == backend.predict(rows, explain=True)
 
 
 def test_committed_model_says_the_classic_sample_needs_maintenance() -> None:
     backend = EmbeddedBackend.from_file(DEFAULT_MODEL_PATH)
-    [prediction] = backend.predict([parse_text_values(SAMPLE.split(","), 1)])
-    assert prediction.score > 0.9 and prediction.predicted_label == 1
+    [score], [label], _ = backend.predict([parse_text_values(SAMPLE.split(","), 1)])
+    assert score > 0.9 and label == 1
 
 
 def test_committed_model_carries_held_out_metrics() -> None:
@@ -46,11 +52,9 @@ def test_committed_model_carries_held_out_metrics() -> None:
 def test_contributions_sum_to_the_log_odds(trained: tuple[dict[str, Any], Any]) -> None:
     backend = EmbeddedBackend(trained[0])
     row = parse_text_values(SAMPLE.split(","), 1)
-    [prediction] = backend.predict([row], explain=True)
-    assert prediction.contributions is not None
-    assert backend.baseline + sum(prediction.contributions.values()) == pytest.approx(
-        backend.log_odds([row])[0], abs=1e-12
-    )
+    _, _, contributions = backend.predict([row], explain=True)
+    assert contributions is not None
+    assert backend.baseline + sum(contributions[0].values()) == pytest.approx(backend.log_odds([row])[0], abs=1e-12)
 
 
 def write(tmp_path: Path, artifact: Any) -> Path:

@@ -37,8 +37,7 @@ def test_generate_then_train_through_the_flask_cli(app: Flask, tmp_path: Path) -
     assert "ROC AUC" in result.output and "on 600 held-out rows" in result.output
     artifact = load_artifact(out)
     assert artifact["version"] == "cli" and artifact["training"]["rows"] == 2400
-    [prediction] = EmbeddedBackend(artifact).predict([parse_text_values(SAMPLE.split(","), 1)])
-    assert prediction.predicted_label == 1
+    assert EmbeddedBackend(artifact).predict([parse_text_values(SAMPLE.split(","), 1)]).labels == [1]
 
 
 def test_raw_original_format_fills_its_documented_gaps(app: Flask, tmp_path: Path) -> None:

@@ -8,17 +8,19 @@ from typing import Any, NamedTuple, Protocol
 from app.schema import Reading
 
 
-class Prediction(NamedTuple):
-    score: float
-    predicted_label: int
-    # Each field's additive contribution to the log-odds, when an explanation was asked for.
-    contributions: dict[str, float] | None = None
+class Predictions(NamedTuple):
+    """One entry per reading, in order, kept as columns: no object per reading."""
+
+    scores: list[float]
+    labels: list[int]
+    # Each field's additive contribution to the log-odds per reading, when an explanation was asked for.
+    contributions: list[dict[str, float]] | None = None
 
 
 class Backend(Protocol):
     name: str
 
-    def predict(self, rows: Sequence[Reading], explain: bool = False) -> list[Prediction]:
+    def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
         """Score readings in order; raises BackendError when the model cannot answer."""
         ...
 

@@ -6,11 +6,10 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from app.backends import Prediction
+from app.backends import Predictions
 from app.schema import (
     CATEGORICAL_FIELDS,
     CATEGORICAL_POSITIONS,
@@ -130,10 +129,9 @@ class EmbeddedBackend:
         s0, s1, s2, s3, s4, s5, s6, s7 = self._slopes
         base = self._base
         return [
-            base + a[r[0]] + b[r[1]] + c[r[10]]
-            + s0 * r[2] + s1 * r[3] + s2 * r[4] + s3 * r[5] + s4 * r[6] + s5 * r[7] + s6 * r[8] + s7 * r[9]
-            for r in rows
-        ]  # fmt: skip
+            base + a[t] + b[k] + c[d] + s0 * x0 + s1 * x1 + s2 * x2 + s3 * x3 + s4 * x4 + s5 * x5 + s6 * x6 + s7 * x7
+            for t, k, x0, x1, x2, x3, x4, x5, x6, x7, d in rows
+        ]
 
     def contributions(self, row: Reading) -> dict[str, float]:
         """Each field's term in the log-odds, relative to an average reading; with the baseline they sum to it."""
@@ -148,11 +146,11 @@ class EmbeddedBackend:
             terms[field.name] = slope * row[position] - offset
         return {name: terms[name] for name in FIELD_NAMES}
 
-    def predict(self, rows: Sequence[Reading], explain: bool = False) -> list[Prediction]:
+    def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
         scores = list(map(_probability, self.log_odds(rows)))
-        labels = map(int, map(self.threshold.__le__, scores))
-        explanations = map(self.contributions, rows) if explain else repeat(None)
-        return list(map(Prediction._make, zip(scores, labels, explanations, strict=False)))
+        threshold = self.threshold
+        labels = [1 if score >= threshold else 0 for score in scores]
+        return Predictions(scores, labels, list(map(self.contributions, rows)) if explain else None)
 
     def describe(self) -> dict[str, Any]:
         a = self.artifact

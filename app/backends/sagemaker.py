@@ -10,7 +10,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.backends import Prediction
+from app.backends import Predictions
 from app.errors import ApiError, BackendError
 from app.schema import Reading, to_csv
 
@@ -116,7 +116,7 @@ class SageMakerBackend:
             raise ValueError("MODEL_BACKEND=sagemaker needs SAGEMAKER_ENDPOINT_NAME")
         return cls(endpoint, make_client(), config["SAGEMAKER_THRESHOLD"])
 
-    def predict(self, rows: Sequence[Reading], explain: bool = False) -> list[Prediction]:
+    def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
         if explain:
             raise ApiError(
                 "Explanations come from the embedded model; the SageMaker backend cannot give them.",
@@ -130,7 +130,9 @@ class SageMakerBackend:
             raise _bad_answer(self.endpoint, str(problem)) from None
         if len(answers) != len(rows):
             raise _bad_answer(self.endpoint, f"{len(answers)} predictions for {len(rows)} readings")
-        return [Prediction(score, int(score >= self.threshold) if label is None else label) for score, label in answers]
+        scores = [score for score, _ in answers]
+        labels = [int(score >= self.threshold) if label is None else label for score, label in answers]
+        return Predictions(scores, labels)
 
     def _invoke(self, body: str) -> Any:
         """Call InvokeEndpoint; raises BackendError with the status that fits the failure."""
