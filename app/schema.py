@@ -9,7 +9,6 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any, overload
 
 from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
@@ -277,11 +276,16 @@ def _plain_columns(lines: list[str]) -> Readings | None:
     Plain: ASCII, 11 comma-separated values per line, no quotes or spaces. Valid: categories in their
     vocabularies, numbers finite and in range. Whatever float() accepts beyond plain decimals (nan, inf)
     is not finite, so such a body goes to the careful path, which names the problem."""
-    joined = ",".join(lines)
-    width = len(FIELDS)
-    if not _is_plain(joined) or set(map(str.count, lines, repeat(","))) != {width - 1}:
+    # A lone "\n" value marks where each line ends (no line holds one). Every line has 11 values exactly
+    # when the list has 12 per line less one and a marker stands at every 12th place.
+    joined = ",\n,".join(lines)
+    width, count = len(FIELDS), len(lines)
+    if not _is_plain(joined):
         return None
     values = joined.split(",")
+    if len(values) != (width + 1) * count - 1 or values[width :: width + 1].count("\n") != count - 1:
+        return None
+    del values[width :: width + 1]
     categories = [values[i::width] for i in CATEGORICAL_POSITIONS]
     if not all(map(frozenset.issuperset, _VOCABULARIES, categories)):
         return None

@@ -85,6 +85,14 @@ def test_readings_are_columns_that_read_as_rows() -> None:
         readings[2]
 
 
+def test_a_short_line_and_a_long_line_do_not_make_two_readings() -> None:
+    values = SAMPLE.split(",")
+    short, long = ",".join(values[:-1]), ",".join([*values, "NE"])
+    with pytest.raises(ValidationError) as error:
+        csv(f"{short}\n{long}")
+    assert details(error) == [(1, None), (2, None)]
+
+
 def test_text_plain_is_csv() -> None:
     assert list(parse_body(SAMPLE.encode(), "text/plain", "UTF-8", 10)) == [SAMPLE_ROW]
 
