@@ -218,9 +218,12 @@ def mlflow_peer(seconds: int, repeats: int) -> None:
     from app.training import DEFAULT_SEED, generate_dataset, labelled_rows, train
 
     python = MLFLOW_VENV / "bin" / "python"
-    if not python.exists():
+    if not (MLFLOW_VENV / "bin" / "mlflow").exists():  # also after an install that failed half-way
         subprocess.run([sys.executable, "-m", "venv", str(MLFLOW_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "mlflow==3.17.0", "scikit-learn==1.9.1"], check=True)
+        install = [str(python), "-m", "pip", "install", "-q", "mlflow==3.17.0", "scikit-learn==1.9.1"]
+        done = subprocess.run(install, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"installing MLflow failed:\n{done.stderr}")
     import pickle
 
     rows, labels = labelled_rows(generate_dataset(20_000, DEFAULT_SEED), "synthetic data")
