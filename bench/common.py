@@ -39,16 +39,19 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
 
 
 @contextmanager
-def server(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server command on 127.0.0.1:port until the block ends; its output is discarded."""
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env={**os.environ, **BENCH_ENV, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def server(
+    command: list[str], port: int, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server command on 127.0.0.1:port until the block ends; its stderr goes to `log`, else nowhere."""
+    with open(log or os.devnull, "ab") as errors:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **BENCH_ENV, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
     try:
         wait_for_port(port)
         yield process
@@ -124,7 +127,9 @@ def wrk(
             scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
             result[f"p{percentile}_ms"] = float(found.group(1)) * scale
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    result["socket_errors"] = sum(int(g) for g in errors.groups()) if errors else 0
+    kinds = dict(zip(("connect", "read", "write", "timeout"), map(int, errors.groups()), strict=True)) if errors else {}
+    result["socket_error_kinds"] = kinds
+    result["socket_errors"] = sum(kinds.values())
     status_line = next((line for line in output.splitlines() if line.startswith("STATUS ")), None)
     result["statuses"] = json.loads(status_line[len("STATUS ") :]) if status_line else {}
     return result
