@@ -71,6 +71,8 @@ def throughput(servers: list[str], rounds: int, seconds: int) -> None:
     env = {"PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}
     for name in servers:
         results: dict[str, list[dict[str, Any]]] = {"bare:app": [], "app.wsgi:app": []}
+        if name == "gunicorn":
+            results["constant_view:app"] = []  # where the gap lies: around the view, or in it
         memory: list[float] = []
         for _ in range(rounds):
             for app in results:
@@ -96,6 +98,14 @@ def throughput(servers: list[str], rounds: int, seconds: int) -> None:
             ">= 0.90",
             "met" if ratio >= 0.9 else "missed",
         )
+        if "constant_view:app" in rps:
+            record(
+                f"the app with a constant view, {name}: vs bare route",
+                f"{rps['constant_view:app']:.0f} vs {rps['bare:app']:.0f} req/s = "
+                f"{rps['constant_view:app'] / rps['bare:app']:.2f}",
+                "-",
+                "-",
+            )
         if memory:
             record(
                 "worker RSS after load (gunicorn)",
