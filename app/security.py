@@ -115,10 +115,10 @@ class RequestMiddleware:
             return self.wsgi_app(environ, start)
         finally:
             if self.log:
-                # Built by hand: the request id is [A-Za-z0-9._-] and the rest are numbers or JSON-encoded.
+                # Built by hand, much cheaper than json.dumps: every text is JSON-encoded, the rest are numbers.
                 rows = environ.get(ROWS_KEY)
                 sys.stderr.write(
-                    f'{{"request_id":"{request_id}",'
+                    f'{{"request_id":{encode_basestring_ascii(request_id)},'
                     f'"method":{encode_basestring_ascii(environ.get("REQUEST_METHOD", ""))},'
                     f'"route":{encode_basestring_ascii(_path(environ))},'
                     f'"status":{status_line[:3] or "null"},"rows":{"null" if rows is None else rows},'

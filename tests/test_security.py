@@ -131,10 +131,13 @@ def test_request_id_is_generated_or_kept(client: FlaskClient) -> None:
     assert post(client, {"X-Request-Id": "bad id <x>"}).headers["X-Request-Id"] != "bad id <x>"
 
 
-def test_lambda_request_id_is_used(client: FlaskClient) -> None:
-    event = {"requestContext": {"requestId": "lambda-req-9"}}
-    response = client.post("/", data=SAMPLE, content_type="text/csv", environ_base={"lambda.event": event})
-    assert response.headers["X-Request-Id"] == "lambda-req-9"
+def test_lambda_request_id_is_used(client: FlaskClient, capsys: pytest.CaptureFixture[str]) -> None:
+    for request_id in ("lambda-req-9", 'odd "id"'):
+        event = {"requestContext": {"requestId": request_id}}
+        response = client.post("/", data=SAMPLE, content_type="text/csv", environ_base={"lambda.event": event})
+        assert response.headers["X-Request-Id"] == request_id
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [line["request_id"] for line in logged] == ["lambda-req-9", 'odd "id"']
 
 
 def test_one_json_log_line_per_request(client: FlaskClient, capsys: pytest.CaptureFixture[str]) -> None:
