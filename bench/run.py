@@ -205,11 +205,12 @@ def lambda_package(runs: int) -> None:
         for label, code in (("with bytecode", with_code), ("without bytecode", without_code)):
             colds = [cold_start(code, runtime, [event])[0] for _ in range(runs)]
             cold = statistics.median(colds) * 1000
+            shipped = label == "with bytecode"  # what deploy/package.py builds; the other is Zappa's own zip
             record(
                 f"cold start, fresh process, {label}",
                 f"{cold:.0f} ms (median of {runs})",
-                "<= 300 ms",
-                "met" if cold <= 300 else "missed",
+                "<= 300 ms" if shipped else "-",
+                ("met" if cold <= 300 else "missed") if shipped else "-",
             )
         _, warm = cold_start(with_code, runtime, [event] * 300)
         record("warm per-event latency through Zappa's handler", f"{warm * 1000:.2f} ms (median of 299)", "-", "-")
