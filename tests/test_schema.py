@@ -93,6 +93,21 @@ def test_a_short_line_and_a_long_line_do_not_make_two_readings() -> None:
     assert details(error) == [(1, None), (2, None)]
 
 
+@pytest.mark.parametrize("count", [1, 3, 20])
+@pytest.mark.parametrize(("position", "value"), [(2, "250.5"), (4, "-40.1"), (9, "nan"), (5, "inf"), (6, "1e999")])
+def test_fast_path_range_checks_for_few_and_many_rows(count: int, position: int, value: str) -> None:
+    """Few rows are checked value by value, many column by column; both refuse any value out of range."""
+    lines = [SAMPLE] * count
+    assert _plain_columns(lines) is not None
+    values = SAMPLE.split(",")
+    values[position] = value
+    lines[-1] = ",".join(values)
+    assert _plain_columns(lines) is None
+    with pytest.raises(ValidationError) as error:
+        csv("\n".join(lines))
+    assert details(error) == [(count, FIELD_NAMES[position])]
+
+
 def test_text_plain_is_csv() -> None:
     assert list(parse_body(SAMPLE.encode(), "text/plain", "UTF-8", 10)) == [SAMPLE_ROW]
 
