@@ -1,5 +1,6 @@
-"""Load and soak on loopback under gunicorn: a saturation run with worker memory sampled, then a fixed
-number of mixed good and bad requests. Reports errors, 5xx answers and memory; bounded in time.
+"""Load and soak on loopback under gunicorn as the README runs it (gthread): a saturation run with worker
+memory sampled, then a fixed number of mixed good and bad requests. Reports errors, 5xx answers and memory;
+bounded in time.
 
     python bench/load.py                 # 60 s at saturation, then 100,000 requests
     python bench/load.py --seconds 10 --requests 10000
@@ -32,13 +33,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker; 0: sync workers")
     args = parser.parse_args()
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as work:
         log = Path(work) / "server.log"  # the access log: what the server itself answered
-        with server(gunicorn("app.wsgi:app", port, args.workers), port, log=log) as master:
+        kind = ["-k", "gthread", "--threads", str(args.threads)] if args.threads else []
+        with server(gunicorn("app.wsgi:app", port, args.workers, kind), port, log=log) as master:
             workers = children(master.pid, args.workers)
             wrk(url, REQUESTS, 3, args=["mixed"])  # warm-up
             samples: list[list[float]] = []
@@ -58,7 +61,8 @@ def main() -> None:
 
             statuses = soak["statuses"]
             assert isinstance(statuses, dict)
-            print(f"saturation, {args.seconds} s, {args.workers} gunicorn workers, wrk -t2 -c16, mixed good and bad:")
+            setup = f"{args.workers} gunicorn workers" + (f" x {args.threads} threads" if args.threads else " (sync)")
+            print(f"saturation, {args.seconds} s, {setup}, wrk -t2 -c16, mixed good and bad:")
             print(f"  {soak['rps']:.0f} req/s, p50 {soak.get('p50_ms', 0):.2f} ms, p99 {soak.get('p99_ms', 0):.2f} ms")
             print(f"  answers by status: {dict(sorted(statuses.items()))}")
             print(f"  5xx answers: {five_hundreds(statuses)}, socket errors: {soak['socket_errors']}")
