@@ -60,7 +60,9 @@ def server(
         process.wait(timeout=30)
 
 
-def gunicorn(app: str, port: int, workers: int = 2, extra: list[str] | None = None) -> list[str]:
+def gunicorn(app: str, port: int, workers: int = 2, extra: list[str] | None = None, threads: int = 0) -> list[str]:
+    """gunicorn on 127.0.0.1:port; sync workers, or gthread workers with `threads` threads each."""
+    kind = ["-k", "gthread", "--threads", str(threads)] if threads else []
     return [
         sys.executable,
         "-m",
@@ -71,6 +73,7 @@ def gunicorn(app: str, port: int, workers: int = 2, extra: list[str] | None = No
         f"127.0.0.1:{port}",
         "--log-level",
         "warning",
+        *kind,
         *(extra or []),
         app,
     ]

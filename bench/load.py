@@ -40,8 +40,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as work:
         log = Path(work) / "server.log"  # the access log: what the server itself answered
-        kind = ["-k", "gthread", "--threads", str(args.threads)] if args.threads else []
-        with server(gunicorn("app.wsgi:app", port, args.workers, kind), port, log=log) as master:
+        with server(gunicorn("app.wsgi:app", port, args.workers, threads=args.threads), port, log=log) as master:
             workers = children(master.pid, args.workers)
             wrk(url, REQUESTS, 3, args=["mixed"])  # warm-up
             samples: list[list[float]] = []

@@ -33,6 +33,7 @@ from deploy.package import build, ensure_venv, run_events, runtime_dir
 
 REQUESTS = ROOT / "bench" / "requests.lua"
 MLFLOW_VENV = ROOT / ".venv-mlflow"
+BENCH_PATH = {"PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}  # servers import the app and the bench's own apps
 rows_out: list[tuple[str, str, str, str]] = []
 
 
@@ -46,7 +47,7 @@ def server_command(name: str, app: str, port: int) -> list[str]:
     if name == "gunicorn":
         return gunicorn(app, port, 2, ["--pythonpath", str(ROOT / "bench")])
     if name == "gunicorn-gthread":
-        return gunicorn(app, port, 2, ["--pythonpath", str(ROOT / "bench"), "-k", "gthread", "--threads", "4"])
+        return gunicorn(app, port, 2, ["--pythonpath", str(ROOT / "bench")], threads=4)
     if name == "granian":
         return [
             sys.executable,
@@ -69,7 +70,6 @@ def server_command(name: str, app: str, port: int) -> list[str]:
 
 def throughput(servers: list[str], rounds: int, seconds: int) -> None:
     print("1. single-row POST / against a bare Flask route, interleaved rounds", flush=True)
-    env = {"PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}
     for name in servers:
         results: dict[str, list[dict[str, Any]]] = {"bare:app": [], "app.wsgi:app": []}
         if name == "gunicorn":
@@ -78,7 +78,7 @@ def throughput(servers: list[str], rounds: int, seconds: int) -> None:
         for _ in range(rounds):
             for app in results:
                 port = free_port()
-                with server(server_command(name, app, port), port, env) as master:
+                with server(server_command(name, app, port), port, BENCH_PATH) as master:
                     url = f"http://127.0.0.1:{port}"
                     wrk(url, REQUESTS, 2)
                     result = wrk(url, REQUESTS, seconds)
@@ -279,8 +279,8 @@ def mlflow_peer(servers: list[str], rounds: int, seconds: int, repeats: int) -> 
             ports = {"mlflow": port}
             for name in servers:  # ours under each server, all started now and idle between turns
                 ports[name] = free_port()
-                env = {"PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}
-                running.enter_context(server(server_command(name, "app.wsgi:app", ports[name]), ports[name], env))
+                ours = server_command(name, "app.wsgi:app", ports[name])
+                running.enter_context(server(ours, ports[name], BENCH_PATH))
             mode = {"mlflow": ["mlflow"]}
             for name, at in ports.items():
                 wrk(f"http://127.0.0.1:{at}", REQUESTS, 2, args=mode.get(name))
