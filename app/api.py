@@ -49,15 +49,16 @@ def _body(current: Request, limit: int) -> bytes:
     """The body. A declared length within the limit is read in one call, as PEP 3333 allows; a missing,
     chunked or too large one goes through werkzeug's guarded stream, which answers 413 when it must."""
     environ = current.environ
-    length = environ.get("CONTENT_LENGTH", "")
-    if not length.isdigit() or int(length) > limit or "HTTP_TRANSFER_ENCODING" in environ:
+    declared = environ.get("CONTENT_LENGTH", "")
+    length = int(declared) if declared.isdigit() else -1
+    if not 0 <= length <= limit or "HTTP_TRANSFER_ENCODING" in environ:
         streamed = current.get_data(cache=False)
         # werkzeug ends a streamed body at the limit without a word: one more byte means it was longer.
         if len(streamed) == limit and environ["wsgi.input"].read(1):
             raise RequestEntityTooLarge()
         return streamed
-    body: bytes = environ["wsgi.input"].read(int(length))
-    if len(body) != int(length):
+    body: bytes = environ["wsgi.input"].read(length)
+    if len(body) != length:
         raise ValidationError(f"The body ended after {len(body)} of the {length} bytes its Content-Length announced.")
     return body
 
