@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 
@@ -106,6 +107,14 @@ def test_fast_path_range_checks_for_few_and_many_rows(count: int, position: int,
     with pytest.raises(ValidationError) as error:
         csv("\n".join(lines))
     assert details(error) == [(count, FIELD_NAMES[position])]
+
+
+@pytest.mark.parametrize("mimetype", ["text/csv", "application/json"])
+def test_one_leading_byte_order_mark_is_ignored(mimetype: str) -> None:
+    body = SAMPLE.encode() if mimetype == "text/csv" else json.dumps(SAMPLE_OBJECT).encode()
+    assert list(parse_body(codecs.BOM_UTF8 + body, mimetype, None, 10)) == [SAMPLE_ROW]
+    with pytest.raises(ValidationError):
+        parse_body(codecs.BOM_UTF8 * 2 + body, mimetype, None, 10)
 
 
 def test_text_plain_is_csv() -> None:
