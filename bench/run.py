@@ -147,7 +147,8 @@ def ten_thousand_rows(repeats: int) -> None:
 def profile_batch(body: bytes, repeats: int) -> None:
     """Where the time of a 10,000-row request goes, in process: each stage timed, then a profile."""
     from app import create_app
-    from app.api import classic_json
+    from app.api import classic_body
+    from app.errors import json_response
     from app.schema import parse_body
 
     app = create_app({"ACCESS_LOG": False})  # keep the report readable
@@ -157,7 +158,7 @@ def profile_batch(body: bytes, repeats: int) -> None:
     stages = {
         "parse and validate": lambda: parse_body(body, "text/csv", None, 10_000),
         "score": lambda: backend.predict(readings),
-        "format the answer": lambda: classic_json(predictions),
+        "format the answer": lambda: json_response(classic_body(predictions)),
         "whole request, Flask test client": lambda: client.post("/", data=body, content_type="text/csv"),
     }
     print("  in process, median of", repeats, "runs:")
