@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
@@ -90,6 +91,15 @@ def children(pid: int, expected: int = 1, seconds: float = 15) -> list[int]:
         time.sleep(0.1)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """The user plus system CPU time these processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -99,7 +109,7 @@ def rss_mb(pid: int) -> float:
 
 def wrk(
     url: str, script: Path, seconds: int, connections: int = 16, threads: int = 2, args: list[str] | None = None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Run wrk with a Lua script (which prints a JSON line of status counts) and parse its report."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -121,7 +131,7 @@ def wrk(
     if args:
         command += ["--", *args]
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120, check=True).stdout
-    result: dict[str, object] = {"raw": output}
+    result: dict[str, Any] = {"raw": output}
     match = re.search(r"Requests/sec:\s+([\d.]+)", output)
     result["rps"] = float(match.group(1)) if match else 0.0
     for percentile in ("50", "99"):

@@ -21,11 +21,12 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, SAMPLE, children, free_port, gunicorn, rss_mb, server, wrk
+from common import ROOT, SAMPLE, children, cpu_seconds, free_port, gunicorn, rss_mb, server, wrk
 
 sys.path.insert(0, str(ROOT))
 
@@ -75,16 +76,21 @@ def throughput(servers: list[str], rounds: int, seconds: int) -> None:
         if name == "gunicorn":
             results["constant_view:app"] = []  # where the gap lies: around the view, or in it
         memory: list[float] = []
+        cpu: dict[str, list[float]] = {app: [] for app in results}  # worker CPU µs per answer
         for _ in range(rounds):
             for app in results:
                 port = free_port()
                 with server(server_command(name, app, port), port, BENCH_PATH) as master:
                     url = f"http://127.0.0.1:{port}"
                     wrk(url, REQUESTS, 2)
+                    workers = children(master.pid, 2)
+                    before = cpu_seconds(workers)
                     result = wrk(url, REQUESTS, seconds)
+                    answered = sum(dict(result["statuses"]).values())
+                    cpu[app].append((cpu_seconds(workers) - before) / max(answered, 1) * 1e6)
                     results[app].append(result)
                     if app == "app.wsgi:app" and name == "gunicorn":
-                        memory += [rss_mb(pid) for pid in children(master.pid, 2)]
+                        memory += [rss_mb(pid) for pid in workers]
         rps = {app: statistics.median(float(r["rps"]) for r in rs) for app, rs in results.items()}
         ours = results["app.wsgi:app"]
         p50 = statistics.median(float(r.get("p50_ms", 0)) for r in ours)
@@ -107,6 +113,12 @@ def throughput(servers: list[str], rounds: int, seconds: int) -> None:
                 "-",
                 "-",
             )
+        record(
+            f"worker CPU per answer, {name}: " + " / ".join(app.split(".")[0].split(":")[0] for app in cpu),
+            " / ".join(f"{statistics.median(values):.0f} µs" for values in cpu.values()),
+            "-",
+            "-",
+        )
         if memory:
             record(
                 "worker RSS after load (gunicorn)",
@@ -155,7 +167,7 @@ def profile_batch(body: bytes, repeats: int) -> None:
     client, backend = app.test_client(), app.extensions["backend"]
     readings = parse_body(body, "text/csv", None, 10_000)
     predictions = backend.predict(readings)
-    stages = {
+    stages: dict[str, Callable[[], object]] = {
         "parse and validate": lambda: parse_body(body, "text/csv", None, 10_000),
         "score": lambda: backend.predict(readings),
         "format the answer": lambda: json_response(classic_body(predictions)),
