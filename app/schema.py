@@ -306,11 +306,11 @@ def _plain_columns(lines: list[str]) -> Readings | None:
     Plain: ASCII, 11 comma-separated values per line, no quotes or spaces. Valid: categories in their
     vocabularies, numbers finite and in range. Whatever float() accepts beyond plain decimals (nan, inf)
     is not finite, so such a body goes to the careful path, which names the problem."""
-    # A lone "\n" value marks where each line ends (no line holds one). Every line has 11 values exactly
-    # when the list has 12 per line less one and a marker stands at every 12th place.
     width, count = len(FIELDS), len(lines)
     if count == 1:
         return _plain_line(lines[0])
+    # A lone "\n" value marks where each line ends (no line holds one). Every line has 11 values exactly
+    # when the list has 12 per line less one and a marker stands at every 12th place.
     joined = ",\n,".join(lines)
     if not _is_plain(joined):
         return None

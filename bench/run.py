@@ -1,7 +1,7 @@
 """All benchmarks in one run, on 127.0.0.1, bounded in time; prints a Markdown table for the README.
 
     apt-get install -y wrk && pip install -r requirements-dev.txt -r bench/requirements.txt
-    python bench/run.py                     # about 10 minutes; --quick for a short smoke run
+    python bench/run.py                     # about 17 minutes; --quick for a short smoke run
 
 Figures are ratios and medians measured side by side in this one run: timings on shared machines are noisy.
 """
