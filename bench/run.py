@@ -86,9 +86,9 @@ def throughput(servers: list[str], rounds: int, seconds: int) -> None:
                     url = f"http://127.0.0.1:{port}"
                     wrk(url, REQUESTS, 2)
                     workers = children(master.pid, 2)
-                    before = [cpu_seconds([pid]) for pid in workers]
+                    before = list(map(cpu_seconds, workers))
                     result = wrk(url, REQUESTS, seconds)
-                    used = [cpu_seconds([pid]) - start for pid, start in zip(workers, before, strict=True)]
+                    used = [cpu_seconds(pid) - start for pid, start in zip(workers, before, strict=True)]
                     answered = sum(dict(result["statuses"]).values())
                     cpu[app].append(sum(used) / max(answered, 1) * 1e6)
                     balance.append(min(used) / max(max(used), 1e-9))
