@@ -86,13 +86,18 @@ def _render(error: ApiError) -> Response:
     return json_response(error.body(), error.status, error.headers)
 
 
+def error_response(error: Exception) -> Response:
+    """The answer to an error raised while serving: its own for an ApiError; for anything else a generic
+    500, with the traceback logged and never sent."""
+    if isinstance(error, ApiError):
+        return _render(error)
+    log.exception("unhandled error", exc_info=error)
+    return _render(ApiError("Internal server error."))
+
+
 def register_error_handlers(app: Flask) -> None:
     """Answer every error, expected or not, in the one JSON shape."""
     from werkzeug.exceptions import HTTPException
-
-    @app.errorhandler(ApiError)
-    def api_error(error: ApiError) -> Response:
-        return _render(error)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -106,7 +111,4 @@ def register_error_handlers(app: Flask) -> None:
             ApiError(message, status=status, code=HTTP_CODES.get(status, "http_error"), headers=headers),
         )
 
-    @app.errorhandler(Exception)
-    def unexpected_error(error: Exception) -> Response:
-        log.exception("unhandled error")
-        return _render(ApiError("Internal server error."))
+    app.register_error_handler(Exception, error_response)  # ApiError and anything unexpected
