@@ -13,7 +13,7 @@ from flask_cors import CORS
 from app import config as settings
 from app.backends import Backend, make_backend
 from app.errors import register_error_handlers
-from app.security import init_security
+from app.security import add_request_middleware, init_security
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
 
@@ -41,7 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         ],
         max_age=600,
     )
-    _skip_cors_without_origin(app)
+    cors_hook = _skip_cors_without_origin(app)
     app.extensions["backend"] = backend or make_backend(app.config)
     register_error_handlers(app)
     init_security(app)
@@ -50,10 +50,20 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
 
     app.register_blueprint(api.bp)
     cli.register_commands(app)
+    if _has_no_hooks_but(app, cors_hook):
+        app.wsgi_app = api.ClassicShortcut(app)  # type: ignore[method-assign]
+    add_request_middleware(app)
     return app
 
 
-def _skip_cors_without_origin(app: Flask) -> None:
+def _has_no_hooks_but(app: Flask, hook: Callable[[Response], Response]) -> bool:
+    """Whether Flask runs nothing around a view but `hook` (API keys and rate limits add their own)."""
+    hooks = [*app.before_request_funcs.values(), *app.teardown_request_funcs.values()]
+    hooks += [*app.url_value_preprocessors.values(), app.teardown_appcontext_funcs]
+    return not any(hooks) and list(app.after_request_funcs.items()) == [(None, [hook])]
+
+
+def _skip_cors_without_origin(app: Flask) -> Callable[[Response], Response]:
     """flask-cors answers nothing to a request without an Origin (always_send=False), but its after-request
     hook still costs as much as the rest of a single-row prediction; skip it for those requests."""
     hooks = app.after_request_funcs[None]
@@ -64,3 +74,4 @@ def _skip_cors_without_origin(app: Flask) -> None:
         return cors_hook(response) if "HTTP_ORIGIN" in request.environ else response
 
     hooks[position] = cors_after_request
+    return cors_after_request

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from html import escape
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Flask, Request, Response, current_app, request
+from flask import Blueprint, Config, Flask, Request, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 
 from app.backends import Backend, Predictions
-from app.errors import ValidationError, json_response
+from app.errors import ValidationError, error_response, json_response
 from app.openapi import build_document
 from app.schema import SAMPLE_CSV, Readings, parse_body, schema_dict
 from app.security import ROWS_KEY
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 bp = Blueprint("api", __name__)
 
@@ -36,35 +40,45 @@ def _content_type(header: str) -> tuple[str, str | None]:
     return mimetype.lower(), params.get("charset")
 
 
-def _readings(app: Flask) -> Readings:
-    """The request's validated readings; raises the schema's typed errors."""
-    current: Request = request._get_current_object()  # type: ignore[attr-defined]  # one lookup, not five
-    environ, config = current.environ, app.config
-    rows = parse_body(
-        _body(current, config["MAX_CONTENT_LENGTH"]),
-        *_content_type(environ.get("CONTENT_TYPE", "")),
-        config["MAX_ROWS"],
-    )
+def _readings(environ: WSGIEnvironment, body: bytes, config: Config) -> Readings:
+    """The body's validated readings; raises the schema's typed errors."""
+    rows = parse_body(body, *_content_type(environ.get("CONTENT_TYPE", "")), config["MAX_ROWS"])
     environ[ROWS_KEY] = len(rows)
     return rows
 
 
-def _body(current: Request, limit: int) -> bytes:
-    """The body. A declared length within the limit is read in one call, as PEP 3333 allows; a missing,
-    chunked or too large one goes through werkzeug's guarded stream, which answers 413 when it must."""
-    environ = current.environ
+def _request_readings(app: Flask) -> Readings:
+    current: Request = request._get_current_object()  # type: ignore[attr-defined]  # one lookup, not three
+    return _readings(current.environ, _body(current, app.config["MAX_CONTENT_LENGTH"]), app.config)
+
+
+def _declared_length(environ: WSGIEnvironment, limit: int) -> int | None:
+    """The body's length when it is declared, within the limit and not chunked: then one read takes it all."""
     declared = environ.get("CONTENT_LENGTH", "")
-    length = int(declared) if declared.isdigit() else -1
-    if not 0 <= length <= limit or "HTTP_TRANSFER_ENCODING" in environ:
-        streamed = current.get_data(cache=False)
-        # werkzeug ends a streamed body at the limit without a word: one more byte means it was longer.
-        if len(streamed) == limit and environ["wsgi.input"].read(1):
-            raise RequestEntityTooLarge()
-        return streamed
+    if declared.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ and int(declared) <= limit:
+        return int(declared)
+    return None
+
+
+def _read(environ: WSGIEnvironment, length: int) -> bytes:
+    """A body of declared length, in one call as PEP 3333 allows; raises ValidationError if it ends early."""
     body: bytes = environ["wsgi.input"].read(length)
     if len(body) != length:
         raise ValidationError(f"The body ended after {len(body)} of the {length} bytes its Content-Length announced.")
     return body
+
+
+def _body(current: Request, limit: int) -> bytes:
+    """The body; a missing, chunked or too large length goes through werkzeug's guarded stream, which
+    answers 413 when it must."""
+    length = _declared_length(current.environ, limit)
+    if length is not None:
+        return _read(current.environ, length)
+    streamed = current.get_data(cache=False)
+    # werkzeug ends a streamed body at the limit without a word: one more byte means it was longer.
+    if len(streamed) == limit and current.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
+    return streamed
 
 
 def _flag(name: str) -> bool:
@@ -82,7 +96,35 @@ def _flag(name: str) -> bool:
 def predict_classic() -> Response:
     """Score readings and answer in the SageMaker linear-learner shape."""
     app = _app()
-    return json_response(classic_body(_backend(app).predict(_readings(app))))
+    return _classic_answer(app, _request_readings(app))
+
+
+def _classic_answer(app: Flask, readings: Readings) -> Response:
+    return json_response(classic_body(_backend(app).predict(readings)))
+
+
+class ClassicShortcut:
+    """POST / answered beneath Flask's dispatch: its routing and request context cost more than parsing and
+    scoring one reading, and add nothing when the app has no request hooks (create_app installs this only
+    then; Flask's signals are not sent for these requests). The same body reading, parsing, backend, answer
+    and error shape as the view. A request with an Origin (CORS), or a chunked, undeclared or too large body,
+    goes to Flask."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.flask = app.wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        app = self.app
+        if environ["REQUEST_METHOD"] == "POST" and environ.get("PATH_INFO") == "/" and "HTTP_ORIGIN" not in environ:
+            length = _declared_length(environ, app.config["MAX_CONTENT_LENGTH"])
+            if length is not None:
+                try:
+                    response = _classic_answer(app, _readings(environ, _read(environ, length), app.config))
+                except Exception as error:  # as Flask's handler would: ApiError's own answer, else a bare 500
+                    response = error_response(error)
+                return response(environ, start_response)
+        return self.flask(environ, start_response)
 
 
 def classic_body(predictions: Predictions) -> dict[str, Any]:
@@ -108,7 +150,7 @@ def predict_v1() -> Response:
     explain = _flag("explain")
     app = _app()
     backend = _backend(app)
-    scores, labels, contributions = backend.predict(_readings(app), explain=explain)
+    scores, labels, contributions = backend.predict(_request_readings(app), explain=explain)
     info = backend.describe()
     return json_response(
         {

@@ -126,14 +126,18 @@ class RequestMiddleware:
                 )
 
 
-def init_security(app: Flask) -> None:
-    """Install key checks and rate limits when configured, and the request middleware always."""
+def add_request_middleware(app: Flask) -> None:
+    """Wrap the whole app, last, in RequestMiddleware."""
     app.wsgi_app = RequestMiddleware(  # type: ignore[method-assign]
         app.wsgi_app,
         app.extensions["backend"].name,
         rate_limited=bool(app.config["RATELIMIT_DEFAULT"]),
         log=app.config["ACCESS_LOG"],
     )
+
+
+def init_security(app: Flask) -> None:
+    """Install key checks and rate limits when configured."""
     if app.config["API_KEYS"]:
         app.before_request(_require_key)
     if not app.config["RATELIMIT_DEFAULT"]:

@@ -8,11 +8,14 @@ import math
 from collections.abc import Sequence
 
 import pytest
+from flask import has_request_context
 from flask.testing import FlaskClient
 
 from app import create_app
 from app.backends import Predictions
+from app.backends.embedded import DEFAULT_MODEL_PATH, EmbeddedBackend, load_artifact
 from app.schema import FIELD_NAMES, Reading
+from app.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE
 
 ORIGIN = "https://dashboard.example"
@@ -227,14 +230,73 @@ class BrokenBackend:
         return {"backend": self.name}
 
 
-def test_unexpected_errors_are_a_generic_500_without_traceback(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("headers", [{"Origin": ORIGIN}, {}])
+def test_unexpected_errors_are_a_generic_500_without_traceback(
+    caplog: pytest.LogCaptureFixture, headers: dict[str, str]
+) -> None:
     client = create_app(backend=BrokenBackend()).test_client()
-    response = post_csv(client, SAMPLE, headers={"Origin": ORIGIN})
+    response = post_csv(client, SAMPLE, headers=headers)
     assert response.status_code == 500
     assert response.get_json() == {"error": "internal_error", "message": "Internal server error.", "details": []}
     assert b"secret" not in response.data and b"Traceback" not in response.data
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers.get("Access-Control-Allow-Origin") == ("*" if headers else None)
     assert "secret internal detail" in caplog.text
+
+
+class ContextRecordingBackend(EmbeddedBackend):
+    """The embedded model, noting for each call whether Flask's request context was active."""
+
+    def __init__(self) -> None:
+        super().__init__(load_artifact(DEFAULT_MODEL_PATH))
+        self.in_flask: list[bool] = []
+
+    def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
+        self.in_flask.append(has_request_context())
+        return super().predict(rows, explain)
+
+
+def test_classic_route_skips_flask_dispatch_unless_a_hook_or_cors_needs_it() -> None:
+    backend = ContextRecordingBackend()
+    client = create_app(backend=backend).test_client()
+    for headers in ({}, {"Origin": ORIGIN}):
+        assert post_csv(client, SAMPLE, headers=headers).status_code == 200
+    assert client.post("/v1/predictions", data=SAMPLE, content_type="text/csv").status_code == 200
+    assert backend.in_flask == [False, True, True]
+
+    keyed = create_app({"API_KEYS": (hash_key("k"),)}, backend=backend).test_client()
+    assert post_csv(keyed, SAMPLE).status_code == 401
+    assert post_csv(keyed, SAMPLE, headers={"X-API-Key": "k"}).status_code == 200
+    assert backend.in_flask[3:] == [True]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "environ"),
+    [
+        (SAMPLE, "text/csv", {}),
+        (f"{SAMPLE}\n{HEALTHY}\n", "text/plain; charset=utf-8", {}),
+        (json.dumps({"instances": [SAMPLE.split(",")]}), "application/json", {}),
+        (SAMPLE.replace("64", "-1"), "text/csv", {}),
+        (SAMPLE + ",extra", "text/csv", {}),
+        ("", "text/csv", {}),
+        (SAMPLE, "application/xml", {}),
+        (SAMPLE, "text/csv; charset=latin-1", {}),
+        (SAMPLE, "text/csv", {"CONTENT_LENGTH": "100"}),
+        ("\n".join([SAMPLE] * 3), "text/csv", {}),
+    ],
+)
+def test_classic_answer_is_the_same_with_or_without_an_origin(
+    body: str, content_type: str, environ: dict[str, str]
+) -> None:
+    """Both ways through POST / (beneath Flask's dispatch, and through it for CORS) answer alike."""
+    client = create_app({"MAX_ROWS": 2}).test_client()
+    answers = [
+        client.post("/", data=body, content_type=content_type, headers=headers, environ_overrides=environ)
+        for headers in ({}, {"Origin": ORIGIN})
+    ]
+    cors = ("Access-Control-", "Vary", "X-Request-Id")
+    plain, with_origin = ((a.status, a.data, [h for h in a.headers if not h[0].startswith(cors)]) for a in answers)
+    assert plain == with_origin
+    assert answers[1].headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_static_assets_are_served(client: FlaskClient) -> None:
