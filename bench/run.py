@@ -1,7 +1,7 @@
 """All benchmarks in one run, on 127.0.0.1, bounded in time; prints a Markdown table for the README.
 
     apt-get install -y wrk && pip install -r requirements-dev.txt -r bench/requirements.txt
-    python bench/run.py                     # about 17 minutes; --quick for a short smoke run
+    python bench/run.py                     # about 7 minutes; --quick for a short smoke run
 
 Figures are ratios and medians measured side by side in this one run: timings on shared machines are noisy.
 """
@@ -100,10 +100,10 @@ def throughput(servers: list[str], rounds: int, seconds: int) -> None:
         for _ in range(rounds):
             for app in results:
                 for attempt in range(BALANCE_ATTEMPTS):
+                    lopsided += attempt > 0
                     result, used, workers_rss = one_round(name, app, seconds, app == "app.wsgi:app")
                     if min(used) >= UNBALANCED * max(used):
                         break
-                lopsided += attempt
                 answered = sum(dict(result["statuses"]).values())
                 cpu[app].append(sum(used) / max(answered, 1) * 1e6)
                 balance.append(min(used) / max(max(used), 1e-9))
