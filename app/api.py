@@ -55,9 +55,10 @@ def _request_readings(app: Flask) -> Readings:
 def _declared_length(environ: WSGIEnvironment, limit: int) -> int | None:
     """The body's length when it is declared, within the limit and not chunked: then one read takes it all."""
     declared = environ.get("CONTENT_LENGTH", "")
-    if declared.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ and int(declared) <= limit:
-        return int(declared)
-    return None
+    if not declared.isdigit() or "HTTP_TRANSFER_ENCODING" in environ:
+        return None
+    length = int(declared)
+    return length if length <= limit else None
 
 
 def _read(environ: WSGIEnvironment, length: int) -> bytes:
