@@ -59,7 +59,6 @@ def main() -> None:
             samples.append([rss_mb(pid) for pid in workers])
 
             statuses = soak["statuses"]
-            assert isinstance(statuses, dict)
             setup = f"{args.workers} gunicorn workers" + (f" x {args.threads} threads" if args.threads else " (sync)")
             print(f"saturation, {args.seconds} s, {setup}, wrk -t2 -c16, mixed good and bad:")
             print(f"  {soak['rps']:.0f} req/s, p50 {soak.get('p50_ms', 0):.2f} ms, p99 {soak.get('p99_ms', 0):.2f} ms")
@@ -70,18 +69,16 @@ def main() -> None:
                 print(f"  worker {pid} RSS MB every 5 s: {series} (growth {series[-1] - series[0]:+.1f} MB)")
 
             # wrk runs for its whole duration, so give it time enough; each thread stops at its share.
-            seconds = int(args.requests / max(float(str(soak["rps"])), 100.0) * 1.5) + 10
+            seconds = int(args.requests / max(soak["rps"], 100.0) * 1.5) + 10
             logged = answered(log)
             fixed = wrk(url, REQUESTS, seconds, args=["mixed", str(args.requests // 2)])
             time.sleep(1)  # let the last lines reach the log
             logged = answered(log) - logged
             statuses = fixed["statuses"]
-            assert isinstance(statuses, dict)
             print(f"fixed count: {sum(statuses.values())} mixed requests answered (wrk ran {seconds} s)")
             print(f"  the server's access log counted {logged} answers in that run")
             print(f"  answers by status: {dict(sorted(statuses.items()))}")
             kinds = fixed["socket_error_kinds"]
-            assert isinstance(kinds, dict)
             left = kinds.get("timeout", 0)
             print(f"  5xx answers: {five_hundreds(statuses)}, connect/read/write errors: {sum(kinds.values()) - left}")
             # A wrk thread that stops at its share leaves its other connections' requests unread and counts them
