@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask
 from flask_cors import CORS
 
 from app import config as settings
@@ -41,7 +41,6 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         ],
         max_age=600,
     )
-    cors_hook = _skip_cors_without_origin(app)
     app.extensions["backend"] = backend or make_backend(app.config)
     register_error_handlers(app)
     init_security(app)
@@ -50,28 +49,5 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
 
     app.register_blueprint(api.bp)
     cli.register_commands(app)
-    if _has_no_hooks_but(app, cors_hook):
-        app.wsgi_app = api.ClassicShortcut(app)  # type: ignore[method-assign]
     add_request_middleware(app)
     return app
-
-
-def _has_no_hooks_but(app: Flask, hook: Callable[[Response], Response]) -> bool:
-    """Whether Flask runs nothing around a view but `hook` (API keys and rate limits add their own)."""
-    hooks = [*app.before_request_funcs.values(), *app.teardown_request_funcs.values()]
-    hooks += [*app.url_value_preprocessors.values(), app.teardown_appcontext_funcs]
-    return not any(hooks) and list(app.after_request_funcs.items()) == [(None, [hook])]
-
-
-def _skip_cors_without_origin(app: Flask) -> Callable[[Response], Response]:
-    """flask-cors answers nothing to a request without an Origin (always_send=False), but its after-request
-    hook still costs as much as the rest of a single-row prediction; skip it for those requests."""
-    hooks = app.after_request_funcs[None]
-    position = next(i for i, hook in enumerate(hooks) if hook.__name__ == "cors_after_request")
-    cors_hook = cast(Callable[[Response], Response], hooks[position])  # flask-cors's hook is synchronous
-
-    def cors_after_request(response: Response) -> Response:
-        return cors_hook(response) if "HTTP_ORIGIN" in request.environ else response
-
-    hooks[position] = cors_after_request
-    return cors_after_request

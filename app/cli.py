@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.errors import ApiError
-from app.schema import SAMPLE_CSV, parse_text_values
+from app.schema import SAMPLE_CSV, TURBINE
 from app.security import hash_key
 from app.training import generate_data_command, train_command
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def check_endpoint_command() -> None:
     """Score the classic sample reading with the configured backend; print the answer and latency."""
     backend = current_app.extensions["backend"]
-    row = parse_text_values(SAMPLE_CSV.split(","), 1)
+    row = TURBINE.parse_text_values(SAMPLE_CSV.split(","), 1)
     start = time.perf_counter()
     try:
         predictions = backend.predict([row])

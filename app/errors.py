@@ -77,8 +77,7 @@ class BackendError(ApiError):
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    """Every JSON answer, errors included: orjson writes floats (scores) about fifteen times faster than
-    repr() or the json module, with the same shortest round-trip digits."""
+    """Every JSON answer, errors included, written by orjson: it gives floats their shortest round-trip digits."""
     return Response(orjson.dumps(body), status, headers, mimetype="application/json")
 
 
@@ -97,7 +96,7 @@ def error_response(error: Exception) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     """Answer every error, expected or not, in the one JSON shape."""
-    from werkzeug.exceptions import HTTPException
+    from werkzeug.exceptions import ClientDisconnected, HTTPException
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -107,6 +106,8 @@ def register_error_handlers(app: Flask) -> None:
         message = error.description or error.name
         if status == 413:
             message = f"The request body is larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes."
+        elif isinstance(error, ClientDisconnected):
+            message = "The body ended before the length its Content-Length announced."
         return _render(
             ApiError(message, status=status, code=HTTP_CODES.get(status, "http_error"), headers=headers),
         )

@@ -25,8 +25,8 @@ from app.schema import (
     NUMERIC_FIELDS,
     NUMERIC_POSITIONS,
     SCHEMA_VERSION,
+    TURBINE,
     Reading,
-    parse_text_values,
 )
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def labelled_rows(records: Iterable[dict[str, Any]], where: str) -> tuple[list[R
         if values["breakdown"].lower() not in ("yes", "no"):
             raise ValidationError(f"{where} line {line}: breakdown must be yes or no, got {values['breakdown']!r}")
         try:
-            rows.append(parse_text_values([values[n] for n in FIELD_NAMES], line))
+            rows.append(TURBINE.parse_text_values([values[n] for n in FIELD_NAMES], line))
         except ValidationError as problem:
             detail = problem.details[0]
             raise ValidationError(f"{where} line {line}: {detail['field']}: {detail['message']}") from None

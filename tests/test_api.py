@@ -8,13 +8,12 @@ import math
 from collections.abc import Sequence
 
 import pytest
-from flask import has_request_context
+from flask import Response, abort, request, request_started
 from flask.testing import FlaskClient
 
 from app import create_app
 from app.backends import Predictions
-from app.backends.embedded import DEFAULT_MODEL_PATH, EmbeddedBackend, load_artifact
-from app.schema import FIELD_NAMES, Reading
+from app.schema import FIELD_NAMES, TURBINE, Reading
 from app.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE
 
@@ -170,9 +169,7 @@ def test_body_limit_is_a_413() -> None:
 def test_body_shorter_than_its_content_length_is_a_400(client: FlaskClient) -> None:
     response = post_csv(client, SAMPLE, environ_overrides={"CONTENT_LENGTH": "100"})
     assert response.status_code == 400
-    assert response.get_json()["message"] == (
-        f"The body ended after {len(SAMPLE)} of the 100 bytes its Content-Length announced."
-    )
+    assert response.get_json()["message"] == "The body ended before the length its Content-Length announced."
 
 
 @pytest.mark.parametrize(("limit", "status"), [(1000, 200), (len(SAMPLE), 200), (len(SAMPLE) - 1, 413), (10, 413)])
@@ -222,6 +219,7 @@ def test_undecodable_bytes_are_a_400(client: FlaskClient) -> None:
 
 class BrokenBackend:
     name = "broken"
+    schema = TURBINE
 
     def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
         raise RuntimeError("secret internal detail")
@@ -243,30 +241,56 @@ def test_unexpected_errors_are_a_generic_500_without_traceback(
     assert "secret internal detail" in caplog.text
 
 
-class ContextRecordingBackend(EmbeddedBackend):
-    """The embedded model, noting for each call whether Flask's request context was active."""
-
-    def __init__(self) -> None:
-        super().__init__(load_artifact(DEFAULT_MODEL_PATH))
-        self.in_flask: list[bool] = []
-
-    def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
-        self.in_flask.append(has_request_context())
-        return super().predict(rows, explain)
+SCORING_ROUTES = ["/", "/v1/predictions"]
 
 
-def test_classic_route_skips_flask_dispatch_unless_a_hook_or_cors_needs_it() -> None:
-    backend = ContextRecordingBackend()
-    client = create_app(backend=backend).test_client()
-    for headers in ({}, {"Origin": ORIGIN}):
-        assert post_csv(client, SAMPLE, headers=headers).status_code == 200
-    assert client.post("/v1/predictions", data=SAMPLE, content_type="text/csv").status_code == 200
-    assert backend.in_flask == [False, True, True]
+@pytest.mark.parametrize("path", SCORING_ROUTES)
+@pytest.mark.parametrize("headers", [{}, {"Origin": ORIGIN}])
+def test_hooks_and_handlers_registered_after_the_factory_apply_to_scoring(path: str, headers: dict[str, str]) -> None:
+    """Every request goes through Flask's dispatch, so what a user adds to the app later applies to it."""
+    app = create_app()
 
-    keyed = create_app({"API_KEYS": (hash_key("k"),)}, backend=backend).test_client()
-    assert post_csv(keyed, SAMPLE).status_code == 401
-    assert post_csv(keyed, SAMPLE, headers={"X-API-Key": "k"}).status_code == 200
-    assert backend.in_flask[3:] == [True]
+    @app.before_request
+    def refuse_on_sunday() -> None:
+        if request.headers.get("X-Day") == "sunday":
+            abort(403)
+
+    @app.after_request
+    def stamp(response: Response) -> Response:
+        response.headers["X-Stamped"] = "yes"
+        return response
+
+    @app.errorhandler(403)
+    def closed(error: Exception) -> tuple[dict[str, str], int]:
+        return {"error": "closed"}, 403
+
+    started: list[str] = []
+    client = app.test_client()
+    with request_started.connected_to(lambda sender, **extra: started.append(request.path), app):
+        refused = post_csv(client, SAMPLE, path, headers={**headers, "X-Day": "sunday"})
+        scored = post_csv(client, SAMPLE, path, headers=headers)
+    assert refused.status_code == 403 and refused.get_json() == {"error": "closed"}
+    assert scored.status_code == 200 and scored.headers["X-Stamped"] == "yes"
+    assert started == [path, path]
+
+
+@pytest.mark.parametrize("keys_first", [True, False])
+@pytest.mark.parametrize("path", [*SCORING_ROUTES, "/v1/model"])
+@pytest.mark.parametrize("headers", [{}, {"Origin": ORIGIN}])
+def test_api_keys_hold_on_every_scoring_route_whatever_else_is_set_up(
+    keys_first: bool, path: str, headers: dict[str, str]
+) -> None:
+    """With keys configured, a hook the user adds before or after does not open a way around them."""
+    app = create_app({"API_KEYS": (hash_key("k"),)})
+    if keys_first:
+        app.before_request(lambda: None)
+    else:
+        app.before_request_funcs.setdefault(None, []).insert(0, lambda: None)
+    client = app.test_client()
+    method = client.get if path == "/v1/model" else client.post
+    assert method(path, data=SAMPLE, content_type="text/csv", headers=headers).status_code == 401
+    answer = method(path, data=SAMPLE, content_type="text/csv", headers={**headers, "X-API-Key": "k"})
+    assert answer.status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -287,7 +311,7 @@ def test_classic_route_skips_flask_dispatch_unless_a_hook_or_cors_needs_it() -> 
 def test_classic_answer_is_the_same_with_or_without_an_origin(
     body: str, content_type: str, environ: dict[str, str]
 ) -> None:
-    """Both ways through POST / (beneath Flask's dispatch, and through it for CORS) answer alike."""
+    """An Origin adds CORS headers and changes nothing else, for good and bad requests alike."""
     client = create_app({"MAX_ROWS": 2}).test_client()
     answers = [
         client.post("/", data=body, content_type=content_type, headers=headers, environ_overrides=environ)

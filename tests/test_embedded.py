@@ -10,7 +10,7 @@ import pytest
 
 from app import create_app
 from app.backends.embedded import DEFAULT_MODEL_PATH, EmbeddedBackend, ModelFileError, checksum, load_artifact
-from app.schema import Readings, parse_text_values
+from app.schema import TURBINE, Readings
 from app.training import generate_dataset, labelled_rows, to_frame, train
 from tests.conftest import SAMPLE
 
@@ -34,12 +34,12 @@ def test_scores_equal_scikit_learn_within_1e_9(trained: tuple[dict[str, Any], An
 def test_rows_and_columns_score_alike(trained: tuple[dict[str, Any], Any]) -> None:
     backend = EmbeddedBackend(trained[0])
     rows, _ = labelled_rows(generate_dataset(50, seed=5), "fresh data")
-    assert backend.predict(Readings.from_rows(rows), explain=True) == backend.predict(rows, explain=True)
+    assert backend.predict(Readings.from_rows(rows, 11), explain=True) == backend.predict(rows, explain=True)
 
 
 def test_committed_model_says_the_classic_sample_needs_maintenance() -> None:
     backend = EmbeddedBackend.from_file(DEFAULT_MODEL_PATH)
-    [score], [label], _ = backend.predict([parse_text_values(SAMPLE.split(","), 1)])
+    [score], [label], _ = backend.predict([TURBINE.parse_text_values(SAMPLE.split(","), 1)])
     assert score > 0.9 and label == 1
 
 
@@ -51,7 +51,7 @@ def test_committed_model_carries_held_out_metrics() -> None:
 
 def test_contributions_sum_to_the_log_odds(trained: tuple[dict[str, Any], Any]) -> None:
     backend = EmbeddedBackend(trained[0])
-    row = parse_text_values(SAMPLE.split(","), 1)
+    row = TURBINE.parse_text_values(SAMPLE.split(","), 1)
     _, _, contributions = backend.predict([row], explain=True)
     assert contributions is not None
     assert backend.baseline + sum(contributions[0].values()) == pytest.approx(backend.log_odds([row])[0], abs=1e-12)

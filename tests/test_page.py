@@ -169,7 +169,7 @@ def test_batch_flow_with_bad_rows_and_html(page: Page, base_url: str, tmp_path: 
     expect(rows).to_have_count(4)
     # Sorted by risk: rejected rows first, then the highest score.
     expect(rows.nth(0)).to_contain_text("Rejected: turbine_id: '<img src=x onerror=\"window.pwned=1\">' is not one of")
-    expect(rows.nth(1)).to_contain_text("Rejected: wind_speed: 999 is out of range")
+    expect(rows.nth(1)).to_contain_text("Rejected: wind_speed: '999' is out of range")
     expect(rows.nth(2)).to_contain_text("Maintenance required")
     expect(rows.nth(3)).to_contain_text("Healthy")
     assert page.locator("#rows img").count() == 0

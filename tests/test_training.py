@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from app.backends.embedded import EmbeddedBackend, load_artifact
-from app.schema import FIELD_NAMES, parse_text_values
+from app.schema import FIELD_NAMES, TURBINE
 from app.training import DATA_COLUMNS, generate_dataset, main
 from tests.conftest import SAMPLE
 
@@ -21,7 +21,7 @@ def test_generator_is_reproducible_and_follows_the_schema() -> None:
     assert first == second
     assert first != generate_dataset(500, seed=2)
     for row in first:
-        parse_text_values([str(row[n]) for n in FIELD_NAMES], 1)
+        TURBINE.parse_text_values([str(row[n]) for n in FIELD_NAMES], 1)
     assert 0.05 < sum(r["breakdown"] == "yes" for r in first) / 500 < 0.4
 
 
@@ -37,7 +37,7 @@ def test_generate_then_train_through_the_flask_cli(app: Flask, tmp_path: Path) -
     assert "ROC AUC" in result.output and "on 600 held-out rows" in result.output
     artifact = load_artifact(out)
     assert artifact["version"] == "cli" and artifact["training"]["rows"] == 2400
-    assert EmbeddedBackend(artifact).predict([parse_text_values(SAMPLE.split(","), 1)]).labels == [1]
+    assert EmbeddedBackend(artifact).predict([TURBINE.parse_text_values(SAMPLE.split(","), 1)]).labels == [1]
 
 
 def test_raw_original_format_fills_its_documented_gaps(app: Flask, tmp_path: Path) -> None:

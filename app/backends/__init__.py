@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from app.schema import Reading
+from app.schema import Reading, Schema
 
 
 class Predictions(NamedTuple):
@@ -19,6 +19,7 @@ class Predictions(NamedTuple):
 
 class Backend(Protocol):
     name: str
+    schema: Schema  # the fields its readings have, which the API validates against
 
     def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
         """Score readings in order; raises BackendError when the model cannot answer."""

@@ -17,6 +17,7 @@ from app.schema import (
     NUMERIC_FIELDS,
     NUMERIC_POSITIONS,
     SCHEMA_VERSION,
+    TURBINE,
     Reading,
 )
 
@@ -104,6 +105,7 @@ class EmbeddedBackend:
 
     def __init__(self, artifact: dict[str, Any]) -> None:
         self.artifact = artifact
+        self.schema = TURBINE
         self.threshold: float = artifact["threshold"]
         categorical, numeric = artifact["categorical"], artifact["numeric"]
         self._category_weights = [categorical[f.name] for f in CATEGORICAL_FIELDS]

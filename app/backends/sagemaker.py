@@ -12,7 +12,7 @@ from typing import Any
 
 from app.backends import Predictions
 from app.errors import ApiError, BackendError
-from app.schema import Reading, to_csv
+from app.schema import TURBINE, Reading, Schema, to_csv
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +104,11 @@ class SageMakerBackend:
 
     name = "sagemaker"
 
-    def __init__(self, endpoint: str, client: Any, threshold: float = 0.5) -> None:
+    def __init__(self, endpoint: str, client: Any, threshold: float = 0.5, schema: Schema = TURBINE) -> None:
         self.endpoint = endpoint
         self.client = client
         self.threshold = threshold
+        self.schema = schema
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SageMakerBackend:
