@@ -60,10 +60,10 @@ def _key_hashes(name: str, text: str) -> tuple[str, ...]:
 
 
 def _rate_limit(name: str, text: str) -> str:
-    from limits import parse_many
-
     if not text.strip():
         return ""
+    from limits import parse_many  # flask-limiter's parser, loaded only when a limit is set
+
     try:
         parse_many(text)
     except ValueError:

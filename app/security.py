@@ -13,7 +13,6 @@ from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, request
-from flask_limiter import HeaderNames, Limiter
 
 from app.errors import ApiError
 
@@ -115,7 +114,7 @@ class RequestMiddleware:
             return self.wsgi_app(environ, start)
         finally:
             if self.log:
-                # Built by hand, much cheaper than json.dumps: every text is JSON-encoded, the rest are numbers.
+                # Built by hand: every text is JSON-encoded, the rest are numbers.
                 rows = environ.get(ROWS_KEY)
                 sys.stderr.write(
                     f'{{"request_id":{encode_basestring_ascii(request_id)},'
@@ -142,6 +141,9 @@ def init_security(app: Flask) -> None:
         app.before_request(_require_key)
     if not app.config["RATELIMIT_DEFAULT"]:
         return
+    # Imported only here: it pulls in asyncio and storage drivers, a cost a start-up without limits need not pay.
+    from flask_limiter import HeaderNames, Limiter
+
     limiter = Limiter(
         _rate_key,
         app=app,
