@@ -1,10 +1,12 @@
-"""The OpenAPI 3.1 description of the API, built from the schema module's fields."""
+"""The OpenAPI 3.1 description of the API, built from the served model's fields."""
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
-from app.schema import FIELDS, MAX_DETAILS, SAMPLE_CSV, Field
+from app.schema import MAX_DETAILS, SAMPLE_CSV, Field, Schema
 
 ERROR_STATUSES = {
     "400": "A bad reading or body; details name each bad row and field.",
@@ -30,6 +32,61 @@ def _field_schema(field: Field) -> dict[str, Any]:
     return schema
 
 
+def _digits_between(low: str, high: str) -> str:
+    """A pattern for the whole numbers from `low` to `high`, both written with the same number of digits."""
+    if low == high:
+        return low
+    if len(low) == 1:
+        return f"[{low}-{high}]"
+    if low[0] == high[0]:
+        return low[0] + _digits_between(low[1:], high[1:])
+    rest = len(low) - 1
+    parts = [low[0] + _digits_between(low[1:], "9" * rest)]
+    first, last = int(low[0]) + 1, int(high[0]) - 1
+    if first <= last:
+        parts.append((f"[{first}-{last}]" if first < last else str(first)) + "[0-9]" * rest)
+    parts.append(high[0] + _digits_between("0" * rest, high[1:]))
+    return "(?:" + "|".join(parts) + ")"
+
+
+def _whole_numbers(low: int, high: int) -> list[str]:
+    """Patterns for the whole numbers from `low` to `high` (0 <= low), without leading zeros."""
+    parts = []
+    for digits in range(len(str(low)), len(str(high)) + 1 if low <= high else 0):
+        start, end = max(low, 10 ** (digits - 1) if digits > 1 else 0), min(high, 10**digits - 1)
+        if start <= end:
+            parts.append(_digits_between(str(start), str(end)))
+    return parts
+
+
+def _number_pattern(field: Field) -> str:
+    """Plain decimals that lie in the field's range: every text this matches is accepted. It leaves out
+    forms the API also accepts (exponents, a plus sign, leading zeros), which the document's text names."""
+    low, high = math.ceil(field.minimum), math.floor(field.maximum)
+    fraction, zeros = r"(?:\.[0-9]*)?", r"(?:\.0*)?"
+    parts = []
+    if high >= max(low, 0):  # i.xxx lies in [i, i + 1): inside the range for every whole i below its top
+        parts += [p + fraction for p in _whole_numbers(max(low, 0), high - 1)]
+        parts.append(f"{high}{zeros}")
+    if low < 0 and low <= high:  # -j.xxx lies in (-j - 1, -j]
+        parts += [f"-{p}{fraction}" for p in _whole_numbers(max(1, -high), -low - 1)]
+        parts.append(f"-{-low}{zeros}")
+    return "(?:" + "|".join(parts) + ")" if parts else "(?!)"
+
+
+def _value_pattern(field: Field) -> str:
+    if field.categories:
+        return "(?:" + "|".join(map(re.escape, field.categories)) + ")"
+    return _number_pattern(field)
+
+
+def csv_pattern(schema: Schema) -> str:
+    """A pattern for CSV bodies of plain lines, each a reading the API accepts, with an optional header."""
+    line = ",".join(map(_value_pattern, schema.fields))
+    header = ",".join(map(re.escape, schema.names))
+    return f"^(?:{header}\\r?\\n)?(?:{line}\\r?\\n)*{line}(?:\\r?\\n)?$"
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -42,25 +99,31 @@ def _errors(*statuses: str) -> dict[str, Any]:
     return {s: {"description": ERROR_STATUSES[s], "content": _json(_ref("Error"))} for s in statuses}
 
 
-def build_document(version: str) -> dict[str, Any]:
-    """The OpenAPI document; `version` is the service's model version."""
+def build_document(version: str, schema: Schema) -> dict[str, Any]:
+    """The OpenAPI document for a model of this version whose readings have these fields."""
+    fields = schema.fields
     reading = {
         "type": "object",
-        "properties": {f.name: _field_schema(f) for f in FIELDS},
-        "required": [f.name for f in FIELDS],
+        "properties": {f.name: _field_schema(f) for f in fields},
+        "required": [f.name for f in fields],
         "additionalProperties": False,
     }
     reading_array = {
         "type": "array",
-        "description": "The 11 values in field order.",
-        "prefixItems": [_field_schema(f) for f in FIELDS],
-        "minItems": len(FIELDS),
-        "maxItems": len(FIELDS),
+        "description": f"The {len(fields)} values in field order.",
+        "prefixItems": [_field_schema(f) for f in fields],
+        "minItems": len(fields),
+        "maxItems": len(fields),
     }
     item = {"oneOf": [_ref("Reading"), _ref("ReadingArray")]}
     csv_body = {
         "type": "string",
-        "description": "One reading per line, 11 comma-separated values in field order; an optional header line.",
+        "description": (
+            f"One reading per line, {len(fields)} comma-separated values in field order, under an optional header "
+            "line naming the fields. The pattern gives the plain form; the API also accepts values quoted or "
+            "padded with spaces, numbers with an exponent, a plus sign or leading zeros, and empty lines."
+        ),
+        "pattern": csv_pattern(schema),
         "example": SAMPLE_CSV,
     }
     request_body = {

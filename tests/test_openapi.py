@@ -1,32 +1,28 @@
-"""The OpenAPI document, and the running app fuzzed against it with schemathesis: no 5xx, every answer conforms."""
+"""The OpenAPI document, and the running app fuzzed against it with schemathesis, every check: no 5xx, every
+answer conforms, what the document allows is accepted and what it forbids is refused."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
 import schemathesis
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app import create_app
-from app.schema import FIELD_NAMES
+from app.openapi import csv_pattern
+from app.schema import FIELD_NAMES, TURBINE
+from app.security import hash_key
 
-app = create_app({"RATELIMIT_DEFAULT": "1000000 per minute"})
-schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-]
+KEY = "fuzz-key"
+# The default configuration, and one with keys and limits (the fuzzer sends the key).
+default = schemathesis.openapi.from_wsgi("/openapi.json", create_app())
+keyed = schemathesis.openapi.from_wsgi(
+    "/openapi.json", create_app({"API_KEYS": (hash_key(KEY),), "RATELIMIT_DEFAULT": "1000000 per minute"})
+)
 
 
 @schemathesis.serializer("text/csv", "text/plain")
@@ -51,8 +47,26 @@ def test_docs_page_needs_no_cdn(client: FlaskClient) -> None:
     assert 'src="static/docs.js"' in html and "http" not in html.split("<body>")[0].replace('href="data:,"', "")
 
 
-@schema.parametrize()
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(csv_pattern(TURBINE), fullmatch=True))
+def test_every_body_the_csv_pattern_allows_is_accepted(body: str) -> None:
+    assert len(TURBINE.parse_body(body.encode(), "text/csv", None, 10_000)) >= 1
+
+
+@pytest.mark.parametrize(
+    "line", ["TID008,VAWT,250.1,80,46.0,21,55,55,7,34,NE", "TID011,VAWT,64,80,46,21,55,55,7,34,NE"]
+)
+def test_the_csv_pattern_refuses_what_the_api_refuses(line: str) -> None:
+    assert not re.search(csv_pattern(TURBINE), line)
+
+
+@default.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-def test_app_conforms_to_its_document(case: schemathesis.Case) -> None:
-    # A CSV body's schema is "a string", so acceptance of schema-valid data is not a check that can hold.
-    case.call_and_validate(checks=CHECKS)
+def test_default_configuration_conforms_to_its_document(case: schemathesis.Case) -> None:
+    case.call_and_validate()
+
+
+@keyed.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+def test_configuration_with_keys_and_limits_conforms_to_its_document(case: schemathesis.Case) -> None:
+    case.call_and_validate(headers={"X-API-Key": KEY})
