@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,26 +16,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
-HEALTHY = "TID002,HAWT,20,25,38.0,40,20,50,2,40,SW"
+sys.path.insert(0, str(ROOT))  # the benchmarks are run as scripts from bench/, and use the app and test helpers
+
+from tests.loopback import free_port as free_port  # noqa: E402
+from tests.loopback import wait_for_port  # noqa: E402
+
 # The service as configured by default (no rate limit: API Gateway throttles on Lambda).
 BENCH_ENV: dict[str, str] = {}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
 @contextmanager

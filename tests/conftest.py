@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,8 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from app.schema import SAMPLE_CSV
+from tests.loopback import free_port, wait_for_port
 
-SAMPLE = "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
+SAMPLE = SAMPLE_CSV
 HEALTHY = "TID002,HAWT,20,25,38.0,40,20,50,2,40,SW"
 
 
@@ -43,18 +43,13 @@ def client(app: Flask) -> FlaskClient:
 
 def serve_on_loopback(command: list[str], seconds: float = 30) -> Iterator[int]:
     """Start a server command (its port added as the last word) on 127.0.0.1; yield the port once it listens."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     program = shutil.which(command[0])
     assert program, f"{command[0]} is installed by tests/run.sh"
     server = subprocess.Popen([program, *command[1:], str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    yield port
-    server.terminate()
-    server.wait(timeout=10)
+    try:
+        wait_for_port(port, seconds)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from deploy.package import build, ensure_venv, runtime_dir
-from deploy.package import run_events as run_lambda
-from tests.conftest import serve_on_loopback
+from deploy.package import build, ensure_venv
+from tests.conftest import SAMPLE, serve_on_loopback
+from tests.lambda_harness import run_events as run_lambda
+from tests.lambda_harness import runtime_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "abc123.execute-api.eu-west-1.amazonaws.com"
-SAMPLE = "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
 
 pytestmark = pytest.mark.slow
 
