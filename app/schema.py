@@ -1,4 +1,5 @@
-"""What a reading's fields are, and the one validator that turns CSV and JSON bodies into validated readings."""
+"""What a reading's fields are, read from a schema file or a model's artifact, and the one validator that
+turns CSV and JSON bodies into validated readings."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Any, overload
 
 from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
 
 SCHEMA_VERSION = 1
-SAMPLE_CSV = "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
 MAX_DETAILS = 100
+_BLOCK = 1000  # CSV lines validated at a time
 CSV_TYPES = ("text/csv", "text/plain")
 JSON_TYPE = "application/json"
 CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
@@ -233,20 +235,32 @@ def _reject_constant(name: str) -> Any:
 class Schema:
     """The fields of a reading, in order, and the one validator of readings."""
 
-    def __init__(self, fields: Sequence[Field]) -> None:
+    def __init__(self, fields: Sequence[Field], sample: str = "") -> None:
         self.fields = tuple(fields)
         self.names = tuple(field.name for field in self.fields)
         self.width = len(self.fields)
+        self.sample = sample  # one reading as a CSV line, for the page, the docs and check commands
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": SCHEMA_VERSION, "fields": [field.to_dict() for field in self.fields]}
+        document: dict[str, Any] = {"version": SCHEMA_VERSION, "fields": [field.to_dict() for field in self.fields]}
+        if self.sample:
+            document["sample"] = self.sample
+        return document
 
     def validate(
         self, rows: Sequence[Sequence[Any]], numbers: Sequence[int], convert: Convert, errors: _Errors
     ) -> Readings:
-        """Rows of values (numbered for errors) as readings: a width check, then each field's rules on its
-        column. A column that breaks a rule is checked value by value, to name each bad row. Raises
-        ValidationError naming every problem, with those already in `errors`."""
+        """Rows of values (numbered for errors) as readings; raises ValidationError naming every problem,
+        with those already in `errors`."""
+        columns = self._columns(rows, numbers, convert, errors)
+        errors.raise_if_any()
+        return Readings(columns)
+
+    def _columns(
+        self, rows: Sequence[Sequence[Any]], numbers: Sequence[int], convert: Convert, errors: _Errors
+    ) -> list[list[Any]]:
+        """A width check, then each field's rules on its column. A column that breaks a rule is checked value
+        by value, to name each bad row in `errors`."""
         if set(map(len, rows)) - {self.width}:
             kept = []
             for number, values in zip(numbers, rows, strict=True):
@@ -263,8 +277,7 @@ class Schema:
                 columns.append(field.check_allowed(convert(field, column)))
             except ValueError:
                 columns.append(self._each(field, column, numbers, convert, errors))
-        errors.raise_if_any()
-        return Readings(columns)
+        return columns
 
     @staticmethod
     def _each(
@@ -295,18 +308,26 @@ class Schema:
                 )
         _check_count(len(lines), max_rows)
         errors = _Errors()
-        if split and _splits_as_csv(text, lines):
-            rows = [line.split(",") for line in lines]
-            numbers: Sequence[int] = range(1, len(lines) + 1)
-        else:
-            rows, numbers = [], []
-            for number, line in enumerate(lines, 1):
-                try:
-                    rows.append(_csv_values(line))
-                    numbers.append(number)
-                except ValueError as problem:
-                    errors.add(number, None, str(problem))
-        return self.validate(rows, numbers, _from_texts, errors)
+        plain = split and _splits_as_csv(text, lines)
+        columns: list[list[Any]] = [[] for _ in self.fields]
+        # In blocks: a block's strings are still in the processor's cache when its numbers are read.
+        for start in range(0, len(lines), _BLOCK):
+            block = lines[start : start + _BLOCK]
+            if plain:
+                rows = [line.split(",") for line in block]
+                numbers: Sequence[int] = range(start + 1, start + len(block) + 1)
+            else:
+                rows, numbers = [], []
+                for number, line in enumerate(block, start + 1):
+                    try:
+                        rows.append(_csv_values(line))
+                        numbers.append(number)
+                    except ValueError as problem:
+                        errors.add(number, None, str(problem))
+            for column, part in zip(columns, self._columns(rows, numbers, _from_texts, errors), strict=True):
+                column += part
+        errors.raise_if_any()
+        return Readings(columns)
 
     def parse_json(self, text: str, max_rows: int) -> Readings:
         """Readings from a reading object, a list of them, or {"instances": [...]} of objects or arrays."""
@@ -356,10 +377,9 @@ class Schema:
             return self.parse_json(text, max_rows)
         return self.parse_csv(text, max_rows)
 
-    def parse_text_values(self, values: Sequence[str], row: int) -> Reading:
-        """One reading given as strings, such as a line split at commas; raises ValidationError."""
-        readings = self.validate([[value.strip() for value in values]], [row], _from_texts, _Errors())
-        return readings[0]
+    def parse_rows(self, rows: Sequence[Sequence[str]], numbers: Sequence[int]) -> Readings:
+        """Rows of CSV values, such as a data file's, numbered for errors; raises ValidationError."""
+        return self.validate(rows, numbers, _from_texts, _Errors())
 
 
 def _json_items(document: Any) -> list[Any]:
@@ -382,32 +402,80 @@ def to_csv(rows: Iterable[Reading]) -> str:
     return "\n".join(",".join(v if isinstance(v, str) else repr(v) for v in row) for row in rows)
 
 
-FIELDS: tuple[Field, ...] = (
-    Field(
-        "turbine_id", "Turbine ID", "", "Which turbine sent the reading.", tuple(f"TID{n:03d}" for n in range(1, 11))
-    ),
-    Field("turbine_type", "Turbine type", "", "Horizontal- or vertical-axis wind turbine.", ("HAWT", "VAWT")),
-    Field("wind_speed", "Wind speed", "km/h", "Wind speed at the hub.", minimum=0, maximum=250),
-    Field("rpm_blade", "RPM blade", "rpm", "Blade rotations per minute.", minimum=0, maximum=300),
-    Field("oil_temperature", "Oil temperature", "°C", "Gearbox oil temperature.", minimum=-40, maximum=150),
-    Field("oil_level", "Oil level", "%", "Gearbox oil level.", minimum=0, maximum=100),
-    Field("temperature", "Temperature", "°C", "Nacelle temperature.", minimum=-60, maximum=100),
-    Field("humidity", "Humidity", "%", "Relative humidity.", minimum=0, maximum=100),
-    Field(
-        "vibrations_frequency", "Vibrations frequency", "Hz", "Dominant vibration frequency.", minimum=0, maximum=100
-    ),
-    Field("pressure", "Pressure", "bar", "Hydraulic pressure.", minimum=0, maximum=200),
-    Field(
-        "wind_direction",
-        "Wind direction",
-        "",
-        "Where the wind comes from.",
-        ("N", "NE", "E", "SE", "S", "SW", "W", "NW"),
-    ),
-)
-TURBINE = Schema(FIELDS)
-FIELD_NAMES = TURBINE.names
-NUMERIC_FIELDS = tuple(f for f in FIELDS if not f.categories)
-CATEGORICAL_FIELDS = tuple(f for f in FIELDS if f.categories)
-NUMERIC_POSITIONS = tuple(i for i, f in enumerate(FIELDS) if not f.categories)
-CATEGORICAL_POSITIONS = tuple(i for i, f in enumerate(FIELDS) if f.categories)
+TURBINE_SCHEMA_PATH = Path(__file__).resolve().parent / "model" / "turbine-schema.json"
+NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+class SchemaError(ValueError):
+    """A schema file or section cannot be used; the message says where and why."""
+
+
+def _field_from_dict(spec: Any, where: str) -> Field:
+    if not isinstance(spec, dict):
+        raise SchemaError(f"{where} must be an object")
+    name = spec.get("name")
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise SchemaError(f"{where}.name must be lower-case letters, digits and _, not starting with a digit")
+    texts = {key: spec.get(key, "") for key in ("label", "unit", "description")}
+    if not all(isinstance(text, str) for text in texts.values()):
+        raise SchemaError(f"{where}: label, unit and description must be text")
+    label = texts["label"] or name
+    if spec.get("type") == "category":
+        categories = spec.get("categories")
+        if (
+            not isinstance(categories, list)
+            or not categories
+            or not all(isinstance(c, str) and c and c == c.strip() for c in categories)
+            or len(set(categories)) != len(categories)
+        ):
+            raise SchemaError(f"{where}.categories must list distinct, non-empty texts without surrounding spaces")
+        return Field(name, label, texts["unit"], texts["description"], tuple(categories))
+    if spec.get("type") == "number":
+        bounds = [spec.get("minimum"), spec.get("maximum")]
+        numbers = [float(b) for b in bounds if isinstance(b, (int, float)) and not isinstance(b, bool)]
+        if len(numbers) != 2 or not all(map(math.isfinite, numbers)) or numbers[0] > numbers[1]:
+            raise SchemaError(f"{where}: minimum and maximum must be finite numbers, minimum first")
+        return Field(name, label, texts["unit"], texts["description"], (), *numbers)
+    raise SchemaError(f"{where}.type must be category or number")
+
+
+def schema_from_dict(document: Any, where: str = "schema") -> Schema:
+    """A Schema from its JSON form, as Schema.to_dict writes it; raises SchemaError."""
+    if not isinstance(document, dict) or not isinstance(document.get("fields"), list) or not document["fields"]:
+        raise SchemaError(f"{where} must be an object with a non-empty fields list")
+    if document.get("version", SCHEMA_VERSION) != SCHEMA_VERSION:
+        raise SchemaError(f"{where}.version must be {SCHEMA_VERSION}")
+    fields = [_field_from_dict(spec, f"{where}.fields[{i}]") for i, spec in enumerate(document["fields"])]
+    names = [field.name for field in fields]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise SchemaError(f"{where} names field(s) {', '.join(duplicates)} more than once")
+    sample = document.get("sample", "")
+    if not isinstance(sample, str):
+        raise SchemaError(f"{where}.sample must be one reading as a CSV line")
+    schema = Schema(fields, sample)
+    if sample:
+        try:
+            schema.parse_csv(sample, 1)
+        except (ValidationError, PayloadTooLarge) as problem:
+            raise SchemaError(f"{where}.sample is not a valid reading: {problem}") from None
+    return schema
+
+
+def load_schema(path: str | Path) -> Schema:
+    """The schema in a JSON file: a schema itself, or the schema section of a model artifact."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as problem:
+        raise SchemaError(f"cannot read schema file {path}: {problem.strerror}") from None
+    except ValueError as problem:
+        raise SchemaError(f"schema file {path} is not valid JSON: {problem}") from None
+    if isinstance(document, dict) and "schema" in document:
+        document = document["schema"]
+    return schema_from_dict(document, str(path))
+
+
+@lru_cache(maxsize=1)
+def turbine_schema() -> Schema:
+    """The 11 wind-turbine fields of the bundled model, from the committed schema file."""
+    return load_schema(TURBINE_SCHEMA_PATH)

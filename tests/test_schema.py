@@ -10,9 +10,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.backends.embedded import DEFAULT_MODEL_PATH
 from app.errors import ApiError, PayloadTooLarge, UnsupportedMediaType, ValidationError
-from app.schema import FIELD_NAMES, FIELDS, TURBINE, Field, Readings, to_csv
+from app.schema import (
+    TURBINE_SCHEMA_PATH,
+    Field,
+    Readings,
+    SchemaError,
+    load_schema,
+    schema_from_dict,
+    to_csv,
+    turbine_schema,
+)
 from tests.conftest import HEALTHY, SAMPLE
+
+TURBINE = turbine_schema()
+FIELDS, FIELD_NAMES = TURBINE.fields, TURBINE.names
+
 
 SAMPLE_ROW = ("TID008", "VAWT", 64.0, 80.0, 46.0, 21.0, 55.0, 55.0, 7.0, 34.0, "NE")
 SAMPLE_OBJECT = dict(zip(FIELD_NAMES, SAMPLE_ROW, strict=True))
@@ -437,3 +451,32 @@ def test_any_body_gives_readings_or_a_typed_error(body: bytes, mimetype: str) ->
         assert 400 <= error.status < 500
     else:
         assert rows and all(len(row) == len(FIELDS) for row in rows)
+
+
+def test_the_turbine_schema_comes_from_its_committed_file() -> None:
+    assert load_schema(TURBINE_SCHEMA_PATH).to_dict() == TURBINE.to_dict()
+    assert TURBINE.sample == "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
+    assert load_schema(DEFAULT_MODEL_PATH).names == FIELD_NAMES  # a model artifact's schema section
+
+
+NUMBER = {"name": "x", "type": "number", "minimum": 0, "maximum": 1}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"fields": []}, "non-empty fields list"),
+        ({"fields": [{**NUMBER, "name": "Air temp"}]}, r"fields\[0\].name must be lower-case"),
+        ({"fields": [{**NUMBER, "minimum": 2}]}, "minimum first"),
+        ({"fields": [{**NUMBER, "maximum": True}]}, "finite numbers"),
+        ({"fields": [{**NUMBER, "type": "date"}]}, "type must be category or number"),
+        ({"fields": [{"name": "c", "type": "category", "categories": ["a", "a"]}]}, "distinct"),
+        ({"fields": [{"name": "c", "type": "category", "categories": [" a"]}]}, "surrounding spaces"),
+        ({"fields": [NUMBER, NUMBER]}, "names field.s. x more than once"),
+        ({"fields": [NUMBER], "sample": "2"}, "sample is not a valid reading"),
+        ({"fields": [NUMBER], "version": 2}, "version must be 1"),
+    ],
+)
+def test_bad_schemas_are_refused_saying_where(document: dict[str, Any], message: str) -> None:
+    with pytest.raises(SchemaError, match=message):
+        schema_from_dict(document)
