@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.backends import Backend, Predictions
 from app.errors import ValidationError, json_response
 from app.openapi import build_document
-from app.schema import SAMPLE_CSV, Readings
+from app.schema import Readings
 from app.security import ROWS_KEY
 
 bp = Blueprint("api", __name__)
@@ -106,7 +106,7 @@ def ping() -> Response:
 def model() -> Response:
     """Describe the model, its metrics and the reading's fields."""
     backend = _backend()
-    return json_response({**backend.describe(), "schema": backend.schema.to_dict(), "sample": SAMPLE_CSV})
+    return json_response({**backend.describe(), "schema": backend.schema.to_dict(), "sample": backend.schema.sample})
 
 
 def _html(name: str) -> Response:

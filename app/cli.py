@@ -12,7 +12,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.errors import ApiError
-from app.schema import SAMPLE_CSV, TURBINE
 from app.security import hash_key
 from app.training import generate_data_command, train_command
 
@@ -23,9 +22,10 @@ if TYPE_CHECKING:
 @click.command("check-endpoint")
 @with_appcontext
 def check_endpoint_command() -> None:
-    """Score the classic sample reading with the configured backend; print the answer and latency."""
+    """Score the model's sample reading with the configured backend; print the answer and latency."""
     backend = current_app.extensions["backend"]
-    row = TURBINE.parse_text_values(SAMPLE_CSV.split(","), 1)
+    sample = backend.schema.sample
+    row = backend.schema.parse_csv(sample, 1)[0]
     start = time.perf_counter()
     try:
         predictions = backend.predict([row])
@@ -35,7 +35,7 @@ def check_endpoint_command() -> None:
     info = backend.describe()
     answer = {"score": predictions.scores[0], "predicted_label": predictions.labels[0]}
     click.echo(f"backend: {info['backend']} {info.get('endpoint') or info.get('name')}")
-    click.echo(f"reading: {SAMPLE_CSV}")
+    click.echo(f"reading: {sample}")
     click.echo(f"answer: {json.dumps(answer)}")
     click.echo(f"latency: {latency_ms:.1f} ms")
 

@@ -6,7 +6,7 @@ import math
 import re
 from typing import Any
 
-from app.schema import MAX_DETAILS, SAMPLE_CSV, Field, Schema
+from app.schema import MAX_DETAILS, Field, Schema
 
 ERROR_STATUSES = {
     "400": "A bad reading or body; details name each bad row and field.",
@@ -124,7 +124,7 @@ def build_document(version: str, schema: Schema) -> dict[str, Any]:
             "padded with spaces, numbers with an exponent, a plus sign or leading zeros, and empty lines."
         ),
         "pattern": csv_pattern(schema),
-        "example": SAMPLE_CSV,
+        "example": schema.sample,
     }
     request_body = {
         "required": True,

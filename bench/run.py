@@ -29,7 +29,7 @@ from typing import Any
 
 from common import ROOT, children, cpu_seconds, free_port, gunicorn, rss_mb, server, wrk
 
-from app.schema import SAMPLE_CSV
+from app.schema import turbine_schema
 from deploy.package import build, ensure_venv
 from tests.lambda_harness import run_events, runtime_dir
 
@@ -142,10 +142,9 @@ def throughput(servers: list[str], rounds: int, seconds: int) -> None:
 
 def ten_thousand_rows(repeats: int) -> None:
     print("2. one POST / of 10,000 CSV rows", flush=True)
-    from app.schema import FIELD_NAMES
-    from app.training import generate_dataset
+    from app.training import turbine_dataset
 
-    body = "\n".join(",".join(str(r[n]) for n in FIELD_NAMES) for r in generate_dataset(10_000, 1)).encode()
+    body = "\n".join(map(",".join, turbine_dataset(10_000, 1).rows)).encode()
     port = free_port()
     with server(gunicorn("app.wsgi:app", port, 2), port):
         times = []
@@ -173,14 +172,13 @@ def profile_batch(body: bytes, repeats: int) -> None:
     from app import create_app
     from app.api import classic_body
     from app.errors import json_response
-    from app.schema import TURBINE
 
     app = create_app({"ACCESS_LOG": False})  # keep the report readable
     client, backend = app.test_client(), app.extensions["backend"]
-    readings = TURBINE.parse_body(body, "text/csv", None, 10_000)
+    readings = turbine_schema().parse_body(body, "text/csv", None, 10_000)
     predictions = backend.predict(readings)
     stages: dict[str, Callable[[], object]] = {
-        "parse and validate": lambda: TURBINE.parse_body(body, "text/csv", None, 10_000),
+        "parse and validate": lambda: turbine_schema().parse_body(body, "text/csv", None, 10_000),
         "score": lambda: backend.predict(readings),
         "format the answer": lambda: json_response(classic_body(predictions)),
         "whole request, Flask test client": lambda: client.post("/", data=body, content_type="text/csv"),
@@ -222,7 +220,7 @@ def lambda_package(runs: int) -> None:
             "httpMethod": "POST",
             "path": "/",
             "headers": {"Content-Type": "text/csv", "Host": "x"},
-            "body": SAMPLE_CSV,
+            "body": turbine_schema().sample,
             "requestContext": {"stage": "dev", "requestId": "r"},
             "isBase64Encoded": False,
             "queryStringParameters": None,
@@ -251,8 +249,7 @@ def cold_start(code: Path, runtime: Path, events: list[dict[str, Any]]) -> tuple
 
 def mlflow_peer(servers: list[str], rounds: int, seconds: int, repeats: int) -> None:
     print("4. the peer: MLflow's scoring server with the same scikit-learn pipeline", flush=True)
-    from app.schema import FIELD_NAMES
-    from app.training import DEFAULT_SEED, generate_dataset, labelled_rows, train
+    from app.training import DEFAULT_SEED, train, turbine_dataset
 
     python = MLFLOW_VENV / "bin" / "python"
     if not (MLFLOW_VENV / "bin" / "mlflow").exists():  # also after an install that failed half-way
@@ -263,8 +260,8 @@ def mlflow_peer(servers: list[str], rounds: int, seconds: int, repeats: int) -> 
             raise SystemExit(f"installing MLflow failed:\n{done.stderr}")
     import pickle
 
-    rows, labels = labelled_rows(generate_dataset(20_000, DEFAULT_SEED), "synthetic data")
-    _, pipeline = train(rows, labels, DEFAULT_SEED, "bench", "bench")
+    schema = turbine_schema()
+    _, pipeline = train(turbine_dataset(20_000, DEFAULT_SEED), schema, "breakdown", DEFAULT_SEED, "bench", "bench", "1")
     with tempfile.TemporaryDirectory() as work:
         (Path(work) / "pipeline.pkl").write_bytes(pickle.dumps(pipeline))
         model = Path(work) / "model"
@@ -280,8 +277,8 @@ def mlflow_peer(servers: list[str], rounds: int, seconds: int, repeats: int) -> 
             check=True,
             capture_output=True,
         )
-        header = ",".join(FIELD_NAMES)
-        batch = "\n".join(",".join(str(r[n]) for n in FIELD_NAMES) for r in generate_dataset(10_000, 1))
+        header = ",".join(schema.names)
+        batch = "\n".join(map(",".join, turbine_dataset(10_000, 1).rows))
         port = free_port()
         command = [
             str(MLFLOW_VENV / "bin" / "mlflow"),

@@ -5,16 +5,20 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.schema import SAMPLE_CSV
+from app.examples import ai4i
+from app.schema import turbine_schema
+from app.training import main
 from tests.loopback import free_port, wait_for_port
 
-SAMPLE = SAMPLE_CSV
+SAMPLE = turbine_schema().sample
 HEALTHY = "TID002,HAWT,20,25,38.0,40,20,50,2,40,SW"
 
 
@@ -53,3 +57,17 @@ def serve_on_loopback(command: list[str], seconds: float = 30) -> Iterator[int]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def ai4i_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The AI4I-shaped example trained as its module docstring says, without ID and per-mode columns."""
+    folder = tmp_path_factory.mktemp("ai4i")
+    data, out = folder / "ai4i.csv", folder / "model.json"
+    generated = CliRunner().invoke(main, ["generate-data", "--example", "ai4i", "--out", str(data), "--rows", "4000"])
+    assert generated.exit_code == 0, generated.output
+    features = ",".join(ai4i.FEATURES)
+    arguments = ["--label", ai4i.LABEL, "--schema", str(ai4i.SCHEMA_PATH), "--features", features, "--out", str(out)]
+    result = CliRunner().invoke(main, ["train", "--data", str(data), *arguments])
+    assert result.exit_code == 0, result.output
+    return out

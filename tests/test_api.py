@@ -13,9 +13,12 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.backends import Predictions
-from app.schema import FIELD_NAMES, TURBINE, Reading
+from app.schema import Reading, turbine_schema
 from app.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE
+
+TURBINE = turbine_schema()
+FIELD_NAMES = TURBINE.names
 
 ORIGIN = "https://dashboard.example"
 

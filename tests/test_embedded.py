@@ -10,20 +10,21 @@ import pytest
 
 from app import create_app
 from app.backends.embedded import DEFAULT_MODEL_PATH, EmbeddedBackend, ModelFileError, checksum, load_artifact
-from app.schema import TURBINE, Readings
-from app.training import generate_dataset, labelled_rows, to_frame, train
+from app.schema import Readings, turbine_schema
+from app.training import to_frame, train, turbine_dataset
 from tests.conftest import SAMPLE
+
+TURBINE = turbine_schema()
 
 
 @pytest.fixture(scope="module")
 def trained() -> tuple[dict[str, Any], Any]:
-    rows, labels = labelled_rows(generate_dataset(6000, seed=3), "test data")
-    return train(rows, labels, seed=3, source="test", version="test")
+    return train(turbine_dataset(6000, seed=3), TURBINE, "breakdown", 3, "test", "test-model", "test")
 
 
 def test_scores_equal_scikit_learn_within_1e_9(trained: tuple[dict[str, Any], Any]) -> None:
     artifact, pipeline = trained
-    rows, _ = labelled_rows(generate_dataset(5000, seed=99), "fresh data")
+    rows = list(TURBINE.parse_rows(turbine_dataset(5000, seed=99).rows, range(5000)))
     expected = pipeline.predict_proba(to_frame(rows))[:, 1]
     scores, labels, contributions = EmbeddedBackend(artifact).predict(rows)
     assert len(scores) == 5000 and contributions is None
@@ -33,13 +34,13 @@ def test_scores_equal_scikit_learn_within_1e_9(trained: tuple[dict[str, Any], An
 
 def test_rows_and_columns_score_alike(trained: tuple[dict[str, Any], Any]) -> None:
     backend = EmbeddedBackend(trained[0])
-    rows, _ = labelled_rows(generate_dataset(50, seed=5), "fresh data")
+    rows = list(TURBINE.parse_rows(turbine_dataset(50, seed=5).rows, range(50)))
     assert backend.predict(Readings.from_rows(rows, 11), explain=True) == backend.predict(rows, explain=True)
 
 
 def test_committed_model_says_the_classic_sample_needs_maintenance() -> None:
     backend = EmbeddedBackend.from_file(DEFAULT_MODEL_PATH)
-    [score], [label], _ = backend.predict([TURBINE.parse_text_values(SAMPLE.split(","), 1)])
+    [score], [label], _ = backend.predict([TURBINE.parse_csv(SAMPLE, 1)[0]])
     assert score > 0.9 and label == 1
 
 
@@ -51,7 +52,7 @@ def test_committed_model_carries_held_out_metrics() -> None:
 
 def test_contributions_sum_to_the_log_odds(trained: tuple[dict[str, Any], Any]) -> None:
     backend = EmbeddedBackend(trained[0])
-    row = TURBINE.parse_text_values(SAMPLE.split(","), 1)
+    row = TURBINE.parse_csv(SAMPLE, 1)[0]
     _, _, contributions = backend.predict([row], explain=True)
     assert contributions is not None
     assert backend.baseline + sum(contributions[0].values()) == pytest.approx(backend.log_odds([row])[0], abs=1e-12)
@@ -85,6 +86,8 @@ def resigned(artifact: dict[str, Any], **changes: Any) -> dict[str, Any]:
             "scale must be positive",
         ),
         (lambda a: [a], "must be a JSON object"),
+        (lambda a: resigned(a, schema={"fields": []}), "non-empty fields list"),
+        (lambda a: resigned({k: v for k, v in a.items() if k != "distribution"}), "missing distribution"),
     ],
 )
 def test_bad_artifacts_are_refused(

@@ -14,8 +14,12 @@ from hypothesis import strategies as st
 
 from app import create_app
 from app.openapi import csv_pattern
-from app.schema import FIELD_NAMES, TURBINE
+from app.schema import turbine_schema
 from app.security import hash_key
+
+TURBINE = turbine_schema()
+FIELD_NAMES = TURBINE.names
+
 
 KEY = "fuzz-key"
 # The default configuration, and one with keys and limits (the fuzzer sends the key).

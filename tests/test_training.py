@@ -1,27 +1,37 @@
-"""Data generation and training through the flask CLI, including the original data's raw CSV format."""
+"""Training on CSV files of any shape through the flask CLI, and serving what it makes with MODEL_PATH."""
 
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 
+from app import create_app
 from app.backends.embedded import EmbeddedBackend, load_artifact
-from app.schema import FIELD_NAMES, TURBINE
-from app.training import DATA_COLUMNS, generate_dataset, main
+from app.training import field_name, generate_dataset, main
 from tests.conftest import SAMPLE
 
+AI4I_SAMPLE = "L, 298.4, 308.2, 1582, 70.7, 216"
 
-def test_generator_is_reproducible_and_follows_the_schema() -> None:
-    first, second = generate_dataset(500, seed=1), generate_dataset(500, seed=1)
-    assert first == second
-    assert first != generate_dataset(500, seed=2)
-    for row in first:
-        TURBINE.parse_text_values([str(row[n]) for n in FIELD_NAMES], 1)
+
+def write_csv(path: Path, rows: list[list[Any]]) -> Path:
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def train(*args: str) -> Any:
+    return CliRunner().invoke(main, ["train", *args])
+
+
+def test_generator_is_reproducible() -> None:
+    first = generate_dataset(500, seed=1)
+    assert first == generate_dataset(500, seed=1) and first != generate_dataset(500, seed=2)
     assert 0.05 < sum(r["breakdown"] == "yes" for r in first) / 500 < 0.4
 
 
@@ -30,46 +40,124 @@ def test_generate_then_train_through_the_flask_cli(app: Flask, tmp_path: Path) -
     data, out = tmp_path / "data.csv", tmp_path / "model.json"
     result = runner.invoke(args=["generate-data", "--out", str(data), "--rows", "3000", "--seed", "5"])
     assert result.exit_code == 0, result.output
-    with data.open() as f:
-        assert tuple(next(csv.reader(f))) == DATA_COLUMNS
-    result = runner.invoke(args=["train", "--data", str(data), "--out", str(out), "--version", "cli"])
+    schema = "app/model/turbine-schema.json"
+    result = runner.invoke(args=["train", "--data", str(data), "--schema", schema, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "ROC AUC" in result.output and "on 600 held-out rows" in result.output
+    assert "used 3000 rows" in result.output and "on 600 held-out rows" in result.output
     artifact = load_artifact(out)
-    assert artifact["version"] == "cli" and artifact["training"]["rows"] == 2400
-    assert EmbeddedBackend(artifact).predict([TURBINE.parse_text_values(SAMPLE.split(","), 1)]).labels == [1]
+    assert artifact["training"]["rows"] == 2400 and artifact["schema"]["sample"] == SAMPLE
+    backend = EmbeddedBackend(artifact)
+    assert backend.predict([backend.schema.parse_csv(SAMPLE, 1)[0]]).labels == [1]
 
 
-def test_raw_original_format_fills_its_documented_gaps(app: Flask, tmp_path: Path) -> None:
-    rows = generate_dataset(1000, seed=8)
-    rows[0]["turbine_type"] = ""
-    rows[1]["oil_temperature"] = ""
-    data = tmp_path / "raw.csv"
-    with data.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=DATA_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    result = app.test_cli_runner().invoke(args=["train", "--data", str(data), "--out", str(tmp_path / "m.json")])
+def test_any_header_becomes_fields_typed_from_their_values(tmp_path: Path) -> None:
+    rows = [["Air temperature [K]", "Grade", "ID", "Failed"]]
+    rows += [[str(290 + n % 20), "ABC"[n % 3], f"id{n}", "TRUE" if n % 4 == 0 else "false"] for n in range(200)]
+    out = tmp_path / "m.json"
+    result = train(
+        "--data",
+        str(write_csv(tmp_path / "d.csv", rows)),
+        "--label",
+        "Failed",
+        "--features",
+        "Grade,Air temperature [K]",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
-    assert json.loads((tmp_path / "m.json").read_text())["training"]["source"] == "raw.csv"
+    assert "used 200 rows (50 true, 150 false)" in result.output
+    artifact = load_artifact(out)
+    grade, air = artifact["schema"]["fields"]
+    assert grade == {
+        "name": "grade",
+        "label": "Grade",
+        "type": "category",
+        "unit": "",
+        "description": "",
+        "categories": ["A", "B", "C"],
+    }
+    assert (air["name"], air["label"], air["unit"]) == ("air_temperature_k", "Air temperature [K]", "K")
+    assert (air["minimum"], air["maximum"]) == pytest.approx((290 - 1.9, 309 + 1.9))
+    assert artifact["label"] == {"column": "Failed", "positive": "true", "negative": "false"}
+    assert artifact["training"]["rows_per_class"] == {"positive": 50, "negative": 150}
+    assert set(artifact["distribution"]["grade"]["shares"]) == {"A", "B", "C"}
+    assert artifact["distribution"]["air_temperature_k"]["median"] == pytest.approx(299.5, abs=1)
+    assert field_name("3 phase (V)") == "f_3_phase_v"
+
+
+def test_positive_names_the_class_to_detect(tmp_path: Path) -> None:
+    rows = [["x", "state"], *([[str(n), "worn" if n % 3 else "ok"] for n in range(60)])]
+    out = tmp_path / "m.json"
+    result = train(
+        "--data", str(write_csv(tmp_path / "d.csv", rows)), "--label", "state", "--positive", "ok", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert load_artifact(out)["label"]["positive"] == "ok"
+
+
+def line(rows: list[list[str]], number: int, values: list[str]) -> list[list[str]]:
+    """The file's rows with line `number` (the header is line 1) replaced."""
+    return [*rows[: number - 1], values, *rows[number:]]
+
+
+GOOD = [["a", "b", "y"], *([[str(n), "u" if n % 2 else "v", "yes" if n % 3 == 0 else "no"] for n in range(40)])]
 
 
 @pytest.mark.parametrize(
-    ("column", "value", "message"),
+    ("change", "args", "message"),
     [
-        ("breakdown", "maybe", "line 3: breakdown must be yes or no"),
-        ("wind_speed", "fast", "line 3: wind_speed: 'fast'"),
+        (lambda r: line(r, 4, ["1", "u"]), [], "line 4: 2 values for the 3 columns of the header"),
+        (lambda r: line(r, 6, ["1", "u", ""]), [], "line 6, column y: the label is empty"),
+        (lambda r: line(r, 6, ["1", "u", "maybe"]), [], "line 6, column y: a third label value 'maybe'"),
+        (lambda r: line(r, 8, ["seven", "u", "no"]), [], "line 8, column a: 'seven' is not a number"),
+        (lambda r: line(r, 8, ["", "u", "no"]), [], "line 8, column a: empty value"),
+        (lambda r: [r[0], *([x, b, "no"] for x, b, _ in r[1:-3]), *r[-3:]], [], "1 row(s) of the positive class"),
+        (lambda r: line(r, 1, ["a", "a", "y"]), [], "line 1: column 'a' appears more than once"),
+        (lambda r: line(r, 1, ["a", " ", "y"]), [], "line 1: column 2 has an empty header"),
+        (lambda r: r, ["--features", "a,c"], "--features: 'c' is not a column"),
+        (lambda r: r, ["--label", "z"], "line 1: no label column 'z'"),
     ],
 )
-def test_bad_training_rows_are_named(tmp_path: Path, column: str, value: str, message: str) -> None:
-    rows = generate_dataset(20, seed=8)
-    rows[1][column] = value
-    data = tmp_path / "bad.csv"
+def test_bad_training_data_is_named_by_line_and_column(
+    tmp_path: Path, change: Any, args: list[str], message: str
+) -> None:
+    data = write_csv(tmp_path / "bad.csv", change([list(r) for r in GOOD]))
+    out = tmp_path / "m.json"
+    result = train("--data", str(data), "--label", "y", *args, "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert not out.exists()
+
+
+def test_a_value_outside_the_given_schema_is_named(tmp_path: Path) -> None:
+    rows = generate_dataset(200, seed=3)
+    rows[9]["wind_speed"] = 400
+    data = tmp_path / "d.csv"
     with data.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=DATA_COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    result = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(tmp_path / "m.json")])
+    result = train("--data", str(data), "--schema", "app/model/turbine-schema.json", "--out", str(tmp_path / "m"))
     assert result.exit_code == 1
-    assert message in result.output
-    assert not (tmp_path / "m.json").exists()
+    assert "line 11, field wind_speed: '400' is out of range" in result.output
+
+
+def test_a_second_shape_is_served_with_model_path_alone(ai4i_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODEL_PATH", str(ai4i_model))
+    client = create_app().test_client()
+    answer = client.post("/", data=AI4I_SAMPLE, content_type="text/csv")
+    assert answer.status_code == 200
+    [prediction] = answer.get_json()["predictions"]
+    assert 0 <= prediction["score"] <= 1 and prediction["predicted_label"] in (0, 1)
+
+    bad = client.post("/", data=AI4I_SAMPLE.replace("L,", "X,"), content_type="text/csv").get_json()
+    assert bad["details"] == [{"row": 1, "field": "type", "message": "'X' is not one of L, M, H"}]
+    turbine = client.post("/", data=SAMPLE, content_type="text/csv").get_json()
+    assert turbine["details"][0]["message"].startswith("expected 6 values (type,air_temperature_k,")
+
+    names = ["type", "air_temperature_k", "process_temperature_k", "rotational_speed_rpm", "torque_nm", "tool_wear_min"]
+    model = client.get("/v1/model").get_json()
+    assert [f["name"] for f in model["schema"]["fields"]] == names and model["sample"] == "L,298.4,308.2,1582,70.7,216"
+    document = client.get("/openapi.json").get_json()
+    assert list(document["components"]["schemas"]["Reading"]["properties"]) == names
+    assert json.loads(ai4i_model.read_text())["label"]["column"] == "Machine failure"
