@@ -83,6 +83,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     "MODEL_BACKEND": ("embedded", _choice("embedded", "sagemaker"), "embedded or sagemaker"),
     "MODEL_PATH": (str(DEFAULT_MODEL_PATH), _text, "the embedded model's JSON artifact"),
     "SAGEMAKER_ENDPOINT_NAME": ("", _text, "endpoint to call when MODEL_BACKEND=sagemaker"),
+    "SCHEMA_PATH": ("", _text, "the SageMaker backend's reading schema: a schema file or a model artifact"),
     "SAGEMAKER_THRESHOLD": (0.5, _threshold, "label threshold for endpoints that answer scores only"),
     "CORS_ORIGINS": ("*", _origins, "comma-separated origins allowed to call the API, or *"),
     "MAX_CONTENT_LENGTH": (6 * 1024 * 1024, _positive_int, "largest request body in bytes"),

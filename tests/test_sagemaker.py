@@ -20,6 +20,8 @@ from moto import mock_aws
 
 from app import create_app
 from app.backends.sagemaker import SageMakerBackend, make_client, parse_answer
+from app.examples import ai4i
+from app.schema import SchemaError
 from tests.conftest import HEALTHY, SAMPLE
 
 REGION = "eu-west-1"
@@ -320,3 +322,31 @@ def test_check_endpoint_command_reports_failures(stubbed: tuple[FlaskClient, Stu
     result = client.application.test_cli_runner().invoke(args=["check-endpoint"])
     assert result.exit_code == 1
     assert "model_error (502)" in result.output
+
+
+@pytest.mark.parametrize("source", ["schema file", "model artifact"])
+def test_schema_path_sets_the_fields_an_endpoint_is_sent(
+    source: str, ai4i_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SCHEMA_PATH takes a schema file or a model artifact's schema section; readings are checked first."""
+    monkeypatch.setenv("MODEL_BACKEND", "sagemaker")
+    monkeypatch.setenv("SAGEMAKER_ENDPOINT_NAME", ENDPOINT)
+    monkeypatch.setenv("SCHEMA_PATH", str(ai4i.SCHEMA_PATH if source == "schema file" else ai4i_model))
+    with mock_aws():
+        client = create_app().test_client()
+        queue_answer("0.8", "text/csv")
+        response = client.post("/", data="L, 298.4, 308.2, 1582, 70.7, 216", content_type="text/csv")
+        assert response.get_json() == {"predictions": [{"score": 0.8, "predicted_label": 1}]}
+        refused = client.post("/", data=SAMPLE, content_type="text/csv").get_json()
+        assert refused["details"][0]["message"].startswith("expected 6 values (type,")
+        fields = client.get("/v1/model").get_json()["schema"]["fields"]
+        assert [f["name"] for f in fields][:2] == ["type", "air_temperature_k"]
+
+
+def test_a_bad_schema_path_stops_start_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "schema.json").write_text(json.dumps({"fields": [{"name": "x", "type": "number", "minimum": 2}]}))
+    monkeypatch.setenv("MODEL_BACKEND", "sagemaker")
+    monkeypatch.setenv("SAGEMAKER_ENDPOINT_NAME", ENDPOINT)
+    monkeypatch.setenv("SCHEMA_PATH", str(tmp_path / "schema.json"))
+    with pytest.raises(SchemaError, match=r"fields\[0\]: minimum and maximum must be finite numbers"):
+        create_app()

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.backends import Predictions
 from app.errors import ApiError, BackendError
-from app.schema import TURBINE, Reading, Schema, to_csv
+from app.schema import Reading, Schema, load_schema, to_csv, turbine_schema
 
 log = logging.getLogger(__name__)
 
@@ -104,18 +104,19 @@ class SageMakerBackend:
 
     name = "sagemaker"
 
-    def __init__(self, endpoint: str, client: Any, threshold: float = 0.5, schema: Schema = TURBINE) -> None:
+    def __init__(self, endpoint: str, client: Any, threshold: float = 0.5, schema: Schema | None = None) -> None:
         self.endpoint = endpoint
         self.client = client
         self.threshold = threshold
-        self.schema = schema
+        self.schema = schema or turbine_schema()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SageMakerBackend:
         endpoint = config["SAGEMAKER_ENDPOINT_NAME"]
         if not endpoint:
             raise ValueError("MODEL_BACKEND=sagemaker needs SAGEMAKER_ENDPOINT_NAME")
-        return cls(endpoint, make_client(), config["SAGEMAKER_THRESHOLD"])
+        schema = load_schema(config["SCHEMA_PATH"]) if config["SCHEMA_PATH"] else None
+        return cls(endpoint, make_client(), config["SAGEMAKER_THRESHOLD"], schema)
 
     def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
         if explain:
