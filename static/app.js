@@ -169,7 +169,7 @@ async function checkReading(event) {
 // The readings of a CSV file, numbered as the API numbers them: empty lines and a header line are skipped.
 function readingsOf(text) {
   const lines = text.split(/\r?\n/).filter((line) => line !== "");
-  if (lines.length && lines[0].split(",")[0].trim().toLowerCase() === "turbine_id") lines.shift();
+  if (lines.length && lines[0].split(",")[0].trim().replace(/^"|"$/g, "").toLowerCase() === fields[0].name) lines.shift();
   return lines.map((line, index) => ({ row: index + 1, line, score: null, label: null, error: "" }));
 }
 

@@ -88,7 +88,7 @@ def test_single_reading_flow(page: Page, base_url: str) -> None:
         expect(page.get_by_label(label)).to_have_value(value)
     expect(page.get_by_label("Wind speed (km/h)")).to_have_value("64")
     expect(page.get_by_text("0 to 250 (km/h)")).to_be_visible()
-    page.get_by_role("button", name="Check turbine status").click()
+    page.get_by_role("button", name="Check status").click()
     expect(page.locator("#verdict")).to_have_text("Maintenance required")
     expect(page.locator("#score-text")).to_have_text("Breakdown score: 98.8 %")
     assert page.locator("#score-bar").evaluate("e => e.style.width") == "98.8%"
@@ -105,7 +105,7 @@ def test_single_reading_flow(page: Page, base_url: str) -> None:
     ]:
         page.get_by_label(label).fill(value)
     page.get_by_label("Turbine type").select_option("HAWT")
-    page.get_by_role("button", name="Check turbine status").click()
+    page.get_by_role("button", name="Check status").click()
     expect(page.locator("#verdict")).to_have_text("Healthy")
     shot(page, "single-healthy")
 
@@ -116,7 +116,7 @@ def test_client_side_validation_mirrors_the_server(page: Page, base_url: str) ->
     page.on("request", lambda r: requests.append(r.url) if r.method == "POST" else None)
     page.get_by_label("Humidity (%)").fill("101")
     page.get_by_label("Oil level (%)").fill("")
-    page.get_by_role("button", name="Check turbine status").click()
+    page.get_by_role("button", name="Check status").click()
     expect(page.locator("#error-humidity")).to_have_text("Enter a number from 0 to 100.")
     expect(page.locator("#error-oil_level")).to_have_text("Required.")
     expect(page.get_by_label("Humidity (%)")).to_have_attribute("aria-invalid", "true")
@@ -129,7 +129,7 @@ def test_api_errors_and_network_failures_are_said_plainly(page: Page, base_url: 
     open_page(page, base_url + "/")
     # The request body is swapped on its way out, so the real API answers 400; its details land by their fields.
     page.route("**/v1/predictions*", lambda route: route.continue_(post_data='{"turbine_id": "TID999"}'))
-    page.get_by_role("button", name="Check turbine status").click()
+    page.get_by_role("button", name="Check status").click()
     expect(page.locator("#error-turbine_type")).to_have_text("missing")
     expect(page.locator("#reading-error")).to_contain_text("10 problem(s) in 1 row(s)")
     page.unroute("**/v1/predictions*")
@@ -139,7 +139,7 @@ def test_api_errors_and_network_failures_are_said_plainly(page: Page, base_url: 
     expect(page.locator("#connection-status")).to_have_text(
         "Could not reach the API at http://127.0.0.1:9/. Check the API URL and your connection."
     )
-    page.get_by_role("button", name="Check turbine status").click()
+    page.get_by_role("button", name="Check status").click()
     expect(page.locator("#reading-error")).to_contain_text("Could not reach the API")
     shot(page, "network-failure")
 
@@ -199,7 +199,7 @@ def test_keyboard_only_use_of_the_form(page: Page, base_url: str) -> None:
         page.keyboard.press("Tab")
     expect(page.get_by_label("Wind direction")).to_be_focused()
     page.keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Check turbine status")).to_be_focused()
+    expect(page.get_by_role("button", name="Check status")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#verdict")).to_have_text("Maintenance required")
     expect(page.get_by_label("Turbine ID")).to_have_value("TID009")
@@ -211,7 +211,7 @@ def test_page_works_under_a_stage_prefix(page: Page, staged_url: str) -> None:
     # API Gateway prints the stage URL without a trailing slash; assets and API calls must still resolve.
     open_page(page, staged_url + "/dev")
     expect(page.get_by_label("API URL")).to_have_value(staged_url + "/dev/")
-    page.get_by_role("button", name="Check turbine status").click()
+    page.get_by_role("button", name="Check status").click()
     expect(page.locator("#verdict")).to_have_text("Maintenance required")
 
 
@@ -229,7 +229,7 @@ def test_page_hosted_elsewhere_calls_the_api_across_origins(page: Page, base_url
         page.get_by_label("API URL").fill(base_url)
         page.get_by_role("button", name="Connect").click()
         expect(page.get_by_text("Connected: turbine-breakdown-logistic")).to_be_visible()
-        page.get_by_role("button", name="Check turbine status").click()
+        page.get_by_role("button", name="Check status").click()
         expect(page.locator("#verdict")).to_have_text("Maintenance required")
         page.reload()  # the API URL is remembered
         expect(page.get_by_label("API URL")).to_have_value(base_url)
@@ -237,3 +237,26 @@ def test_page_hosted_elsewhere_calls_the_api_across_origins(page: Page, base_url
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+def test_the_form_follows_the_model_served(page: Page, ai4i_model: Path) -> None:
+    for url in serve(create_app({"MODEL_PATH": str(ai4i_model)})):
+        page.goto(url + "/")
+        expect(page.get_by_text("Connected: ai4i")).to_be_visible()
+        labels = page.locator("#fields label")
+        expect(labels).to_have_text(
+            [
+                "Type",
+                "Air temperature (K)",
+                "Process temperature (K)",
+                "Rotational speed (rpm)",
+                "Torque (Nm)",
+                "Tool wear (min)",
+            ]
+        )
+        expect(page.get_by_label("Type")).to_have_value("L")
+        expect(page.get_by_label("Torque (Nm)")).to_have_value("70.7")
+        page.get_by_role("button", name="Check status").click()
+        expect(page.locator("#verdict")).not_to_be_empty()
+        expect(page.locator("#contributions li")).to_have_count(6)
+        shot(page, "second-shape")

@@ -1,0 +1,1 @@
+"""Example data sets of other shapes than the turbine readings, with their schema files."""
