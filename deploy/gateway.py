@@ -265,6 +265,9 @@ def settings(zappa_cli: Any) -> None:
         limits = limits_from(zappa_cli.stage_config)
         if limits and zappa_cli.apigateway_version != "v1":
             raise SettingsError("usage plans and stage throttling need a REST API: apigateway_version v1")
+        if limits and zappa_cli.cors:
+            # Zappa's cors makes OPTIONS methods of its own, which would clash with ours.
+            raise SettingsError('"cors" must stay false: preflights go to the app, which answers with CORS_ORIGINS')
     except SettingsError as error:
         raise SystemExit(f"zappa_settings.json, stage {zappa_cli.api_stage}: {error}") from None
     if zappa_cli.command == "undeploy" and find_plans(zappa_cli.zappa.apigateway_client, zappa_cli.lambda_name):
