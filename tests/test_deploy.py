@@ -278,10 +278,43 @@ def test_cognito_user_pool_authorizer(zappa: Zappa, apigateway: Any, aws: str, t
     assert_nothing_left(apigateway, aws)
 
 
+def test_dev_and_prod_side_by_side(zappa: Zappa, apigateway: Any, aws: str) -> None:
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    zappa.stage()
+    stages = json.loads(zappa.settings_file.read_text())
+    stages["ciprod"] = {**settings["prod"], "extends": "ci", "s3_bucket": "turbine-status-ci"}
+    zappa.settings_file.write_text(json.dumps(stages))
+    zappa("deploy", "ci")
+    zappa("deploy", "ciprod")
+
+    apis = {a["name"]: a["id"] for a in apigateway.get_rest_apis()["items"]}
+    plans = {p["name"]: p for p in apigateway.get_usage_plans()["items"]}
+    assert set(plans) == {"turbine-status-ci", "turbine-status-ciprod"}
+    for stage, declared in (("ci", settings["dev"]), ("ciprod", settings["prod"])):
+        plan = plans[f"turbine-status-{stage}"]
+        limits = declared["api_gateway"]
+        assert plan["apiStages"] == [{"apiId": apis[f"turbine-status-{stage}"], "stage": stage}]
+        assert plan["throttle"] == {
+            "rateLimit": limits["throttle"]["rate_limit"],
+            "burstLimit": limits["throttle"]["burst_limit"],
+        }
+        assert plan["quota"] == limits["quota"]
+        keys = apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
+        assert len(keys) == (1 if declared["api_key_required"] else 0)
+        root = methods(apigateway, apis[f"turbine-status-{stage}"])["/", "ANY"]
+        assert root["apiKeyRequired"] is declared["api_key_required"]
+
+    zappa.gateway("undeploy", "ciprod", "--yes")
+    zappa.gateway("undeploy", "ci", "--yes")
+    assert_nothing_left(apigateway, aws)
+
+
 def test_bad_limits_stop_zappa_before_anything_is_made(zappa: Zappa, aws: str) -> None:
     zappa.stage(api_gateway={"throttle": {"rate_limit": 10, "burst_limit": 2.5}})
     output = zappa("deploy", "ci", ok=False)
     assert "api_gateway.throttle.burst_limit must be a whole number, got 2.5" in output
+    zappa.stage(cors=True)
+    assert '"cors" must stay false' in zappa("deploy", "ci", ok=False)
     functions = boto3.client("lambda", endpoint_url=aws, region_name="eu-west-1").list_functions()
     assert functions["Functions"] == []
 
