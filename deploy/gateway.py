@@ -8,7 +8,7 @@ nothing. Zappa has no undeploy hook, so this file is also the command that remov
     python deploy/gateway.py cleanup dev      # only our usage plan, after a plain `zappa undeploy dev`
 
 Zappa loads this file by path from the project folder when it deploys; it is never in the Lambda package.
-Only the standard library and boto3 (which Zappa needs anyway) are imported, at the top level.
+It imports only the standard library at the top: Zappa passes its own boto3 clients in.
 """
 
 from __future__ import annotations
