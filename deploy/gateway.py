@@ -239,7 +239,8 @@ def configure(
 
 def remove_plan(client: Any, plan: Mapping[str, Any]) -> None:
     """Delete a usage plan; API Gateway wants its stages unbound first. Its keys themselves stay."""
-    stages = [{"op": "remove", "path": "/apiStages", "value": f"{s['apiId']}:{s['stage']}"} for s in plan["apiStages"]]
+    bound = plan.get("apiStages") or []
+    stages = [{"op": "remove", "path": "/apiStages", "value": f"{s['apiId']}:{s['stage']}"} for s in bound]
     if stages:
         client.update_usage_plan(usagePlanId=plan["id"], patchOperations=stages)
     client.delete_usage_plan(usagePlanId=plan["id"])
@@ -284,6 +285,9 @@ def post(zappa_cli: Any) -> None:
         return
     zappa = zappa_cli.zappa
     api_id = zappa.get_api_id(zappa_cli.lambda_name)
+    if not api_id:  # Zappa skips the API when its stack is missing, and says to deploy again
+        _report([f"no API for {zappa_cli.lambda_name}: limits not applied"])
+        return
     changes = configure(
         zappa.apigateway_client,
         zappa_cli.lambda_name,
