@@ -93,13 +93,17 @@ def _check_classic(answer: Answer) -> Result:
     return Result("POST / (classic)", False, _said(answer))
 
 
-def _check_preflight(answer: Answer, origin: str) -> Result:
+def _check_preflight(answer: Answer, origin: str, headers: list[str]) -> Result:
+    """A browser sends the POST only if the answer allows the origin, the method and every header it names."""
     allowed_origin = answer.headers.get("access-control-allow-origin", "")
-    allowed_methods = answer.headers.get("access-control-allow-methods", "")
-    if answer.status in (200, 204) and allowed_origin in ("*", origin) and "POST" in allowed_methods.upper():
+    allowed_methods = answer.headers.get("access-control-allow-methods", "").upper()
+    allowed_headers = {h.strip().lower() for h in answer.headers.get("access-control-allow-headers", "").split(",")}
+    missing = [h for h in headers if h not in allowed_headers and "*" not in allowed_headers]
+    if answer.status in (200, 204) and allowed_origin in ("*", origin) and "POST" in allowed_methods and not missing:
         return Result("OPTIONS / (CORS preflight)", True, f"{answer.status}, origin {allowed_origin} may POST")
     if answer.status in (200, 204):
-        return Result("OPTIONS / (CORS preflight)", False, f"{answer.status}, but {origin} may not POST")
+        refused = f"{origin} may not POST" + (f" with {', '.join(missing)}" if missing else "")
+        return Result("OPTIONS / (CORS preflight)", False, f"{answer.status}, but {refused}")
     return Result("OPTIONS / (CORS preflight)", False, _said(answer))
 
 
@@ -126,12 +130,13 @@ def check_url(
     report.results.append(_check_ping(send(f"{root}/ping", "GET", keyed, None, timeout)))
     classic = _check_classic(send(f"{root}/", "POST", csv, sample, timeout))
     report.results.append(classic)
+    asked = ["content-type", "x-api-key"] if api_key else ["content-type"]
     preflight = {
         "Origin": origin,
         "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type" + (",x-api-key" if api_key else ""),
+        "Access-Control-Request-Headers": ",".join(asked),
     }
-    report.results.append(_check_preflight(send(f"{root}/", "OPTIONS", preflight, None, timeout), origin))
+    report.results.append(_check_preflight(send(f"{root}/", "OPTIONS", preflight, None, timeout), origin, asked))
     report.results.append(_check_page(send(f"{root}/", "GET", keyed, None, timeout)))
     if not classic.ok:
         return report  # nothing to time, and a dead server would cost `requests` timeouts

@@ -22,13 +22,12 @@ KEY = "check-url-test-key"
 pytestmark = pytest.mark.slow
 
 
-def gunicorn(monkeypatch: pytest.MonkeyPatch, api_keys: str | None) -> Iterator[str]:
-    """The app under gunicorn (one sync worker) on loopback; API_KEYS reaches it through the environment."""
-    if api_keys is None:
-        monkeypatch.delenv("API_KEYS", raising=False)
-    else:
-        monkeypatch.setenv("API_KEYS", api_keys)
+def gunicorn(monkeypatch: pytest.MonkeyPatch, **settings: str) -> Iterator[str]:
+    """The app under gunicorn (one sync worker) on loopback, configured through the environment."""
+    monkeypatch.delenv("API_KEYS", raising=False)
     monkeypatch.setenv("ACCESS_LOG", "off")
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
     # serve_on_loopback appends the port as the last word; gunicorn wants it in host:port, so sh puts it there.
     command = ["sh", "-c", f'exec "{sys.executable}" -m gunicorn --chdir "{ROOT}" -w 1 -b 127.0.0.1:"$0" app.wsgi:app']
     for port in serve_on_loopback(command):
@@ -37,12 +36,17 @@ def gunicorn(monkeypatch: pytest.MonkeyPatch, api_keys: str | None) -> Iterator[
 
 @pytest.fixture
 def open_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    yield from gunicorn(monkeypatch, None)
+    yield from gunicorn(monkeypatch)
 
 
 @pytest.fixture
 def keyed_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    yield from gunicorn(monkeypatch, hash_key(KEY))
+    yield from gunicorn(monkeypatch, API_KEYS=hash_key(KEY))
+
+
+@pytest.fixture
+def one_origin_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    yield from gunicorn(monkeypatch, CORS_ORIGINS="https://page.example")
 
 
 def check(app: Flask, *args: str) -> Result:
@@ -75,6 +79,15 @@ def test_a_required_key_is_sent_and_a_missing_or_wrong_one_fails(app: Flask, key
         assert "FAIL POST / (classic): 401: " in failed.output
         assert "verdict: FAIL (1 of 4 checks failed: POST / (classic))" in failed.output
         assert "latency" not in failed.output  # nothing timed against a service that refuses
+
+
+def test_the_preflight_is_checked_for_the_pages_origin(app: Flask, one_origin_server: str) -> None:
+    refused = check(app, one_origin_server, "--requests", "1")
+    assert refused.exit_code == 1
+    assert "FAIL OPTIONS / (CORS preflight): 200, but https://check-url.example may not POST" in refused.output
+    allowed = check(app, one_origin_server, "--requests", "1", "--origin", "https://page.example")
+    assert allowed.exit_code == 0, allowed.output
+    assert "ok   OPTIONS / (CORS preflight): 200, origin https://page.example may POST" in allowed.output
 
 
 def test_a_closed_port_fails_every_check(app: Flask) -> None:
