@@ -4,6 +4,8 @@ through boto3. Dummy credentials, loopback only; nothing here can reach AWS."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -221,6 +223,11 @@ def test_keys_usage_plan_and_throttling_from_deploy_update_and_undeploy(
         api_gateway={"throttle": {"rate_limit": 5, "burst_limit": 8}, "quota": {"limit": 500, "period": "WEEK"}},
     )
     assert "api_gateway: usage plan updated" in zappa("update", "ci", "-z", str(package))
+    function = boto3.client("lambda", endpoint_url=aws, region_name="eu-west-1").get_function(FunctionName=NAME)
+    assert (
+        function["Configuration"]["CodeSha256"]
+        == base64.b64encode(hashlib.sha256(package.read_bytes()).digest()).decode()
+    )
     [changed] = our_plans(apigateway)
     assert changed["id"] == plan["id"]
     assert changed["throttle"] == {"rateLimit": 5, "burstLimit": 8}
