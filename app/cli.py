@@ -1,4 +1,4 @@
-"""The `flask` commands: data generation, training, a check of the configured backend, API key hashing."""
+"""The `flask` commands: data generation, training, checks of the backend and of a running service, key hashing."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app.check import DEFAULT_ORIGIN, check_url, describe
 from app.errors import ApiError
 from app.security import hash_key
 from app.training import generate_data_command, train_command
@@ -40,6 +41,24 @@ def check_endpoint_command() -> None:
     click.echo(f"latency: {latency_ms:.1f} ms")
 
 
+@click.command("check-url")
+@click.argument("url")
+@click.option("--api-key", help="Sent as X-API-Key (API Gateway's key, or one of API_KEYS).")
+@click.option("--requests", "count", default=20, show_default=True, type=click.IntRange(1, 200), help="Timed POSTs.")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 60), help="Seconds per request.")
+@click.option("--origin", default=DEFAULT_ORIGIN, show_default=True, help="Origin of the preflight: your page's.")
+def check_url_command(url: str, api_key: str | None, count: int, timeout: float, origin: str) -> None:
+    """Smoke-check a deployed service at URL: /ping, POST /, a CORS preflight, the page; p50/p99 latency."""
+    try:
+        report = check_url(url, api_key, count, timeout, origin)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="URL") from None
+    for line in describe(report):
+        click.echo(line)
+    if not report.ok:
+        raise SystemExit(1)
+
+
 @click.command("hash-key")
 @click.option("--generate", is_flag=True, help="Make a new random key and print it with its hash.")
 def hash_key_command(generate: bool) -> None:
@@ -53,5 +72,5 @@ def hash_key_command(generate: bool) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (generate_data_command, train_command, check_endpoint_command, hash_key_command):
+    for command in (generate_data_command, train_command, check_endpoint_command, check_url_command, hash_key_command):
         app.cli.add_command(command)

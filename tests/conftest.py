@@ -16,6 +16,7 @@ from app import create_app
 from app.examples import ai4i
 from app.schema import turbine_schema
 from app.training import main
+from deploy.package import build, ensure_venv
 from tests.loopback import free_port, wait_for_port
 
 SAMPLE = turbine_schema().sample
@@ -71,3 +72,15 @@ def ai4i_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(main, ["train", "--data", str(data), *arguments])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def deploy_venv() -> Path:
+    """The virtualenv Zappa packages: requirements-deploy.txt and nothing else."""
+    return ensure_venv()
+
+
+@pytest.fixture(scope="session")
+def package(deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Lambda zip as deploy/package.py builds it, with bytecode."""
+    return build("dev", tmp_path_factory.mktemp("build") / "turbine-status-dev.zip", deploy_venv)

@@ -1,45 +1,23 @@
 """The Zappa package end to end, offline: built in a deploy virtualenv, its real handler fed API Gateway
-events in a fresh process with only the zip and boto3 on the path, and deployed to a local moto_server."""
+events in a fresh process with only the zip and boto3 on the path (deploys: tests/test_deploy.py)."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from deploy.package import build, ensure_venv
-from tests.conftest import SAMPLE, serve_on_loopback
+from tests.conftest import SAMPLE
 from tests.lambda_harness import run_events as run_lambda
 from tests.lambda_harness import runtime_dir
 
-ROOT = Path(__file__).resolve().parent.parent
 HOST = "abc123.execute-api.eu-west-1.amazonaws.com"
 
 pytestmark = pytest.mark.slow
-
-
-def venv_env(venv: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}:{env['PATH']}", AWS_EC2_METADATA_DISABLED="true")
-    return env
-
-
-@pytest.fixture(scope="session")
-def deploy_venv() -> Path:
-    """The virtualenv Zappa packages: requirements-deploy.txt and nothing else."""
-    return ensure_venv()
-
-
-@pytest.fixture(scope="session")
-def package(deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build("dev", tmp_path_factory.mktemp("build") / "turbine-status-dev.zip", deploy_venv)
 
 
 @pytest.fixture(scope="session")
@@ -194,37 +172,3 @@ def test_cold_start_from_the_zip_alone(lambda_path: str) -> None:
     responses, cold_start = run_events(lambda_path, [rest_event("POST", "/", SAMPLE, {"Content-Type": "text/csv"})])
     print(f"cold start (process start to first response): {cold_start * 1000:.0f} ms")
     assert responses[0]["statusCode"] == 200
-
-
-@pytest.fixture
-def moto_server() -> Iterator[str]:
-    for port in serve_on_loopback(["moto_server", "-H", "127.0.0.1", "-p"]):
-        yield f"http://127.0.0.1:{port}"
-
-
-def test_deploy_status_undeploy_against_moto_server(deploy_venv: Path, moto_server: str, tmp_path: Path) -> None:
-    settings = json.loads((ROOT / "zappa_settings.json").read_text())
-    stage = {**settings["dev"], "touch": False, "keep_warm": False, "s3_bucket": "turbine-status-ci"}
-    settings_file = tmp_path / "zappa_settings.json"
-    settings_file.write_text(json.dumps({"ci": stage}))
-    env = venv_env(deploy_venv)
-    env.update(
-        AWS_ENDPOINT_URL=moto_server,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="eu-west-1",
-    )
-    zappa = str(deploy_venv / "bin" / "zappa")
-
-    def run(*args: str) -> str:
-        result = subprocess.run(
-            [zappa, *args, "-s", str(settings_file)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout + result.stderr
-
-    assert "Deployment complete!: https://" in run("deploy", "ci")
-    status = run("status", "ci")
-    assert "turbine-status-ci" in status and "python3.11" in status and "API Gateway URL" in status
-    assert "Done!" in run("undeploy", "ci", "--yes")
-    assert not list(ROOT.glob("*-template-*.json"))
