@@ -22,10 +22,10 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from common import ROOT, children, cpu_seconds, free_port, gunicorn, rss_mb, server, wrk
 
@@ -39,7 +39,6 @@ MLFLOW_VENV = ROOT / ".venv-mlflow"
 # 16: such a round measures one worker, not the server, so it is measured again on a fresh server.
 UNBALANCED = 0.5  # the idler worker used less than half the busier one's CPU
 BALANCE_ATTEMPTS = 4
-BENCH_PATH = {"PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}  # servers import the app and the bench's own apps
 rows_out: list[tuple[str, str, str, str]] = []
 
 
@@ -48,12 +47,26 @@ def record(what: str, measured: str, target: str, verdict: str) -> None:
     print(f"  {what}: {measured} (target {target}: {verdict})", flush=True)
 
 
-def server_command(name: str, app: str, port: int) -> list[str]:
-    """The same settings for the app and the bare route: 2 worker processes on loopback."""
+class Served(NamedTuple):
+    """A WSGI app to measure: its name in the report, its import path, and the checkout it is imported from."""
+
+    label: str
+    app: str
+    root: Path = ROOT
+
+
+def served_env(served: Served) -> dict[str, str]:
+    return {"PYTHONPATH": f"{served.root}:{ROOT / 'bench'}"}  # the app's checkout, and the bench's own apps
+
+
+def server_command(name: str, served: Served, port: int) -> list[str]:
+    """The same settings for every app: 2 worker processes on loopback, importing from the app's checkout."""
+    places = ["--chdir", str(served.root), "--pythonpath", str(ROOT / "bench")]
+    app = served.app
     if name == "gunicorn":
-        return gunicorn(app, port, 2, ["--pythonpath", str(ROOT / "bench")])
+        return gunicorn(app, port, 2, places)
     if name == "gunicorn-gthread":
-        return gunicorn(app, port, 2, ["--pythonpath", str(ROOT / "bench")], threads=4)
+        return gunicorn(app, port, 2, places, threads=4)
     if name == "granian":
         return [
             sys.executable,
@@ -69,62 +82,76 @@ def server_command(name: str, app: str, port: int) -> list[str]:
             str(port),
             "--log-level",
             "warning",
+            "--working-dir",
+            str(served.root),
             app,
         ]
     raise ValueError(name)
 
 
-def one_round(name: str, app: str, seconds: int, ours: bool) -> tuple[dict[str, Any], list[float], list[float]]:
-    """wrk against a fresh server after a 2 s warm-up: its report, each worker's CPU seconds during the run
-    and, for the app itself, each worker's resident MB after it."""
+def one_round(name: str, served: Served, seconds: int) -> tuple[dict[str, Any], list[float], list[float]]:
+    """wrk against a fresh server after a 2 s warm-up: its report, each worker's CPU seconds during the run,
+    and each worker's resident MB after it."""
     port = free_port()
-    with server(server_command(name, app, port), port, BENCH_PATH) as master:
+    with server(server_command(name, served, port), port, served_env(served)) as master:
         url = f"http://127.0.0.1:{port}"
         wrk(url, REQUESTS, 2)
         workers = children(master.pid, 2)
         before = list(map(cpu_seconds, workers))
         result = wrk(url, REQUESTS, seconds)
         used = [cpu_seconds(pid) - start for pid, start in zip(workers, before, strict=True)]
-        return result, used, [rss_mb(pid) for pid in workers] if ours else []
+        return result, used, [rss_mb(pid) for pid in workers]
 
 
-def throughput(servers: list[str], rounds: int, seconds: int) -> None:
+BARE, APP = Served("bare", "bare:app"), Served("app", "app.wsgi:app")
+
+
+def throughput(servers: list[str], rounds: int, seconds: int, baseline: Served | None) -> None:
     print("1. single-row POST / against a bare Flask route, interleaved rounds", flush=True)
+    apps = [BARE, APP, *([baseline] if baseline else [])]
     for name in servers:
-        results: dict[str, list[dict[str, Any]]] = {"bare:app": [], "app.wsgi:app": []}
+        results: dict[str, list[dict[str, Any]]] = {served.label: [] for served in apps}
         memory: list[float] = []
-        cpu: dict[str, list[float]] = {app: [] for app in results}  # worker CPU µs per answer
+        cpu: dict[str, list[float]] = {served.label: [] for served in apps}  # worker CPU µs per answer
         balance: list[float] = []  # the idler worker's CPU over the busier one's, per kept round
         lopsided = 0  # rounds measured again because one worker took (nearly) every connection
         for _ in range(rounds):
-            for app in results:
+            for served in apps:
                 for attempt in range(BALANCE_ATTEMPTS):
                     lopsided += attempt > 0
-                    result, used, workers_rss = one_round(name, app, seconds, app == "app.wsgi:app")
+                    result, used, workers_rss = one_round(name, served, seconds)
                     if min(used) >= UNBALANCED * max(used):
                         break
                 answered = sum(dict(result["statuses"]).values())
-                cpu[app].append(sum(used) / max(answered, 1) * 1e6)
+                cpu[served.label].append(sum(used) / max(answered, 1) * 1e6)
                 balance.append(min(used) / max(max(used), 1e-9))
-                results[app].append(result)
-                if name == "gunicorn":
+                results[served.label].append(result)
+                if name == "gunicorn" and served is APP:
                     memory += workers_rss
-        rps = {app: statistics.median(float(r["rps"]) for r in rs) for app, rs in results.items()}
-        ours = results["app.wsgi:app"]
+        rps = {label: statistics.median(float(r["rps"]) for r in rs) for label, rs in results.items()}
+        ours = results["app"]
         p50 = statistics.median(float(r.get("p50_ms", 0)) for r in ours)
         p99 = statistics.median(float(r.get("p99_ms", 0)) for r in ours)
         errors = sum(int(r["socket_errors"]) for r in ours)
         non_200 = sum(c for r in ours for s, c in dict(r["statuses"]).items() if s != "200")
-        ratio = rps["app.wsgi:app"] / rps["bare:app"]
+        ratio = rps["app"] / rps["bare"]
         record(
             f"single row, {name}: app vs bare route",
-            f"{rps['app.wsgi:app']:.0f} vs {rps['bare:app']:.0f} req/s = {ratio:.2f}; p50 {p50:.2f} ms, "
+            f"{rps['app']:.0f} vs {rps['bare']:.0f} req/s = {ratio:.2f}; p50 {p50:.2f} ms, "
             f"p99 {p99:.2f} ms; {errors} socket errors, {non_200} non-200",
             ">= 0.75" if name == "gunicorn" else "-",
             ("met" if ratio >= 0.75 else "missed") if name == "gunicorn" else "-",
         )
+        if baseline:
+            kept = rps["app"] / rps[baseline.label]
+            record(
+                f"single row, {name}: app vs {baseline.label}",
+                f"{rps['app']:.0f} vs {rps[baseline.label]:.0f} req/s = {kept:.2f}",
+                ">= 0.90",
+                "met" if kept >= 0.9 else "missed",
+            )
         record(
-            f"worker CPU per answer, {name}: " + " / ".join(app.split(".")[0].split(":")[0] for app in cpu),
+            f"worker CPU per answer, {name}: " + " / ".join(cpu),
             " / ".join(f"{statistics.median(values):.0f} µs" for values in cpu.values())
             + f"; idler worker's share of the busier one's CPU: {min(balance):.2f} to {max(balance):.2f}"
             + f"; rounds measured again as one worker took the connections: {lopsided}",
@@ -140,31 +167,51 @@ def throughput(servers: list[str], rounds: int, seconds: int) -> None:
             )
 
 
-def ten_thousand_rows(repeats: int) -> None:
+def ten_thousand_rows(repeats: int, baseline: Served | None) -> None:
     print("2. one POST / of 10,000 CSV rows", flush=True)
     from app.training import turbine_dataset
 
     body = "\n".join(map(",".join, turbine_dataset(10_000, 1).rows)).encode()
-    port = free_port()
-    with server(gunicorn("app.wsgi:app", port, 2), port):
-        times = []
-        for _ in range(repeats):
-            connection = http.client.HTTPConnection("127.0.0.1", port)
-            start = time.perf_counter()
-            connection.request("POST", "/", body, {"Content-Type": "text/csv"})
-            response = connection.getresponse()
-            response.read()
-            times.append(time.perf_counter() - start)
-            connection.close()
-            assert response.status == 200
-    median_ms = statistics.median(times[2:]) * 1000
+    apps = [APP, *([baseline] if baseline else [])]
+    with ExitStack() as running:
+        ports = {}
+        for served in apps:
+            ports[served.label] = free_port()
+            command = server_command("gunicorn", served, ports[served.label])
+            running.enter_context(server(command, ports[served.label], served_env(served)))
+        times: dict[str, list[float]] = {served.label: [] for served in apps}
+        for _ in range(repeats):  # interleaved, so a slow spell of the machine hits both
+            for label, port in ports.items():
+                times[label].append(post_once(port, "/", body))
+    median_ms = {label: statistics.median(values[2:]) * 1000 for label, values in times.items()}
     record(
         "10,000 rows in one POST / (gunicorn, over HTTP)",
-        f"{median_ms:.1f} ms ({10_000 / median_ms * 1000:,.0f} rows/s)",
+        f"{median_ms['app']:.1f} ms ({10_000 / median_ms['app'] * 1000:,.0f} rows/s)",
         "<= 25 ms",
-        "met" if median_ms <= 25 else "missed",
+        "met" if median_ms["app"] <= 25 else "missed",
     )
+    if baseline:
+        ratio = median_ms["app"] / median_ms[baseline.label]
+        record(
+            f"10,000 rows: app vs {baseline.label}",
+            f"{median_ms['app']:.1f} vs {median_ms[baseline.label]:.1f} ms = {ratio:.2f}",
+            "<= 1.10",
+            "met" if ratio <= 1.1 else "missed",
+        )
     profile_batch(body, repeats)
+
+
+def post_once(port: int, path: str, body: bytes) -> float:
+    """Seconds for one POST of a CSV body on a new connection; the answer must be a 200."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    start = time.perf_counter()
+    connection.request("POST", path, body, {"Content-Type": "text/csv"})
+    response = connection.getresponse()
+    response.read()
+    elapsed = time.perf_counter() - start
+    connection.close()
+    assert response.status == 200, response.status
+    return elapsed
 
 
 def profile_batch(body: bytes, repeats: int) -> None:
@@ -301,8 +348,8 @@ def mlflow_peer(servers: list[str], rounds: int, seconds: int, repeats: int) -> 
             ports = {"mlflow": port}
             for name in servers:  # ours under each server, all started now and idle between turns
                 ports[name] = free_port()
-                ours = server_command(name, "app.wsgi:app", ports[name])
-                running.enter_context(server(ours, ports[name], BENCH_PATH))
+                ours = server_command(name, APP, ports[name])
+                running.enter_context(server(ours, ports[name], served_env(APP)))
             mode = {"mlflow": ["mlflow"]}
             for name, at in ports.items():
                 wrk(f"http://127.0.0.1:{at}", REQUESTS, 2, args=mode.get(name))
@@ -354,21 +401,25 @@ def wait_ready(port: int) -> None:
 
 
 def post_median(port: int, path: str, body: bytes, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        start = time.perf_counter()
-        connection.request("POST", path, body, {"Content-Type": "text/csv"})
-        response = connection.getresponse()
-        response.read()
-        times.append(time.perf_counter() - start)
-        assert response.status == 200, response.status
-    return statistics.median(times[1:])
+    return statistics.median(post_once(port, path, body) for _ in range(repeats))
+
+
+@contextmanager
+def checkout(revision: str) -> Iterator[Served]:
+    """The app at another git revision, in a temporary worktree removed afterwards."""
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work) / "baseline"
+        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(folder), revision], cwd=ROOT, check=True)
+        try:
+            yield Served(f"the app at {revision}", "app.wsgi:app", folder)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT, check=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short rounds: a smoke run, not figures to quote")
+    parser.add_argument("--baseline", metavar="REV", help="also measure the app at this git revision, side by side")
     args = parser.parse_args()
     rounds, seconds, repeats = (1, 3, 5) if args.quick else (3, 10, 20)
     servers = ["gunicorn", "gunicorn-gthread"]
@@ -376,8 +427,10 @@ def main() -> None:
         servers.append("granian")
     else:
         print("granian is not installed (bench/requirements.txt): skipping that server")
-    throughput(servers, rounds, seconds)
-    ten_thousand_rows(repeats)
+    with ExitStack() as cleanup:
+        baseline = cleanup.enter_context(checkout(args.baseline)) if args.baseline else None
+        throughput(servers, rounds, seconds, baseline)
+        ten_thousand_rows(repeats, baseline)
     lambda_package(3 if args.quick else 7)
     mlflow_peer(servers, rounds, seconds, repeats)
     cpu = next(
