@@ -153,14 +153,6 @@ def _finite(numbers: list[float], expected: str) -> list[float]:
 Convert = Callable[[Field, Sequence[Any]], list[Any]]
 
 
-def _from_texts(field: Field, texts: Sequence[Any]) -> list[Any]:
-    return field.from_texts(texts)
-
-
-def _from_json(field: Field, values: Sequence[Any]) -> list[Any]:
-    return field.from_json(values)
-
-
 class _Errors:
     """Field errors across rows, listed by row and then field, the first MAX_DETAILS in the answer."""
 
@@ -283,7 +275,7 @@ class Schema:
     def _each(
         field: Field, column: Sequence[Any], numbers: Sequence[int], convert: Convert, errors: _Errors
     ) -> list[Any]:
-        show: Callable[[Any], str] = repr if convert is _from_texts else json.dumps
+        show: Callable[[Any], str] = repr if convert is Field.from_texts else json.dumps
         values = []
         for number, value in zip(numbers, column, strict=True):
             try:
@@ -324,7 +316,7 @@ class Schema:
                         numbers.append(number)
                     except ValueError as problem:
                         errors.add(number, None, str(problem))
-            for column, part in zip(columns, self._columns(rows, numbers, _from_texts, errors), strict=True):
+            for column, part in zip(columns, self._columns(rows, numbers, Field.from_texts, errors), strict=True):
                 column += part
         errors.raise_if_any()
         return Readings(columns)
@@ -352,7 +344,7 @@ class Schema:
             if values is not None:
                 rows.append(values)
                 numbers.append(number)
-        return self.validate(rows, numbers, _from_json, errors)
+        return self.validate(rows, numbers, Field.from_json, errors)
 
     def _object_values(self, item: dict[str, Any], row: int, errors: _Errors) -> list[Any] | None:
         missing = [name for name in self.names if name not in item]
@@ -379,7 +371,7 @@ class Schema:
 
     def parse_rows(self, rows: Sequence[Sequence[str]], numbers: Sequence[int]) -> Readings:
         """Rows of CSV values, such as a data file's, numbered for errors; raises ValidationError."""
-        return self.validate(rows, numbers, _from_texts, _Errors())
+        return self.validate(rows, numbers, Field.from_texts, _Errors())
 
 
 def _json_items(document: Any) -> list[Any]:
