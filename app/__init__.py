@@ -13,6 +13,7 @@ from flask_cors import CORS
 from app import config as settings
 from app.backends import Backend, make_backend
 from app.errors import register_error_handlers
+from app.logs import init_logging
 from app.security import add_request_middleware, init_security
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
@@ -41,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         ],
         max_age=600,
     )
+    init_logging(app)
     app.extensions["backend"] = backend or make_backend(app.config)
     register_error_handlers(app)
     init_security(app)

@@ -12,7 +12,7 @@ from flask import Response
 if TYPE_CHECKING:
     from flask import Flask
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("turbine_status.errors")
 
 # Short codes for the HTTP errors Flask/Werkzeug raise before a view runs.
 HTTP_CODES = {
