@@ -14,6 +14,7 @@ from app import config as settings
 from app.backends import Backend, make_backend
 from app.errors import register_error_handlers
 from app.logs import init_logging
+from app.metrics import init_metrics
 from app.security import add_request_middleware, init_security
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
@@ -45,11 +46,12 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
     init_logging(app)
     app.extensions["backend"] = backend or make_backend(app.config)
     register_error_handlers(app)
+    observe = init_metrics(app)
     init_security(app)
 
     from app import api, cli
 
     app.register_blueprint(api.bp)
     cli.register_commands(app)
-    add_request_middleware(app)
+    add_request_middleware(app, observe)
     return app

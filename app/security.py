@@ -19,11 +19,15 @@ from app.logs import FIELDS, REQUEST_ID_KEY, access_log, lambda_request_id
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    # Told after each request what was served (environ, request id, status, seconds): the metrics, when on.
+    Observer = Callable[[WSGIEnvironment, str, int | None, float], None]
+
 # Endpoints anyone may call: health, the page, its assets and the API's description.
 OPEN_ENDPOINTS = frozenset({"api.ping", "api.page", "static", "api.openapi", "api.docs"})
 LIMITER_RETRY_AFTER = "X-Limiter-Retry-After"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 ROWS_KEY = "turbine_status.rows"
+LABELS_KEY = "turbine_status.labels"  # the predicted labels, in order, for the metrics
 PAGE_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src *; base-uri 'self'; form-action 'none'; frame-ancestors 'none'"
@@ -81,15 +85,18 @@ def _path(environ: WSGIEnvironment) -> str:
 
 class RequestMiddleware:
     """Around the whole app: a request id, security headers, one JSON access record (never the body or a key)
-    on the turbine_status.access logger.
+    on the turbine_status.access logger, and the metrics when they are on.
 
     Plain WSGI, so the cost per request stays small and errors answered by Flask get the same headers."""
 
-    def __init__(self, wsgi_app: WSGIApplication, backend: str, rate_limited: bool, log: bool) -> None:
+    def __init__(
+        self, wsgi_app: WSGIApplication, backend: str, rate_limited: bool, log: bool, observe: Observer | None = None
+    ) -> None:
         self.wsgi_app = wsgi_app
         self.backend = backend
         self.rate_limited = rate_limited
         self.log = log
+        self.observe = observe
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -129,15 +136,18 @@ class RequestMiddleware:
                     latency_ms=round(latency * 1000, 3),
                 )
                 access_log.info("request", extra={FIELDS: fields})
+            if self.observe:
+                self.observe(environ, request_id, status, latency)
 
 
-def add_request_middleware(app: Flask) -> None:
+def add_request_middleware(app: Flask, observe: Observer | None = None) -> None:
     """Wrap the whole app, last, in RequestMiddleware."""
     app.wsgi_app = RequestMiddleware(  # type: ignore[method-assign]
         app.wsgi_app,
         app.extensions["backend"].name,
         rate_limited=bool(app.config["RATELIMIT_DEFAULT"]),
         log=app.config["ACCESS_LOG"],
+        observe=observe,
     )
 
 
