@@ -12,6 +12,7 @@ from flask_cors import CORS
 
 from app import config as settings
 from app.backends import Backend, make_backend
+from app.docs import add_swagger_ui
 from app.errors import register_error_handlers
 from app.logs import init_logging
 from app.metrics import init_metrics
@@ -52,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
     from app import api, cli
 
     app.register_blueprint(api.bp)
+    add_swagger_ui(app)
     cli.register_commands(app)
     add_request_middleware(app, observe)
     return app

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     # Told after each request what was served (environ, request id, status, seconds): the metrics, when on.
     Observer = Callable[[WSGIEnvironment, str, int | None, float], None]
 
-# Endpoints anyone may call: health, the page, its assets and the API's description.
-OPEN_ENDPOINTS = frozenset({"api.ping", "api.page", "static", "api.openapi", "api.docs"})
+# Endpoints anyone may call: health, the page, its assets and the API's description with Swagger UI's files.
+OPEN_ENDPOINTS = frozenset({"api.ping", "api.page", "static", "api.openapi", "api.docs", "swagger_ui"})
 LIMITER_RETRY_AFTER = "X-Limiter-Retry-After"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 ROWS_KEY = "turbine_status.rows"
