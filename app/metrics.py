@@ -90,37 +90,47 @@ class PrometheusMetrics:
         return Response(generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def _emf(timestamp: int, dimensions: dict[str, str], metrics: dict[str, tuple[str, float]]) -> dict[str, Any]:
-    """One EMF document: metric `name: (unit, value)` under one set of dimensions, values at the top level."""
-    directive = {
+def _directive(dimensions: list[str], *metrics: tuple[str, str]) -> dict[str, Any]:
+    """An EMF MetricDirective: metrics (name, unit) under one set of dimensions, each named at the top level."""
+    return {
         "Namespace": NAMESPACE,
-        "Dimensions": [list(dimensions)],
-        "Metrics": [{"Name": name, "Unit": unit} for name, (unit, _) in metrics.items()],
+        "Dimensions": [dimensions],
+        "Metrics": [{"Name": name, "Unit": unit} for name, unit in metrics],
     }
-    document: dict[str, Any] = {"_aws": {"Timestamp": timestamp, "CloudWatchMetrics": [directive]}, **dimensions}
-    document.update((name, value) for name, (_, value) in metrics.items())
-    return document
+
+
+SERVED = _directive(["method", "route", "status"], (REQUESTS, "Count"), (LATENCY, "Seconds"))
+SERVED_WITH_ROWS = _directive(["method", "route", "status"], (REQUESTS, "Count"), (LATENCY, "Seconds"), (ROWS, "Count"))
+PREDICTED = _directive(["predicted_label"], (PREDICTIONS, "Count"))
+FAILED = _directive(["code"], (BACKEND_ERRORS, "Count"))
 
 
 class EmfMetrics:
-    """CloudWatch Embedded Metric Format: CloudWatch Logs turns these log lines into metrics, with no AWS call."""
+    """CloudWatch Embedded Metric Format: CloudWatch Logs turns these log lines into metrics, with no AWS call.
+
+    One document per request; a dimension holds one value per document, so each further predicted label of a
+    batch takes a document of its own."""
 
     def observe(self, environ: WSGIEnvironment, request_id: str, status: int | None, seconds: float) -> None:
         method, route, status_text = _labels(environ, status)
-        now = int(time.time() * 1000)
-        served: dict[str, tuple[str, float]] = {REQUESTS: ("Count", 1), LATENCY: ("Seconds", seconds)}
         rows = environ.get(ROWS_KEY)
-        if rows is not None:
-            served[ROWS] = ("Count", rows)
-        documents = [_emf(now, {"method": method, "route": route, "status": status_text}, served)]
-        for label, count in _label_counts(environ).items():
-            documents.append(_emf(now, {"predicted_label": label}, {PREDICTIONS: ("Count", count)}))
+        directives = [SERVED if rows is None else SERVED_WITH_ROWS]
+        # request_id is a property, not a dimension: it finds the access line.
+        document: dict[str, Any] = {"method": method, "route": route, "status": status_text, "request_id": request_id}
+        document.update({REQUESTS: 1, LATENCY: seconds, **({} if rows is None else {ROWS: rows})})
         code = environ.get(BACKEND_ERROR_KEY)
         if code:
-            documents.append(_emf(now, {"code": code}, {BACKEND_ERRORS: ("Count", 1)}))
-        for document in documents:
-            document["request_id"] = request_id  # a property, not a dimension: it finds the access line
-            metrics_log.info("metrics", extra={FIELDS: document})
+            directives.append(FAILED)
+            document.update({"code": code, BACKEND_ERRORS: 1})
+        labels = list(_label_counts(environ).items())
+        if labels:
+            directives.append(PREDICTED)
+            document.update({"predicted_label": labels[0][0], PREDICTIONS: labels[0][1]})
+        metadata = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives}
+        metrics_log.info("metrics", extra={FIELDS: {"_aws": metadata, **document}})
+        for label, count in labels[1:]:
+            more = {"_aws": {**metadata, "CloudWatchMetrics": [PREDICTED]}, "request_id": request_id}
+            metrics_log.info("metrics", extra={FIELDS: {**more, "predicted_label": label, PREDICTIONS: count}})
 
 
 def init_metrics(app: Flask) -> Observer | None:

@@ -105,6 +105,14 @@ def test_backend_errors_are_counted_by_code() -> None:
     assert count(found, REQUESTS, method="POST", route="/", status="504") == 2
 
 
+def test_backend_errors_in_emf(capsys: pytest.CaptureFixture[str]) -> None:
+    client = create_app({"METRICS": "emf", "ACCESS_LOG": False}, backend=FailingBackend()).test_client()  # type: ignore[arg-type]
+    client.post("/", data=SAMPLE, content_type="text/csv")
+    [document] = emf_lines(capsys.readouterr().err)
+    check_emf(document)
+    assert (document["status"], document["code"], document[BACKEND_ERRORS]) == ("504", "backend_timeout", 1)
+
+
 def test_metrics_need_the_api_key_when_keys_are_on() -> None:
     client = create_app({"METRICS": "prometheus", "API_KEYS": (hash_key("k"),)}).test_client()
     assert client.get("/metrics").status_code == 401
@@ -144,8 +152,9 @@ def emf_lines(stderr: str) -> list[dict[str, Any]]:
 def by_metric(documents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for document in documents:
-        for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
-            found.setdefault(metric["Name"], []).append(document)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                found.setdefault(metric["Name"], []).append(document)
     return found
 
 
@@ -154,7 +163,7 @@ def test_emf_lines_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     documents = emf_lines(capsys.readouterr().err)
     for document in documents:
         check_emf(document)
-        assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == NAMESPACE
+        assert {d["Namespace"] for d in document["_aws"]["CloudWatchMetrics"]} == {NAMESPACE}
     metrics = by_metric(documents)
     statuses = sorted((d["method"], d["route"], d["status"]) for d in metrics[REQUESTS])
     assert statuses == [("GET", "unmatched", "404")] + [("POST", "/", "200")] * 3 + [("POST", "/", "400")] * 2 + [
