@@ -12,7 +12,10 @@ from flask_cors import CORS
 
 from app import config as settings
 from app.backends import Backend, make_backend
+from app.docs import add_swagger_ui
 from app.errors import register_error_handlers
+from app.logs import init_logging
+from app.metrics import init_metrics
 from app.security import add_request_middleware, init_security
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
@@ -41,13 +44,16 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         ],
         max_age=600,
     )
+    init_logging(app)
     app.extensions["backend"] = backend or make_backend(app.config)
     register_error_handlers(app)
+    observe = init_metrics(app)
     init_security(app)
 
     from app import api, cli
 
     app.register_blueprint(api.bp)
+    add_swagger_ui(app)
     cli.register_commands(app)
-    add_request_middleware(app)
+    add_request_middleware(app, observe)
     return app

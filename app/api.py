@@ -13,7 +13,7 @@ from app.backends import Backend, Predictions
 from app.errors import ValidationError, json_response
 from app.openapi import build_document
 from app.schema import Readings
-from app.security import ROWS_KEY
+from app.security import LABELS_KEY, ROWS_KEY
 
 bp = Blueprint("api", __name__)
 
@@ -58,7 +58,9 @@ def _flag(name: str) -> bool:
 def predict_classic() -> Response:
     """Score readings and answer in the SageMaker linear-learner shape."""
     backend = _backend()
-    return json_response(classic_body(backend.predict(_readings(backend))))
+    predictions = backend.predict(_readings(backend))
+    request.environ[LABELS_KEY] = predictions.labels
+    return json_response(classic_body(predictions))
 
 
 def classic_body(predictions: Predictions) -> dict[str, Any]:
@@ -84,6 +86,7 @@ def predict_v1() -> Response:
     explain = _flag("explain")
     backend = _backend()
     scores, labels, contributions = backend.predict(_readings(backend), explain=explain)
+    request.environ[LABELS_KEY] = labels
     info = backend.describe()
     return json_response(
         {

@@ -91,7 +91,10 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     "API_KEYS": ((), _key_hashes, "comma-separated SHA-256 hashes of accepted X-API-Key values; empty: no keys"),
     "RATELIMIT_DEFAULT": ("", _rate_limit, "limit per API key, or per client address without keys; empty: none"),
     "RATELIMIT_STORAGE_URI": ("memory://", _text, "where limits are counted; redis://host:6379 to share them"),
-    "ACCESS_LOG": (True, _switch, "on or off: one JSON line per request on stderr"),
+    "ACCESS_LOG": (True, _switch, "on or off: one JSON line per request, logger turbine_status.access"),
+    "LOG_LEVEL": ("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "the turbine_status loggers'"),
+    "METRICS": ("off", _choice("off", "prometheus", "emf"), "off, prometheus (GET /metrics) or emf (CloudWatch lines)"),
+    "PROMETHEUS_MULTIPROC_DIR": ("", _text, "with METRICS=prometheus under gunicorn: the workers' shared directory"),
 }
 
 

@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from flask import Response
+from flask import Response, request
 
 if TYPE_CHECKING:
     from flask import Flask
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("turbine_status.errors")
+BACKEND_ERROR_KEY = "turbine_status.backend_error"  # the code of the BackendError answered, for the metrics
 
 # Short codes for the HTTP errors Flask/Werkzeug raise before a view runs.
 HTTP_CODES = {
@@ -88,6 +89,8 @@ def _render(error: ApiError) -> Response:
 def error_response(error: Exception) -> Response:
     """The answer to an error raised while serving: its own for an ApiError; for anything else a generic
     500, with the traceback logged and never sent."""
+    if isinstance(error, BackendError):
+        request.environ[BACKEND_ERROR_KEY] = error.code
     if isinstance(error, ApiError):
         return _render(error)
     log.exception("unhandled error", exc_info=error)

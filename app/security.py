@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
-import sys
 import time
 from collections.abc import Callable, Iterable
-from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, request
 
 from app.errors import ApiError
+from app.logs import FIELDS, REQUEST_ID_KEY, access_log, lambda_request_id
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-# Endpoints anyone may call: health, the page, its assets and the API's description.
-OPEN_ENDPOINTS = frozenset({"api.ping", "api.page", "static", "api.openapi", "api.docs"})
+    # Told after each request what was served (environ, request id, status, seconds): the metrics, when on.
+    Observer = Callable[[WSGIEnvironment, str, int | None, float], None]
+
+# Endpoints anyone may call: health, the page, its assets and the API's description with Swagger UI's files.
+OPEN_ENDPOINTS = frozenset({"api.ping", "api.page", "static", "api.openapi", "api.docs", "swagger_ui"})
 LIMITER_RETRY_AFTER = "X-Limiter-Retry-After"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 ROWS_KEY = "turbine_status.rows"
+LABELS_KEY = "turbine_status.labels"  # the predicted labels, in order, for the metrics
 PAGE_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src *; base-uri 'self'; form-action 'none'; frame-ancestors 'none'"
@@ -80,20 +84,23 @@ def _path(environ: WSGIEnvironment) -> str:
 
 
 class RequestMiddleware:
-    """Around the whole app: a request id, security headers, and one JSON log line (never the body or a key).
+    """Around the whole app: a request id, security headers, one JSON access record (never the body or a key)
+    on the turbine_status.access logger, and the metrics when they are on.
 
-    Plain WSGI, so the cost per request stays small and errors answered by Flask get the same headers. The
-    line is written straight to stderr: the logging module's record costs more than the rest of this class."""
+    Plain WSGI, so the cost per request stays small and errors answered by Flask get the same headers."""
 
-    def __init__(self, wsgi_app: WSGIApplication, backend: str, rate_limited: bool, log: bool) -> None:
+    def __init__(
+        self, wsgi_app: WSGIApplication, backend: str, rate_limited: bool, log: bool, observe: Observer | None = None
+    ) -> None:
         self.wsgi_app = wsgi_app
-        self.backend = encode_basestring_ascii(backend)
+        self.backend = backend
         self.rate_limited = rate_limited
         self.log = log
+        self.observe = observe
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
-        request_id = _request_id(environ)
+        request_id = environ[REQUEST_ID_KEY] = _request_id(environ)
         status_line = ""
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
@@ -113,25 +120,34 @@ class RequestMiddleware:
         try:
             return self.wsgi_app(environ, start)
         finally:
-            if self.log:
-                # Built by hand: every text is JSON-encoded, the rest are numbers.
-                rows = environ.get(ROWS_KEY)
-                sys.stderr.write(
-                    f'{{"request_id":{encode_basestring_ascii(request_id)},'
-                    f'"method":{encode_basestring_ascii(environ.get("REQUEST_METHOD", ""))},'
-                    f'"route":{encode_basestring_ascii(_path(environ))},'
-                    f'"status":{status_line[:3] or "null"},"rows":{"null" if rows is None else rows},'
-                    f'"backend":{self.backend},"latency_ms":{(time.perf_counter() - started) * 1000:.3f}}}\n'
+            latency = time.perf_counter() - started
+            status = int(status_line[:3]) if status_line else None
+            if self.log and access_log.isEnabledFor(logging.INFO):
+                fields: dict[str, Any] = {"request_id": request_id}
+                aws_request_id = lambda_request_id(environ)
+                if aws_request_id:
+                    fields["aws_request_id"] = aws_request_id
+                fields.update(
+                    method=environ.get("REQUEST_METHOD", ""),
+                    route=_path(environ),
+                    status=status,
+                    rows=environ.get(ROWS_KEY),
+                    backend=self.backend,
+                    latency_ms=round(latency * 1000, 3),
                 )
+                access_log.info("request", extra={FIELDS: fields})
+            if self.observe:
+                self.observe(environ, request_id, status, latency)
 
 
-def add_request_middleware(app: Flask) -> None:
+def add_request_middleware(app: Flask, observe: Observer | None = None) -> None:
     """Wrap the whole app, last, in RequestMiddleware."""
     app.wsgi_app = RequestMiddleware(  # type: ignore[method-assign]
         app.wsgi_app,
         app.extensions["backend"].name,
         rate_limited=bool(app.config["RATELIMIT_DEFAULT"]),
         log=app.config["ACCESS_LOG"],
+        observe=observe,
     )
 
 

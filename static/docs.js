@@ -1,52 +1,30 @@
-// Renders openapi.json as a plain list of operations; every value goes in through textContent.
+// Swagger UI on openapi.json. "Try it out" calls the API where this page is served, under a stage prefix too.
 
-import { $, element } from "./dom.js";
+const documentUrl = new URL("openapi.json", document.baseURI).href;
 
-function schemaText(schema) {
-  return JSON.stringify(schema, null, 2);
+// With no servers, Swagger UI would call the host's root and miss a stage prefix such as /dev: a server
+// relative to the document (or none, meaning the document's folder) is made absolute here.
+function withServers(spec) {
+  const servers = spec.servers && spec.servers.length ? spec.servers : [{ url: "." }];
+  return { ...spec, servers: servers.map((server) => ({ ...server, url: new URL(server.url, documentUrl).href })) };
 }
 
-function operation(path, method, spec) {
-  const parts = [element("h2", { textContent: `${method.toUpperCase()} ${path}` }), element("p", { textContent: spec.summary || "" })];
-  if (spec.security && spec.security.some((s) => Object.keys(s).length)) {
-    parts.push(element("p", { className: "hint", textContent: "Needs X-API-Key when the service is configured with API keys." }));
-  }
-  for (const parameter of spec.parameters || []) {
-    parts.push(element("p", { textContent: `Query ${parameter.name}: ${parameter.description || ""}` }));
-  }
-  if (spec.requestBody) {
-    parts.push(element("h3", { textContent: "Request body" }));
-    for (const [type, media] of Object.entries(spec.requestBody.content)) {
-      parts.push(element("details", {}, [element("summary", { textContent: type }), element("pre", { textContent: schemaText(media.schema) })]));
-    }
-  }
-  parts.push(element("h3", { textContent: "Responses" }));
-  parts.push(
-    element(
-      "ul",
-      {},
-      Object.entries(spec.responses).map(([status, response]) => element("li", { textContent: `${status}: ${response.description}` })),
-    ),
-  );
-  return element("section", { className: "panel" }, parts);
-}
-
-async function render() {
+async function start() {
+  const root = document.getElementById("swagger-ui");
   try {
-    const response = await fetch(new URL("openapi.json", document.baseURI));
-    const doc = await response.json();
-    $("intro").textContent = `${doc.info.description} Version ${doc.info.version}. The machine-readable description is openapi.json.`;
-    const sections = [];
-    for (const [path, methods] of Object.entries(doc.paths)) {
-      for (const [method, spec] of Object.entries(methods)) sections.push(operation(path, method, spec));
-    }
-    const schemas = Object.entries(doc.components.schemas).map(([name, schema]) =>
-      element("details", {}, [element("summary", { textContent: name }), element("pre", { textContent: schemaText(schema) })]),
-    );
-    $("operations").replaceChildren(...sections, element("section", { className: "panel" }, [element("h2", { textContent: "Schemas" }), ...schemas]));
+    const response = await fetch(documentUrl);
+    if (!response.ok) throw new Error(`it answered ${response.status}`);
+    window.SwaggerUIBundle({
+      spec: withServers(await response.json()),
+      domNode: root,
+      presets: [window.SwaggerUIBundle.presets.apis],
+      validatorUrl: null, // the public validator is another site: nothing leaves for it
+      defaultModelsExpandDepth: 1,
+    });
   } catch (error) {
-    $("intro").textContent = `Could not load openapi.json: ${error.message}`;
+    root.replaceChildren();
+    root.textContent = `Could not load openapi.json: ${error.message}`;
   }
 }
 
-render();
+start();

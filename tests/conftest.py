@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from app.examples import ai4i
 from app.schema import turbine_schema
 from app.training import main
 from deploy.package import build, ensure_venv
+from tests.lambda_harness import runtime_dir
 from tests.loopback import free_port, wait_for_port
 
 SAMPLE = turbine_schema().sample
@@ -84,3 +86,12 @@ def deploy_venv() -> Path:
 def package(deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Lambda zip as deploy/package.py builds it, with bytecode."""
     return build("dev", tmp_path_factory.mktemp("build") / "turbine-status-dev.zip", deploy_venv)
+
+
+@pytest.fixture(scope="session")
+def lambda_path(package: Path, deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """PYTHONPATH for a process that sees what Lambda sees: the unzipped package, then the runtime's boto3."""
+    code = tmp_path_factory.mktemp("task")
+    with zipfile.ZipFile(package) as z:
+        z.extractall(code)
+    return f"{code}:{runtime_dir(tmp_path_factory.mktemp('runtime'), deploy_venv)}"

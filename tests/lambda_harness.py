@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -34,14 +35,16 @@ class LambdaRun(NamedTuple):
     stderr: str
 
 
-def run_events(python_path: str, events: list[dict[str, Any]]) -> LambdaRun:
-    """Feed events to Zappa's handler in a fresh process whose sys.path is only `python_path`."""
+def run_events(python_path: str, events: list[dict[str, Any]], env: Mapping[str, str] | None = None) -> LambdaRun:
+    """Feed events to Zappa's handler in a fresh process whose sys.path is only `python_path`; `env` adds to its
+    environment (the function's environment variables)."""
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": python_path,
         "PYTHONDONTWRITEBYTECODE": "1",
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_EC2_METADATA_DISABLED": "true",
+        **(env or {}),
     }
     start = time.perf_counter()
     # stderr goes to a file: as a pipe, a chatty handler would fill it and block while stdout is read.

@@ -9,8 +9,16 @@ import time
 
 from handler import lambda_handler
 
-for event in json.load(sys.stdin):
+
+class Context:
+    """The part of Lambda's context object the app reads: each invocation's request id."""
+
+    def __init__(self, number: int) -> None:
+        self.aws_request_id = f"lambda-{number}"
+
+
+for number, event in enumerate(json.load(sys.stdin), 1):
     start = time.perf_counter()
-    response = lambda_handler(event, None)
+    response = lambda_handler(event, Context(number))
     # Zappa prints to stdout too ("Instancing.."): mark our lines.
     print("RESPONSE", time.perf_counter() - start, json.dumps(response), flush=True)

@@ -31,6 +31,8 @@ def test_environment_values_are_parsed() -> None:
         ("SAGEMAKER_THRESHOLD", "2", "between 0 and 1"),
         ("CORS_ORIGINS", " , ", "at least one origin"),
         ("ACCESS_LOG", "yes", "ACCESS_LOG must be on or off"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of DEBUG, INFO"),
+        ("METRICS", "statsd", "METRICS must be one of off, prometheus, emf"),
     ],
 )
 def test_bad_values_are_named(name: str, value: str, message: str) -> None:

@@ -13,20 +13,10 @@ import pytest
 
 from tests.conftest import SAMPLE
 from tests.lambda_harness import run_events as run_lambda
-from tests.lambda_harness import runtime_dir
 
 HOST = "abc123.execute-api.eu-west-1.amazonaws.com"
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def lambda_path(package: Path, deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """PYTHONPATH for a process that sees what Lambda sees: the unzipped package, then the runtime's boto3."""
-    code = tmp_path_factory.mktemp("task")
-    with zipfile.ZipFile(package) as z:
-        z.extractall(code)
-    return f"{code}:{runtime_dir(tmp_path_factory.mktemp('runtime'), deploy_venv)}"
 
 
 def run_events(lambda_path: str, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], float]:

@@ -43,7 +43,7 @@ def test_a_listed_key_is_accepted(keyed: FlaskClient) -> None:
     assert keyed.get("/v1/model", headers={"X-API-Key": KEY}).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/ping", "/", "/static/app.js", "/openapi.json", "/docs"])
+@pytest.mark.parametrize("path", ["/ping", "/", "/static/app.js", "/openapi.json", "/docs", "/docs/swagger-ui.css"])
 def test_health_page_assets_and_docs_stay_open(keyed: FlaskClient, path: str) -> None:
     with keyed.get(path) as response:
         assert response.status_code == 200

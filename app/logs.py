@@ -1,0 +1,69 @@
+"""The service's log records through the standard logging module, written as one JSON object per line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import orjson
+from flask import Flask, has_request_context, request
+
+ROOT_LOGGER = "turbine_status"
+# Loggers below ROOT_LOGGER: one access line per request, tracebacks of unexpected errors, and EMF metric lines.
+access_log = logging.getLogger(f"{ROOT_LOGGER}.access")
+# Set by RequestMiddleware, so records logged while serving can say which request they belong to.
+REQUEST_ID_KEY = "turbine_status.request_id"
+# A record whose `fields` attribute (logger.info(..., extra={FIELDS: {...}})) is written as exactly that object.
+FIELDS = "fields"
+
+
+def lambda_request_id(environ: dict[str, Any]) -> str | None:
+    """Lambda's own request id: Zappa puts the invocation's context in the WSGI environ."""
+    context = environ.get("lambda.context")
+    request_id = getattr(context, "aws_request_id", None)
+    return str(request_id) if request_id else None
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: a record's `fields` as they are; any other record as its level, logger, message,
+    the request it was logged in, and its traceback. orjson escapes control characters, so a value cannot break
+    the line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, FIELDS, None)
+        if fields is None:
+            fields = {"level": record.levelname, "logger": record.name, "message": record.getMessage()}
+            if has_request_context():
+                fields["request_id"] = request.environ.get(REQUEST_ID_KEY)
+                aws_request_id = lambda_request_id(request.environ)
+                if aws_request_id:
+                    fields["aws_request_id"] = aws_request_id
+            if record.exc_info:
+                fields["exc_info"] = self.formatException(record.exc_info)
+        return orjson.dumps(fields).decode()
+
+
+class StderrHandler(logging.Handler):
+    """Writes to sys.stderr as it is when a record arrives (as logging's last-resort handler does), so a stream
+    swapped in later, by a test or a server, gets the lines. Python line-buffers stderr: one write, one line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+def init_logging(app: Flask) -> None:
+    """Give the turbine_status loggers LOG_LEVEL, and a JSON handler on stderr unless one was configured.
+
+    A handler the user put on the turbine_status logger (dictConfig, say) is left as it is. Ours does not
+    propagate: the root logger's handlers (Zappa's, Lambda's) would print each line a second time, prefixed."""
+    logger = logging.getLogger(ROOT_LOGGER)
+    logger.setLevel(app.config["LOG_LEVEL"])
+    if not logger.handlers:
+        handler = StderrHandler()
+        handler.setFormatter(JsonFormatter())
+        logger.addHandler(handler)
+        logger.propagate = False
