@@ -135,7 +135,11 @@ class RequestMiddleware:
                     backend=self.backend,
                     latency_ms=round(latency * 1000, 3),
                 )
-                access_log.info("request", extra={FIELDS: fields})
+                # A record made and handled directly: logger.info would also look up the caller's file and line,
+                # which the access line does not show.
+                record = access_log.makeRecord(access_log.name, logging.INFO, "", 0, "request", (), None)
+                setattr(record, FIELDS, fields)
+                access_log.handle(record)
             if self.observe:
                 self.observe(environ, request_id, status, latency)
 
