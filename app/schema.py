@@ -40,11 +40,6 @@ class Readings(Sequence[Reading]):
     def __init__(self, columns: Sequence[list[Any]]) -> None:
         self.columns = columns
 
-    @classmethod
-    def from_rows(cls, rows: Iterable[Reading], width: int) -> Readings:
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        return cls(columns or [[] for _ in range(width)])
-
     def __len__(self) -> int:
         return len(self.columns[0])
 

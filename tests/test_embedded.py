@@ -35,7 +35,8 @@ def test_scores_equal_scikit_learn_within_1e_9(trained: tuple[dict[str, Any], An
 def test_rows_and_columns_score_alike(trained: tuple[dict[str, Any], Any]) -> None:
     backend = EmbeddedBackend(trained[0])
     rows = list(TURBINE.parse_rows(turbine_dataset(50, seed=5).rows, range(50)))
-    assert backend.predict(Readings.from_rows(rows, 11), explain=True) == backend.predict(rows, explain=True)
+    columns = Readings([list(column) for column in zip(*rows, strict=True)])
+    assert backend.predict(columns, explain=True) == backend.predict(rows, explain=True)
 
 
 def test_committed_model_says_the_classic_sample_needs_maintenance() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,11 @@ HOST = "abc123.execute-api.eu-west-1.amazonaws.com"
 pytestmark = pytest.mark.slow
 
 
-def run_events(lambda_path: str, events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], float]:
+def run_events(
+    lambda_path: str, events: list[dict[str, Any]], env: dict[str, str] | None = None
+) -> tuple[list[dict[str, Any]], float]:
     """Responses of Zappa's handler in a fresh process, and the seconds from its start to the first answer."""
-    run = run_lambda(lambda_path, events)
+    run = run_lambda(lambda_path, events, env)
     assert "Traceback" not in run.stderr, run.stderr
     return run.responses, run.cold_start
 
@@ -156,6 +159,24 @@ def test_http_api_events_with_and_without_a_stage_prefix(lambda_path: str) -> No
     assert json.loads(plain["body"]) == json.loads(staged["body"])
     assert json.loads(model["body"])["schema"]["fields"][0]["name"] == "turbine_id"
     assert bad["statusCode"] == 400 and "expected 11 values" in bad["body"]
+
+
+def test_model_path_alone_serves_another_model_from_the_package(lambda_path: str, ai4i_model: Path) -> None:
+    """An artifact put under app/ in the package, named by MODEL_PATH in the function's environment."""
+    artifact = Path(lambda_path.split(":")[0]) / "app" / "model" / "ai4i.json"
+    shutil.copy(ai4i_model, artifact)
+    events = [
+        rest_event("POST", "/", "L, 298.4, 308.2, 1582, 70.7, 216", {"Content-Type": "text/csv"}),
+        rest_event("POST", "/", SAMPLE, {"Content-Type": "text/csv"}),
+        rest_event("GET", "/v1/model"),
+    ]
+    try:
+        (scored, turbine, model), _ = run_events(lambda_path, events, {"MODEL_PATH": str(artifact)})
+    finally:
+        artifact.unlink()
+    assert scored["statusCode"] == 200 and len(json.loads(scored["body"])["predictions"]) == 1
+    assert turbine["statusCode"] == 400 and "expected 6 values" in turbine["body"]
+    assert json.loads(model["body"])["schema"]["fields"][0]["name"] == "type"
 
 
 def test_cold_start_from_the_zip_alone(lambda_path: str) -> None:

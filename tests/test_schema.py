@@ -89,13 +89,13 @@ def test_csv_batch_keeps_input_order() -> None:
 
 def test_readings_are_columns_that_read_as_rows() -> None:
     rows = [SAMPLE_ROW, (*SAMPLE_ROW[:-1], "SW")]
-    readings = Readings.from_rows(rows, 11)
+    readings = Readings([list(column) for column in zip(*rows, strict=True)])
     assert readings.columns[0] == ["TID008", "TID008"] and readings.columns[10] == ["NE", "SW"]
     assert len(readings) == 2 and list(readings) == rows
     assert readings[1] == rows[1] and readings[-1] == rows[1]
     assert list(readings[1:]) == rows[1:]
     assert rows[1] in readings and readings.index(rows[1]) == 1
-    assert list(Readings.from_rows(readings, 11)) == rows
+    assert list(Readings([list(column) for column in zip(*readings, strict=True)])) == rows
     with pytest.raises(IndexError):
         readings[2]
 
