@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -11,6 +14,8 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.security import hash_key
 from tests.conftest import SAMPLE, serve_on_loopback
+
+ROOT = Path(__file__).resolve().parent.parent
 
 KEY = "correct-horse-battery-staple"
 ORIGIN = "https://dashboard.example"
@@ -107,6 +112,20 @@ def test_answers_other_than_429_carry_no_retry_after() -> None:
 def test_no_rate_limit_unless_configured(client: FlaskClient) -> None:
     assert [post(client).status_code for _ in range(50)] == [200] * 50
     assert "X-RateLimit-Limit" not in post(client).headers
+
+
+@pytest.mark.parametrize(
+    ("config", "loaded"),
+    [({}, []), ({"RATELIMIT_DEFAULT": "5 per minute"}, ["flask_limiter", "limits"])],
+)
+def test_rate_limiting_is_imported_only_when_a_limit_is_set(config: dict[str, str], loaded: list[str]) -> None:
+    """A start-up without limits (a Lambda cold start, say) does not pay for flask-limiter, limits or redis."""
+    names = {"flask_limiter", "limits", "redis"}
+    code = (
+        f"import sys; from app import create_app; create_app({config!r}); print(sorted(set(sys.modules) & {names!r}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == repr(loaded)
 
 
 @pytest.fixture
