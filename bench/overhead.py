@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = "TID008,VAWT,64,80,46.0,21,55,55,7,34,NE"
+SAMPLE = json.loads((ROOT / "app" / "model" / "turbine-schema.json").read_text(encoding="utf-8"))["sample"]
 # name: settings passed to create_app
 NOW: dict[str, dict[str, Any]] = {
     "access log off": {"ACCESS_LOG": False},
