@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,3 +130,15 @@ def wrk(
     status_line = next((line for line in output.splitlines() if line.startswith("STATUS ")), None)
     result["statuses"] = json.loads(status_line[len("STATUS ") :]) if status_line else {}
     return result
+
+
+@contextmanager
+def checkout(revision: str) -> Iterator[Path]:
+    """The tree at another git revision, in a temporary worktree removed afterwards."""
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work) / "baseline"
+        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(folder), revision], cwd=ROOT, check=True)
+        try:
+            yield folder
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT, check=True)

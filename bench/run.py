@@ -22,12 +22,12 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from common import ROOT, children, cpu_seconds, free_port, gunicorn, rss_mb, server, wrk
+from common import ROOT, checkout, children, cpu_seconds, free_port, gunicorn, rss_mb, server, wrk
 
 from app.schema import turbine_schema
 from deploy.package import build, ensure_venv
@@ -404,18 +404,6 @@ def post_median(port: int, path: str, body: bytes, repeats: int) -> float:
     return statistics.median(post_once(port, path, body) for _ in range(repeats))
 
 
-@contextmanager
-def checkout(revision: str) -> Iterator[Served]:
-    """The app at another git revision, in a temporary worktree removed afterwards."""
-    with tempfile.TemporaryDirectory() as work:
-        folder = Path(work) / "baseline"
-        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(folder), revision], cwd=ROOT, check=True)
-        try:
-            yield Served(f"the app at {revision}", "app.wsgi:app", folder)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT, check=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short rounds: a smoke run, not figures to quote")
@@ -428,7 +416,11 @@ def main() -> None:
     else:
         print("granian is not installed (bench/requirements.txt): skipping that server")
     with ExitStack() as cleanup:
-        baseline = cleanup.enter_context(checkout(args.baseline)) if args.baseline else None
+        baseline = None
+        if args.baseline:
+            baseline = Served(
+                f"the app at {args.baseline}", "app.wsgi:app", cleanup.enter_context(checkout(args.baseline))
+            )
         throughput(servers, rounds, seconds, baseline)
         ten_thousand_rows(repeats, baseline)
     lambda_package(3 if args.quick else 7)
