@@ -43,7 +43,8 @@ def generate(rows: int, seed: int) -> list[dict[str, Any]]:
         air = round(300 + air_drift, 1)
         process = round(air + 10 + rng.gauss(0, 1), 1)
         torque = round(max(3.8, rng.gauss(40, 10)), 1)
-        speed = round(min(2886, max(1168, 1540 - 12 * (torque - 40) + rng.gauss(0, 100))))
+        # The spindle runs at about 6.4 kW, so speed falls as torque rises; noise and the speed limits aside.
+        speed = round(min(2886, max(1168, 6400 * rng.gauss(1, 0.08) / (torque * 2 * math.pi / 60))))
         wear += wear_step
         tool_wear = rng.random() < 0.57 if wear >= replace_at else False  # the tool is replaced, or fails
         if wear >= replace_at:
