@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         supports_credentials=False,
         send_wildcard=app.config["CORS_ORIGINS"] == "*",
         always_send=False,  # CORS headers answer an Origin; other clients need none
+        methods=["GET", "HEAD", "POST", "OPTIONS"],  # the methods the routes answer
         allow_headers=["Content-Type", "X-API-Key"],
         expose_headers=[
             "X-Request-Id",

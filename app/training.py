@@ -356,7 +356,11 @@ def train(
                 "source": source,
                 "rows": len(train_rows),
                 "held_out_rows": len(test_rows),
-                "rows_per_class": {"positive": sum(data.labels), "negative": len(data.labels) - sum(data.labels)},
+                # All rows used, training and held out together, by class.
+                "used_rows_per_class": {
+                    "positive": sum(data.labels),
+                    "negative": len(data.labels) - sum(data.labels),
+                },
                 "seed": seed,
             },
             "distribution": distribution(schema, train_rows),
@@ -428,7 +432,7 @@ def train_command(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(artifact, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     t, m = artifact["training"], artifact["metrics"]
-    counts = t["rows_per_class"]
+    counts = t["used_rows_per_class"]
     click.echo(
         f"used {t['rows'] + t['held_out_rows']} rows ({counts['positive']} {dataset.positive}, "
         f"{counts['negative']} {dataset.negative}): {t['rows']} to train, {t['held_out_rows']} held out"

@@ -79,7 +79,7 @@ def test_any_header_becomes_fields_typed_from_their_values(tmp_path: Path) -> No
     assert (air["name"], air["label"], air["unit"]) == ("air_temperature_k", "Air temperature [K]", "K")
     assert (air["minimum"], air["maximum"]) == pytest.approx((290 - 1.9, 309 + 1.9))
     assert artifact["label"] == {"column": "Failed", "positive": "true", "negative": "false"}
-    assert artifact["training"]["rows_per_class"] == {"positive": 50, "negative": 150}
+    assert artifact["training"]["used_rows_per_class"] == {"positive": 50, "negative": 150}
     assert set(artifact["distribution"]["grade"]["shares"]) == {"A", "B", "C"}
     assert artifact["distribution"]["air_temperature_k"]["median"] == pytest.approx(299.5, abs=1)
     assert field_name("3 phase (V)") == "f_3_phase_v"
