@@ -21,7 +21,7 @@ import click
 
 from app.backends.embedded import FORMAT, checksum
 from app.errors import ValidationError
-from app.schema import Field, Reading, Schema, SchemaError, load_schema, turbine_schema
+from app.schema import NAME, Field, Reading, Schema, SchemaError, load_schema, turbine_schema
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -105,13 +105,15 @@ def field_name(header: str) -> str:
 
 
 class Dataset(NamedTuple):
-    """Training data read from a CSV file: the features' headers, their text values per row, and 0/1 labels."""
+    """Training data read from a CSV file: the features' headers, their text values per row, 0/1 labels,
+    and the file line each row came from (blank lines are skipped, so errors name the real line)."""
 
     headers: list[str]
     rows: list[list[str]]
     labels: list[int]
     positive: str
     negative: str
+    lines: list[int]
 
 
 def _label_values(values: Sequence[str], lines: Sequence[int], column: str, positive: str | None) -> tuple[str, str]:
@@ -180,7 +182,7 @@ def read_dataset(path: Path, label: str, features: Sequence[str] | None, positiv
                 f"column {label}: {count} row(s) of the {name} class {value!r}; at least {MIN_CLASS_ROWS} are "
                 "needed to train and hold some out"
             )
-    return Dataset(chosen, rows, classes, positive_value, negative_value)
+    return Dataset(chosen, rows, classes, positive_value, negative_value, lines)
 
 
 _ANY_NUMBER = Field("number", "number", "", "", minimum=-math.inf, maximum=math.inf)
@@ -202,8 +204,10 @@ def infer_schema(data: Dataset, given: Schema | None) -> Schema:
     fields = []
     for position, header in enumerate(data.headers):
         name = field_name(header)
+        if not NAME.fullmatch(name):
+            raise ValidationError(f"line 1, column {header!r}: no field name can be made from this header")
         column = [row[position] for row in data.rows]
-        for line, value in enumerate(column, 2):
+        for line, value in zip(data.lines, column, strict=True):
             if not value:
                 raise ValidationError(f"line {line}, column {header}: empty value")
         if name in declared:
@@ -217,7 +221,7 @@ def infer_schema(data: Dataset, given: Schema | None) -> Schema:
             margin = (high - low) * RANGE_MARGIN or 1.0
             fields.append(Field(name, header, unit, "", minimum=low - margin, maximum=high + margin))
         elif len(numbers) > len(column) / 2:
-            line, word = next((n, v) for n, v in enumerate(column, 2) if not _is_number(v))
+            line, word = next((n, v) for n, v in zip(data.lines, column, strict=True) if not _is_number(v))
             raise ValidationError(
                 f"line {line}, column {header}: {word!r} is not a number, while {len(numbers)} of the column's "
                 f"{len(column)} values are; fix it, or declare the column a category with --schema"
@@ -234,7 +238,7 @@ def infer_schema(data: Dataset, given: Schema | None) -> Schema:
 def readings(data: Dataset, schema: Schema) -> list[Reading]:
     """The rows validated against the schema; raises ValidationError naming the line and the field."""
     try:
-        return list(schema.parse_rows(data.rows, range(2, len(data.rows) + 2)))
+        return list(schema.parse_rows(data.rows, data.lines))
     except ValidationError as problem:
         first = problem.details[0]
         raise ValidationError(f"line {first['row']}, field {first['field']}: {first['message']}") from None
@@ -375,7 +379,7 @@ def turbine_dataset(rows: int, seed: int) -> Dataset:
     records = generate_dataset(rows, seed)
     texts = [[str(record[n]) for n in schema.names] for record in records]
     labels = [int(record[BREAKDOWN] == "yes") for record in records]
-    return Dataset(list(schema.names), texts, labels, "yes", "no")
+    return Dataset(list(schema.names), texts, labels, "yes", "no", list(range(2, rows + 2)))
 
 
 @click.command("generate-data")

@@ -114,6 +114,8 @@ GOOD = [["a", "b", "y"], *([[str(n), "u" if n % 2 else "v", "yes" if n % 3 == 0 
         (lambda r: [r[0], *([x, b, "no"] for x, b, _ in r[1:-3]), *r[-3:]], [], "1 row(s) of the positive class"),
         (lambda r: line(r, 1, ["a", "a", "y"]), [], "line 1: column 'a' appears more than once"),
         (lambda r: line(r, 1, ["a", " ", "y"]), [], "line 1: column 2 has an empty header"),
+        (lambda r: line(r, 1, ["a", "%%", "y"]), [], "line 1, column '%%': no field name can be made"),
+        (lambda r: [*r[:3], [], *line(r, 8, ["seven", "u", "no"])[3:]], [], "line 9, column a: 'seven' is not"),
         (lambda r: r, ["--features", "a,c"], "--features: 'c' is not a column"),
         (lambda r: r, ["--label", "z"], "line 1: no label column 'z'"),
     ],
