@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from flask import Response, request
 
+from app.logs import ROOT_LOGGER
+
 if TYPE_CHECKING:
     from flask import Flask
 
-log = logging.getLogger("turbine_status.errors")
+log = logging.getLogger(f"{ROOT_LOGGER}.errors")
 BACKEND_ERROR_KEY = "turbine_status.backend_error"  # the code of the BackendError answered, for the metrics
 
 # Short codes for the HTTP errors Flask/Werkzeug raise before a view runs.

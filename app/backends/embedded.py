@@ -76,19 +76,18 @@ def _validate(artifact: Any) -> Schema:
     return schema
 
 
-def load_artifact(path: str | Path) -> dict[str, Any]:
-    """Read and validate a model artifact; raises ModelFileError with a clear message."""
+def _read(path: str | Path) -> Any:
     try:
-        artifact = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as problem:
         raise ModelFileError(f"cannot read model file {path}: {problem.strerror}") from None
     except ValueError as problem:
         raise ModelFileError(f"model file {path} is not valid JSON: {problem}") from None
-    try:
-        _validate(artifact)
-    except ModelFileError as problem:
-        raise ModelFileError(f"model file {path} is invalid: {problem}") from None
-    return artifact  # type: ignore[no-any-return]
+
+
+def load_artifact(path: str | Path) -> dict[str, Any]:
+    """Read and validate a model artifact; raises ModelFileError with a clear message."""
+    return EmbeddedBackend.from_file(path).artifact
 
 
 def _probability(z: float) -> float:
@@ -128,7 +127,12 @@ class EmbeddedBackend:
 
     @classmethod
     def from_file(cls, path: str | Path) -> EmbeddedBackend:
-        return cls(load_artifact(path))
+        """The backend for an artifact file, read and validated once; raises ModelFileError naming the file."""
+        artifact = _read(path)
+        try:
+            return cls(artifact)
+        except ModelFileError as problem:
+            raise ModelFileError(f"model file {path} is invalid: {problem}") from None
 
     def log_odds(self, rows: Sequence[Reading]) -> list[float]:
         """Each row's log-odds of a breakdown: the base, then each category's weight and each number's term,
