@@ -24,9 +24,14 @@ STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
 def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None = None) -> Flask:
     """Build the app: defaults, then the environment, then `config`; `backend` replaces the configured one."""
     app = Flask(__name__, static_folder=STATIC_FOLDER, static_url_path="/static")
-    app.config.update(settings.defaults())
-    app.config.update(settings.from_env(os.environ))
-    app.config.update(config or {})
+    try:
+        app.config.update(settings.resolve(os.environ, config))
+        init_logging(app)
+        with app.app_context():  # what the backend logs at start-up follows this app's LOG_LEVEL
+            app.extensions["backend"] = backend or make_backend(app.config)
+    except settings.ConfigError as error:
+        error.debug = app.config.get("LOG_LEVEL", os.environ.get("LOG_LEVEL")) == "DEBUG"
+        raise
 
     CORS(
         app,
@@ -45,8 +50,6 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         ],
         max_age=600,
     )
-    init_logging(app)
-    app.extensions["backend"] = backend or make_backend(app.config)
     register_error_handlers(app)
     observe = init_metrics(app)
     init_security(app)

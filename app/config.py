@@ -1,41 +1,71 @@
-"""Every setting the service reads from the environment, with defaults and validation."""
+"""Every setting the service reads, with defaults and validation: from the environment or create_app(config),
+through the same parsers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+import logging
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import IO, Any
 
-from app.backends.embedded import DEFAULT_MODEL_PATH
+import click
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "model" / "model.json"
 
 
-class ConfigError(ValueError):
-    """A setting has a value the service cannot use."""
+class ConfigError(click.ClickException, ValueError):
+    """A setting has a value the service cannot use. The flask command shows it as one line,
+    `error: NAME: why`, and exits with status 2; LOG_LEVEL=DEBUG adds the traceback."""
+
+    exit_code = 2
+
+    def __init__(self, name: str, why: str, debug: bool = False) -> None:
+        super().__init__(f"{name}: {why}")
+        self.name = name
+        self.why = why
+        self.debug = debug
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        if self.debug:
+            click.echo("".join(traceback.format_exception(self)), file=file, err=True)
+        click.echo(f"error: {self.message}", file=file, err=True)
 
 
-def _positive_int(name: str, text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {text!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {value}")
-    return value
+def _whole(minimum: int, maximum: int | None = None) -> Callable[[str, str], int]:
+    """A parser of whole numbers from `minimum` (1: positive), up to `maximum` if given."""
+
+    def check(name: str, text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigError(name, f"must be a whole number, got {text!r}") from None
+        if maximum is not None and not minimum <= value <= maximum:
+            raise ConfigError(name, f"must be from {minimum} to {maximum}, got {value}")
+        if value < minimum:
+            raise ConfigError(name, f"must be positive, got {value}")
+        return value
+
+    return check
+
+
+_positive_int = _whole(1)
 
 
 def _threshold(name: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ConfigError(f"{name} must be a number, got {text!r}") from None
+        raise ConfigError(name, f"must be a number, got {text!r}") from None
     if not 0 < value < 1:
-        raise ConfigError(f"{name} must lie between 0 and 1, got {text}")
+        raise ConfigError(name, f"must lie between 0 and 1, got {text}")
     return value
 
 
 def _choice(*allowed: str) -> Callable[[str, str], str]:
     def check(name: str, text: str) -> str:
         if text not in allowed:
-            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {text!r}")
+            raise ConfigError(name, f"must be one of {', '.join(allowed)}, got {text!r}")
         return text
 
     return check
@@ -43,7 +73,7 @@ def _choice(*allowed: str) -> Callable[[str, str], str]:
 
 def _switch(name: str, text: str) -> bool:
     if text not in ("on", "off"):
-        raise ConfigError(f"{name} must be on or off, got {text!r}")
+        raise ConfigError(name, f"must be on or off, got {text!r}")
     return text == "on"
 
 
@@ -55,7 +85,7 @@ def _key_hashes(name: str, text: str) -> tuple[str, ...]:
     hashes = tuple(h.strip().lower() for h in text.split(",") if h.strip())
     for value in hashes:
         if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-            raise ConfigError(f"{name} must hold SHA-256 hex digests (flask hash-key makes them), not keys")
+            raise ConfigError(name, "must hold SHA-256 hex digests (flask hash-key makes them), not keys")
     return hashes
 
 
@@ -67,14 +97,14 @@ def _rate_limit(name: str, text: str) -> str:
     try:
         parse_many(text)
     except ValueError:
-        raise ConfigError(f"{name} must read like '600 per minute' or '10/second;600/hour', got {text!r}") from None
+        raise ConfigError(name, f"must read like '600 per minute' or '10/second;600/hour', got {text!r}") from None
     return text
 
 
 def _origins(name: str, text: str) -> str | list[str]:
     origins = [o.strip() for o in text.split(",") if o.strip()]
     if not origins:
-        raise ConfigError(f"{name} must name at least one origin, or *")
+        raise ConfigError(name, "must name at least one origin, or *")
     return "*" if origins == ["*"] else origins
 
 
@@ -83,6 +113,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     "MODEL_BACKEND": ("embedded", _choice("embedded", "sagemaker"), "embedded or sagemaker"),
     "MODEL_PATH": (str(DEFAULT_MODEL_PATH), _text, "the embedded model's JSON artifact"),
     "SAGEMAKER_ENDPOINT_NAME": ("", _text, "endpoint to call when MODEL_BACKEND=sagemaker"),
+    "SAGEMAKER_REGION": ("", _text, "the endpoint's AWS region; empty: AWS_REGION, then boto3's configuration"),
     "SCHEMA_PATH": ("", _text, "the SageMaker backend's reading schema: a schema file or a model artifact"),
     "SAGEMAKER_THRESHOLD": (0.5, _threshold, "label threshold for endpoints that answer scores only"),
     "CORS_ORIGINS": ("*", _origins, "comma-separated origins allowed to call the API, or *"),
@@ -91,17 +122,63 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     "API_KEYS": ((), _key_hashes, "comma-separated SHA-256 hashes of accepted X-API-Key values; empty: no keys"),
     "RATELIMIT_DEFAULT": ("", _rate_limit, "limit per API key, or per client address without keys; empty: none"),
     "RATELIMIT_STORAGE_URI": ("memory://", _text, "where limits are counted; redis://host:6379 to share them"),
+    "TRUSTED_PROXY_HOPS": (0, _whole(0, 5), "proxies in front whose X-Forwarded-For is trusted for the client address"),
     "ACCESS_LOG": (True, _switch, "on or off: one JSON line per request, logger turbine_status.access"),
     "LOG_LEVEL": ("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "the turbine_status loggers'"),
     "METRICS": ("off", _choice("off", "prometheus", "emf"), "off, prometheus (GET /metrics) or emf (CloudWatch lines)"),
     "PROMETHEUS_MULTIPROC_DIR": ("", _text, "with METRICS=prometheus under gunicorn: the workers' shared directory"),
 }
+# Read when its setting is not set: Lambda sets AWS_REGION for every function.
+FALLBACKS = {"SAGEMAKER_REGION": "AWS_REGION"}
+
+
+def _as_text(value: Any) -> str:
+    """A value given in code, in the form the environment would give it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def parse(name: str, value: Any) -> Any:
+    """One setting's value, from text or from a value given in code; raises ConfigError naming it."""
+    _, parser, _ = SETTINGS[name]
+    return parser(name, value if isinstance(value, str) else _as_text(value))
+
+
+def _given(values: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    return {name: parse(name, values[name]) for name in names if name in values}
 
 
 def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """Parsed settings for the variables that are set; raises ConfigError naming the bad one."""
-    return {name: parse(name, environ[name]) for name, (_, parse, _) in SETTINGS.items() if name in environ}
+    settings = _given(environ, SETTINGS)
+    for name, fallback in FALLBACKS.items():
+        if name not in settings and environ.get(fallback):
+            settings[name] = parse(name, environ[fallback])
+    return settings
+
+
+def resolve(environ: Mapping[str, str], config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Defaults, then the environment, then `config`, every setting through its parser; keys of `config` that
+    are not settings (Flask's own, TESTING say) pass as they are."""
+    resolved = {name: default for name, (default, _, _) in SETTINGS.items()}
+    resolved.update(from_env(environ))
+    config = config or {}
+    resolved.update({key: value for key, value in config.items() if key not in SETTINGS})
+    resolved.update(_given(config, SETTINGS))
+    if resolved["PROMETHEUS_MULTIPROC_DIR"] != environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+        raise ConfigError(
+            "PROMETHEUS_MULTIPROC_DIR",
+            "prometheus_client reads it from the environment, once for the whole process: set it there",
+        )
+    return resolved
 
 
 def defaults() -> dict[str, Any]:
     return {name: default for name, (default, _, _) in SETTINGS.items()}
+
+
+def level(config: Mapping[str, Any]) -> int:
+    return logging.getLevelNamesMapping()[config["LOG_LEVEL"]]

@@ -7,11 +7,33 @@ import sys
 from typing import Any
 
 import orjson
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_app_context, has_request_context, request
+
+from app.config import level
 
 ROOT_LOGGER = "turbine_status"
-# Loggers below ROOT_LOGGER: one access line per request, tracebacks of unexpected errors, and EMF metric lines.
-access_log = logging.getLogger(f"{ROOT_LOGGER}.access")
+
+
+class AppLevel(logging.Filter):
+    """LOG_LEVEL of the app a record is logged in, so that apps in one process keep their own levels. Records
+    logged outside any app (the request middleware's, which checks its app's level itself) pass from INFO."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= (level(current_app.config) if has_app_context() else logging.INFO)
+
+
+_app_level = AppLevel()
+
+
+def service_logger(name: str) -> logging.Logger:
+    """A logger below ROOT_LOGGER that follows the LOG_LEVEL of the app it logs in."""
+    logger = logging.getLogger(f"{ROOT_LOGGER}.{name}")
+    logger.addFilter(_app_level)  # once: a logger holds a filter at most once
+    return logger
+
+
+# One access line per request, tracebacks of unexpected errors, SageMaker faults, and EMF metric lines.
+access_log = service_logger("access")
 # Set by RequestMiddleware, so records logged while serving can say which request they belong to.
 REQUEST_ID_KEY = "turbine_status.request_id"
 # A record whose `fields` attribute (logger.info(..., extra={FIELDS: {...}})) is written as exactly that object.
@@ -56,12 +78,14 @@ class StderrHandler(logging.Handler):
 
 
 def init_logging(app: Flask) -> None:
-    """Give the turbine_status loggers LOG_LEVEL, and a JSON handler on stderr unless one was configured.
+    """A JSON handler on stderr for the turbine_status loggers, unless one was configured; each app's LOG_LEVEL
+    applies through AppLevel, so the logger itself lets every level through.
 
-    A handler the user put on the turbine_status logger (dictConfig, say) is left as it is. Ours does not
-    propagate: the root logger's handlers (Zappa's, Lambda's) would print each line a second time, prefixed."""
+    A handler the user put on the turbine_status logger (dictConfig, say) is left as it is, with its level. Ours
+    does not propagate: the root logger's handlers (Zappa's, Lambda's) would print each line a second time."""
     logger = logging.getLogger(ROOT_LOGGER)
-    logger.setLevel(app.config["LOG_LEVEL"])
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.DEBUG)
     if not logger.handlers:
         handler = StderrHandler()
         handler.setFormatter(JsonFormatter())

@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from app.config import FALLBACKS, SETTINGS
 from app.examples import ai4i
 from app.schema import turbine_schema
 from app.training import main
@@ -27,13 +28,14 @@ HEALTHY = "TID002,HAWT,20,25,38.0,40,20,50,2,40,SW"
 
 @pytest.fixture(autouse=True)
 def no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Dummy credentials and no metadata look-ups, so nothing can reach AWS."""
+    """Dummy credentials and no metadata look-ups, so nothing can reach AWS; none of the service's settings
+    from the environment the suite was started in."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for name in ("MODEL_BACKEND", "MODEL_PATH", "SAGEMAKER_ENDPOINT_NAME", "CORS_ORIGINS", "AWS_PROFILE"):
+    for name in (*SETTINGS, *FALLBACKS.values(), "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
 
 

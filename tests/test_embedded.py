@@ -10,6 +10,7 @@ import pytest
 
 from app import create_app
 from app.backends.embedded import DEFAULT_MODEL_PATH, EmbeddedBackend, ModelFileError, checksum, load_artifact
+from app.config import ConfigError
 from app.schema import Readings, turbine_schema
 from app.training import to_frame, train, turbine_dataset
 from tests.conftest import SAMPLE
@@ -101,9 +102,9 @@ def test_bad_artifacts_are_refused(
 
 def test_unreadable_artifacts_fail_app_start_up_with_a_clear_message(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text("{not json")
-    with pytest.raises(ModelFileError, match=r"broken\.json is not valid JSON"):
+    with pytest.raises(ConfigError, match=r"MODEL_PATH: .*broken\.json is not valid JSON"):
         create_app({"MODEL_PATH": str(tmp_path / "broken.json")})
-    with pytest.raises(ModelFileError, match=r"cannot read model file .*missing\.json: No such file"):
+    with pytest.raises(ConfigError, match=r"MODEL_PATH: cannot read model file .*missing\.json: No such file"):
         create_app({"MODEL_PATH": str(tmp_path / "missing.json")})
 
 

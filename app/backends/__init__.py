@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from app.schema import Reading, Schema
+from app.config import ConfigError
+from app.schema import Reading, Schema, SchemaError, load_schema
 
 
 class Predictions(NamedTuple):
@@ -30,15 +31,34 @@ class Backend(Protocol):
         ...
 
 
+def configured_schema(config: Mapping[str, Any]) -> Schema | None:
+    """The schema SCHEMA_PATH names, if set; raises ConfigError."""
+    if not config["SCHEMA_PATH"]:
+        return None
+    try:
+        return load_schema(config["SCHEMA_PATH"])
+    except SchemaError as problem:
+        raise ConfigError("SCHEMA_PATH", str(problem)) from None
+
+
 def make_backend(config: Mapping[str, Any]) -> Backend:
-    """The backend the configuration names; raises ValueError for an unusable configuration."""
+    """The backend the configuration names; raises ConfigError naming the setting it cannot honour."""
     backend: Backend
+    schema = configured_schema(config)
     if config["MODEL_BACKEND"] == "sagemaker":
         from app.backends.sagemaker import SageMakerBackend
 
-        backend = SageMakerBackend.from_config(config)
-    else:
-        from app.backends.embedded import EmbeddedBackend
+        return SageMakerBackend.from_config(config, schema)
+    from app.backends.embedded import EmbeddedBackend, ModelFileError
 
+    try:
         backend = EmbeddedBackend.from_file(config["MODEL_PATH"])
+    except ModelFileError as problem:
+        raise ConfigError("MODEL_PATH", str(problem)) from None
+    if schema is not None and schema.to_dict()["fields"] != backend.schema.to_dict()["fields"]:
+        raise ConfigError(
+            "SCHEMA_PATH",
+            f"{config['SCHEMA_PATH']} names other fields than the model in MODEL_PATH; the embedded model "
+            "validates against its own schema, so leave SCHEMA_PATH unset or point it at the same fields",
+        )
     return backend

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from app.backends import Predictions
+from app.config import DEFAULT_MODEL_PATH as DEFAULT_MODEL_PATH
 from app.schema import Reading, Readings, Schema, SchemaError, schema_from_dict
 
 FORMAT = "turbine-status-logistic/2"
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "model" / "model.json"
 
 
 class ModelFileError(ValueError):
