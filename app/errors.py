@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask import Response, request
 
-from app.logs import ROOT_LOGGER
+from app.logs import REQUEST_ID_KEY, service_logger
 
 if TYPE_CHECKING:
     from flask import Flask
 
-log = logging.getLogger(f"{ROOT_LOGGER}.errors")
+log = service_logger("errors")
 BACKEND_ERROR_KEY = "turbine_status.backend_error"  # the code of the BackendError answered, for the metrics
 
 # Short codes for the HTTP errors Flask/Werkzeug raise before a view runs.
@@ -84,7 +83,7 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
     return Response(orjson.dumps(body), status, headers, mimetype="application/json")
 
 
-def _render(error: ApiError) -> Response:
+def render(error: ApiError) -> Response:
     return json_response(error.body(), error.status, error.headers)
 
 
@@ -93,10 +92,22 @@ def error_response(error: Exception) -> Response:
     500, with the traceback logged and never sent."""
     if isinstance(error, BackendError):
         request.environ[BACKEND_ERROR_KEY] = error.code
+        # The id finds the logged detail, which the answer never carries.
+        request_id = request.environ.get(REQUEST_ID_KEY)
+        if request_id:
+            return render(
+                ApiError(
+                    f"{error.message} Request id: {request_id}.",
+                    error.details,
+                    status=error.status,
+                    code=error.code,
+                    headers=error.headers,
+                )
+            )
     if isinstance(error, ApiError):
-        return _render(error)
+        return render(error)
     log.exception("unhandled error", exc_info=error)
-    return _render(ApiError("Internal server error."))
+    return render(ApiError("Internal server error."))
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -113,7 +124,7 @@ def register_error_handlers(app: Flask) -> None:
             message = f"The request body is larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes."
         elif isinstance(error, ClientDisconnected):
             message = "The body ended before the length its Content-Length announced."
-        return _render(
+        return render(
             ApiError(message, status=status, code=HTTP_CODES.get(status, "http_error"), headers=headers),
         )
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import re
 import struct
 import sys
 from collections.abc import Iterator
@@ -16,16 +18,19 @@ from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from app import create_app
-from app.backends.sagemaker import SageMakerBackend, make_client, parse_answer
+from app.backends.sagemaker import CALLER_MESSAGES, SageMakerBackend, make_client, parse_answer
+from app.config import ConfigError
 from app.examples import ai4i
-from app.schema import SchemaError
 from tests.conftest import HEALTHY, SAMPLE
 
 REGION = "eu-west-1"
 ENDPOINT = "turbine-endpoint"
+ROLE_ARN = "arn:aws:sts::123456789012:assumed-role/turbine-status-dev/turbine-status-dev"
 RESULTS_URL = "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results"
 
 
@@ -156,7 +161,7 @@ def test_bad_input_never_reaches_the_endpoint(stubbed: tuple[FlaskClient, Stubbe
             },
             502,
             "endpoint_not_found",
-            f"Endpoint {ENDPOINT} was not found",
+            "account 123456789012 not found",
         ),
         (
             {
@@ -172,75 +177,178 @@ def test_bad_input_never_reaches_the_endpoint(stubbed: tuple[FlaskClient, Stubbe
             {"service_error_code": "ThrottlingException", "service_message": "Rate exceeded", "http_status_code": 400},
             503,
             "endpoint_throttled",
-            "throttling",
+            "Rate exceeded",
         ),
         (
             {"service_error_code": "", "service_message": "", "http_status_code": 400},
             503,
             "endpoint_throttled",
-            "throttling",
+            "(400)",
         ),
         (
             {
                 "service_error_code": "AccessDeniedException",
-                "service_message": "not authorized",
+                "service_message": f"User: {ROLE_ARN} is not authorized to perform: sagemaker:InvokeEndpoint",
                 "http_status_code": 403,
             },
             503,
             "access_denied",
-            "not authorized",
+            ROLE_ARN,
         ),
         (
             {"service_error_code": "InternalFailure", "service_message": "boom", "http_status_code": 500},
             502,
             "backend_error",
-            "InternalFailure boom",
+            "InternalFailure (500): boom",
         ),
     ],
 )
 def test_endpoint_failures_become_clear_json_errors(
     stubbed: tuple[FlaskClient, Stubber],
-    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
     error: dict[str, Any],
     status: int,
     code: str,
     fragment: str,
 ) -> None:
+    """The caller gets the code, a fixed sentence and the request id; what AWS said is logged under that id."""
     client, stubber = stubbed
     stubber.add_client_error("invoke_endpoint", response_meta={"RequestId": "req-123"}, **error)
-    response = client.post("/", data=SAMPLE, content_type="text/csv", headers={"Origin": "https://x.example"})
+    headers = {"Origin": "https://x.example", "X-Request-Id": "caller-1"}
+    response = client.post("/", data=SAMPLE, content_type="text/csv", headers=headers)
     assert response.status_code == status
     body = response.get_json()
-    assert body["error"] == code and fragment in body["message"]
+    assert body == {
+        "error": code,
+        "message": f"{CALLER_MESSAGES[code]} Request id: caller-1.",
+        "details": [],
+    }
+    assert_leaks_nothing(response.get_data(as_text=True))
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     if status == 503 and code == "endpoint_throttled":
         assert response.headers["Retry-After"] == "2"
-    assert [r.message.count("req-123") for r in caplog.records if r.name == "app.backends.sagemaker"] == [1]
+    [logged] = [line for line in map(json.loads, capsys.readouterr().err.splitlines()) if "level" in line]
+    assert (logged["logger"], logged["level"], logged["request_id"]) == (
+        "turbine_status.sagemaker",
+        "WARNING",
+        "caller-1",
+    )
+    assert fragment in logged["message"] and "req-123" in logged["message"]
+
+
+def assert_leaks_nothing(answer: str) -> None:
+    """No ARN, AWS account id, botocore or Python class name reaches a caller."""
+    assert not re.search(r"arn:aws|\b\d{12}\b|botocore|Exception|Error\b|Traceback", answer), answer
+
+
+def test_a_container_message_is_logged_never_answered(
+    stubbed: tuple[FlaskClient, Stubber], capsys: pytest.CaptureFixture[str]
+) -> None:
+    client, stubber = stubbed
+    stubber.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ModelError",
+        service_message="Received client error (400) from primary",
+        http_status_code=424,
+        response_meta={"RequestId": "req-9"},
+        modeled_fields={"OriginalMessage": "KeyError: 'secret_column' in /opt/ml/code/inference.py"},
+    )
+    response = client.post("/", data=SAMPLE, content_type="text/csv")
+    assert response.status_code == 502 and response.get_json()["error"] == "model_error"
+    assert "secret_column" not in response.get_data(as_text=True)
+    assert_leaks_nothing(response.get_data(as_text=True))
+    assert "secret_column" in capsys.readouterr().err
+
+
+def npy_with(descr: str, shape: str, data: bytes, version: int = 1) -> bytes:
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}".encode()
+    size = 10 if version == 1 else 12
+    header += b" " * (-(size + len(header) + 1) % 64) + b"\n"
+    length = struct.pack("<H" if version == 1 else "<I", len(header))
+    return b"\x93NUMPY" + bytes([version, 0]) + length + header + data
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
 
 
 @pytest.mark.parametrize(
     ("payload", "content_type", "fragment"),
     [
         (b"0.5\n", "text/csv", "1 predictions for 2 readings"),
-        (b"not json", "application/json", "cannot be used"),
+        (b"not json", "application/json", "Expecting value"),
         (b"0.5\n1.5\n", "text/csv", "1.5 is not a probability"),
+        (b"0.5\nnan\n", "text/csv", "nan"),
+        (b"0.5\n0.5,0.5\n", "text/csv", "could not convert"),
+        (b"\xff\xfe", "text/csv", "utf-8"),
         (b"<xml/>", "text/xml", "unsupported content type"),
+        (b"[0.5, NaN]", "application/json", "nan"),
+        (b'{"predictions": [0.5, -0.1]}', "application/json", "-0.1"),
+        (b'{"predictions": "0.5"}', "application/json", "without a list"),
+        (b'[{"score": "0.5"}, {"score": 0.5}]', "application/json", "0.5 is not"),
+        (b"[[0.5], [0.5]]", "application/json", "[0.5]"),
+        (DEEP, "application/json", "nested too deeply"),
         (
             json.dumps({"predictions": [{"score": 0.5, "predicted_label": 7}] * 2}).encode(),
             "application/json",
             "predicted_label 7",
         ),
+        (npy([0.5, 0.5], (2,))[:-3], "application/x-npy", "data bytes"),
+        (npy([0.5, 0.5], (2,))[:20], "application/x-npy", "header"),
+        (b"\x93NUMPY\x01", "application/x-npy", "not an .npy"),
+        (npy_with("<U4", "(2,)", b"0" * 32), "application/x-npy", "header"),
+        (npy_with("<f8", "(2, 3)", struct.pack("<6d", *[0.5] * 6)), "application/x-npy", "shape"),
+        (npy_with("<f8", "(2,)", struct.pack("<2d", 0.5, 2.0)), "application/x-npy", "2.0 is not"),
+        (npy_with("<f8", "__import__('os')", b""), "application/x-npy", "header"),
+        (npy_with("<f4", "(2,)", struct.pack("<2f", 0.5, 0.25), version=2), "application/x-npy", "never"),
     ],
 )
 def test_unusable_answers_are_a_502(
-    stubbed: tuple[FlaskClient, Stubber], payload: bytes, content_type: str, fragment: str
+    stubbed: tuple[FlaskClient, Stubber],
+    capsys: pytest.CaptureFixture[str],
+    payload: bytes,
+    content_type: str,
+    fragment: str,
 ) -> None:
+    """Every malformed answer is a 502 bad_model_answer with a fixed message; why is logged."""
     client, stubber = stubbed
     stubber.add_response("invoke_endpoint", answer(payload, content_type))
     response = client.post("/", data=f"{SAMPLE}\n{HEALTHY}", content_type="text/csv")
+    if fragment == "never":  # the control: a well-formed version 2 file is read
+        assert response.status_code == 200
+        return
     assert response.status_code == 502
     assert response.get_json()["error"] == "bad_model_answer"
-    assert fragment in response.get_json()["message"]
+    assert response.get_json()["message"].startswith(CALLER_MESSAGES["bad_model_answer"])
+    assert fragment in capsys.readouterr().err
+
+
+@functools.cache
+def fuzzed_service() -> tuple[FlaskClient, SageMakerBackend]:
+    backend = SageMakerBackend(ENDPOINT, make_client(REGION))
+    return create_app({"ACCESS_LOG": False, "LOG_LEVEL": "ERROR"}, backend=backend).test_client(), backend
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    payload=st.one_of(
+        st.binary(max_size=300),
+        st.binary(max_size=200).map(lambda b: npy([0.5, 0.5], (2,))[: len(b) % 140] + b),
+        st.recursive(
+            st.one_of(st.none(), st.booleans(), st.floats(), st.integers(), st.text(max_size=5)),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        ).map(lambda document: json.dumps({"predictions": document}).encode()),
+    ),
+    content_type=st.sampled_from(["application/json", "text/csv", "application/x-npy", "application/jsonlines"]),
+)
+def test_no_answer_from_an_endpoint_gives_a_500(payload: bytes, content_type: str) -> None:
+    """Random bytes and random JSON under each content type: a score per reading, or a 502, never a 500."""
+    client, backend = fuzzed_service()
+    with Stubber(backend.client) as stubber:
+        stubber.add_response("invoke_endpoint", answer(payload, content_type))
+        response = client.post("/", data=f"{SAMPLE}\n{HEALTHY}", content_type="text/csv")
+    assert response.status_code in (200, 502), response.get_data(as_text=True)
+    if response.status_code == 502:
+        assert response.get_json()["error"] == "bad_model_answer"
 
 
 class TimingOutClient:
@@ -265,7 +373,9 @@ def test_transport_failures(fake: type[TimingOutClient], status: int, code: str)
     assert response.get_json()["error"] == code
 
 
-def test_missing_credentials_are_a_503_with_a_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_credentials_are_a_503(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
@@ -274,7 +384,7 @@ def test_missing_credentials_are_a_503_with_a_hint(monkeypatch: pytest.MonkeyPat
     response = client.post("/", data=SAMPLE, content_type="text/csv")
     assert response.status_code == 503
     assert response.get_json()["error"] == "no_credentials"
-    assert "IAM role" in response.get_json()["message"]
+    assert "Unable to locate credentials" in capsys.readouterr().err
 
 
 def test_client_has_bounded_timeouts_and_retries() -> None:
@@ -348,5 +458,41 @@ def test_a_bad_schema_path_stops_start_up(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("MODEL_BACKEND", "sagemaker")
     monkeypatch.setenv("SAGEMAKER_ENDPOINT_NAME", ENDPOINT)
     monkeypatch.setenv("SCHEMA_PATH", str(tmp_path / "schema.json"))
-    with pytest.raises(SchemaError, match=r"fields\[0\]: minimum and maximum must be finite numbers"):
+    with pytest.raises(ConfigError, match=r"SCHEMA_PATH: .*fields\[0\]: minimum and maximum must be finite numbers"):
         create_app()
+
+
+def test_without_schema_path_the_turbine_fields_are_said_at_start_up_and_in_the_model(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MODEL_BACKEND", "sagemaker")
+    monkeypatch.setenv("SAGEMAKER_ENDPOINT_NAME", ENDPOINT)
+    with mock_aws():
+        client = create_app().test_client()
+        logged = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+        assert logged[0]["level"] == "WARNING" and "SCHEMA_PATH is not set" in logged[0]["message"]
+        assert "bundled turbine fields" in client.get("/v1/model").get_json()["schema_source"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "config", "region"),
+    [
+        ({"AWS_REGION": "us-east-2"}, {}, "us-east-2"),
+        ({"AWS_REGION": "us-east-2", "SAGEMAKER_REGION": "ap-south-1"}, {}, "ap-south-1"),
+        ({"AWS_REGION": "us-east-2"}, {"SAGEMAKER_REGION": "eu-north-1"}, "eu-north-1"),
+        ({}, {}, "eu-west-1"),  # neither: boto3's own chain, here AWS_DEFAULT_REGION
+    ],
+)
+def test_the_region_is_taken_from_settings(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], config: dict[str, str], region: str
+) -> None:
+    for name, value in {"MODEL_BACKEND": "sagemaker", "SAGEMAKER_ENDPOINT_NAME": ENDPOINT, **environ}.items():
+        monkeypatch.setenv(name, value)
+    assert create_app(config).test_client().get("/v1/model").get_json()["region"] == region
+
+
+def test_no_region_anywhere_stops_start_up_naming_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    with pytest.raises(ConfigError, match="SAGEMAKER_REGION: no AWS region is configured"):
+        create_app({"MODEL_BACKEND": "sagemaker", "SAGEMAKER_ENDPOINT_NAME": ENDPOINT})
