@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, g, request
 
-from app.errors import ApiError
+from app.config import level
+from app.errors import ApiError, render
 from app.logs import FIELDS, REQUEST_ID_KEY, access_log, lambda_request_id
 
 if TYPE_CHECKING:
@@ -48,23 +50,36 @@ def _key_matches(key: str, hashes: tuple[str, ...]) -> bool:
     return matched
 
 
-def _require_key() -> None:
-    """Refuse a request without a listed X-API-Key; raises ApiError (401)."""
-    if request.method == "OPTIONS" or request.endpoint in OPEN_ENDPOINTS:
-        return
+def _identify() -> None:
+    """Who a request counts against: its API key once verified, else its client address. Runs before the
+    rate limit, so a missing, wrong or invented key is counted against the address that sent it."""
+    g.api_key_ok = False
+    g.rate_client = "address " + (request.remote_addr or "unknown")
+    keys = current_app.config["API_KEYS"]
     key = request.headers.get("X-API-Key")
-    if not key or not _key_matches(key, current_app.config["API_KEYS"]):
-        raise ApiError(
-            "A valid API key is required: send it in the X-API-Key header.",
-            status=401,
-            code="unauthorized",
-            headers={"WWW-Authenticate": "X-API-Key"},
-        )
+    if keys and key and _key_matches(key, keys):
+        g.api_key_ok = True
+        g.rate_client = "API key sha256:" + hash_key(key)[:12]
 
 
 def _rate_key() -> str:
-    key = request.headers.get("X-API-Key")
-    return "key:" + hash_key(key) if key else "ip:" + (request.remote_addr or "unknown")
+    return str(g.get("rate_client") or "address " + (request.remote_addr or "unknown"))
+
+
+def _is_open() -> bool:
+    return request.method == "OPTIONS" or request.endpoint in OPEN_ENDPOINTS
+
+
+def _require_key() -> None:
+    """Refuse a request without a listed X-API-Key; raises ApiError (401)."""
+    if _is_open() or g.get("api_key_ok"):
+        return
+    raise ApiError(
+        "A valid API key is required: send it in the X-API-Key header.",
+        status=401,
+        code="unauthorized",
+        headers={"WWW-Authenticate": "X-API-Key"},
+    )
 
 
 def _request_id(environ: WSGIEnvironment) -> str:
@@ -150,28 +165,54 @@ def add_request_middleware(app: Flask, observe: Observer | None = None) -> None:
         app.wsgi_app,
         app.extensions["backend"].name,
         rate_limited=bool(app.config["RATELIMIT_DEFAULT"]),
-        log=app.config["ACCESS_LOG"],
+        log=app.config["ACCESS_LOG"] and level(app.config) <= logging.INFO,
         observe=observe,
     )
 
 
 def init_security(app: Flask) -> None:
-    """Install key checks and rate limits when configured."""
+    """Install key checks and rate limits when configured: who the request is, then its limit, then its key."""
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only the addresses the trusted proxies appended: anything further left was written by the client.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
+    if not (app.config["API_KEYS"] or app.config["RATELIMIT_DEFAULT"]):
+        return
+    app.before_request(_identify)
+    if app.config["RATELIMIT_DEFAULT"]:
+        _init_limiter(app)
     if app.config["API_KEYS"]:
         app.before_request(_require_key)
-    if not app.config["RATELIMIT_DEFAULT"]:
-        return
+
+
+def _init_limiter(app: Flask) -> None:
     # Imported only here: it pulls in asyncio and storage drivers, a cost a start-up without limits need not pay.
     from flask_limiter import HeaderNames, Limiter
+    from flask_limiter.errors import RateLimitExceeded
 
     limiter = Limiter(
         _rate_key,
         app=app,
-        default_limits=[app.config["RATELIMIT_DEFAULT"]],
+        # One budget per key or address across every guarded route, as a client counts its calls.
+        application_limits=[app.config["RATELIMIT_DEFAULT"]],
         storage_uri=app.config["RATELIMIT_STORAGE_URI"],
         headers_enabled=True,
         header_name_mapping={HeaderNames.RETRY_AFTER: LIMITER_RETRY_AFTER},
         strategy="fixed-window",  # one counter per key: constant memory and time whatever the limit
         swallow_errors=True,  # a storage outage is logged and lets requests through rather than failing them
     )
-    limiter.request_filter(lambda: request.method == "OPTIONS" or request.endpoint in OPEN_ENDPOINTS)
+    limiter.request_filter(_is_open)
+
+    @app.errorhandler(RateLimitExceeded)
+    def limited(error: RateLimitExceeded) -> Response:
+        current = limiter.current_limit
+        retry = max(1, math.ceil(current.reset_at - time.time())) if current else 1
+        return render(
+            ApiError(
+                f"Rate limit of {error.limit.limit} used up for {_rate_key()}; retry in {retry} s.",
+                status=429,
+                code="too_many_requests",
+            )
+        )

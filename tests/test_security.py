@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -97,10 +98,75 @@ def test_rate_limit_answers_429_json_with_retry_after() -> None:
     assert client.get("/ping").status_code == 200  # health stays open
 
 
-def test_limits_are_per_key() -> None:
-    client = create_app({"RATELIMIT_DEFAULT": "2 per minute"}).test_client()
-    assert [post(client, {"X-API-Key": "a"}).status_code for _ in range(3)] == [200, 200, 429]
-    assert post(client, {"X-API-Key": "b"}).status_code == 200
+def statuses(client: FlaskClient, count: int, keys: list[str | None], **environ: str) -> list[int]:
+    """POST / `count` times, the i-th with keys[i % len(keys)] as X-API-Key (None: no key)."""
+    sent = [keys[i % len(keys)] for i in range(count)]
+    return [
+        client.post(
+            "/", data=SAMPLE, content_type="text/csv", headers={"X-API-Key": k} if k else {}, environ_base=environ
+        ).status_code
+        for k in sent
+    ]
+
+
+def test_invented_keys_count_against_the_address_that_sent_them() -> None:
+    client = create_app({"RATELIMIT_DEFAULT": "3/minute"}).test_client()
+    assert statuses(client, 6, [f"made-up-{i}" for i in range(6)]) == [200, 200, 200, 429, 429, 429]
+
+
+def test_wrong_keys_are_limited_too() -> None:
+    client = create_app({"API_KEYS": (hash_key(KEY),), "RATELIMIT_DEFAULT": "3/minute"}).test_client()
+    assert statuses(client, 5, [f"guess-{i}" for i in range(5)]) == [401, 401, 401, 429, 429]
+    # The guesses used up their address's budget, not the real key's.
+    assert statuses(client, 1, [KEY]) == [200]
+
+
+def test_two_real_keys_have_budgets_of_their_own() -> None:
+    client = create_app(
+        {"API_KEYS": (hash_key(KEY), hash_key("another-key")), "RATELIMIT_DEFAULT": "2/minute"}
+    ).test_client()
+    assert statuses(client, 3, [KEY]) == [200, 200, 429]
+    assert statuses(client, 3, ["another-key"]) == [200, 200, 429]
+
+
+@pytest.mark.parametrize(("hops", "separated"), [(1, True), (0, False)])
+def test_forwarded_addresses_count_only_behind_trusted_proxies(hops: int, separated: bool) -> None:
+    client = create_app({"RATELIMIT_DEFAULT": "2/minute", "TRUSTED_PROXY_HOPS": hops}).test_client()
+    first = statuses(client, 2, [None], HTTP_X_FORWARDED_FOR="198.51.100.7")
+    other = statuses(client, 2, [None], HTTP_X_FORWARDED_FOR="198.51.100.8")
+    assert first == [200, 200]
+    assert other == ([200, 200] if separated else [429, 429])
+
+
+def test_one_proxy_hop_trusts_only_the_address_that_proxy_appended() -> None:
+    """A client that writes its own X-Forwarded-For cannot pick its address: the proxy appends the real one."""
+    client = create_app({"RATELIMIT_DEFAULT": "2/minute", "TRUSTED_PROXY_HOPS": 1}).test_client()
+    forged = [f"10.0.0.{i}, 198.51.100.7" for i in range(3)]
+    answers = [statuses(client, 1, [None], HTTP_X_FORWARDED_FOR=value)[0] for value in forged]
+    assert answers == [200, 200, 429]
+
+
+def test_one_budget_across_the_scoring_routes() -> None:
+    client = create_app({"RATELIMIT_DEFAULT": "3/minute"}).test_client()
+    answers = [
+        client.post(path, data=SAMPLE, content_type="text/csv").status_code
+        for path in ("/", "/v1/predictions", "/", "/v1/predictions")
+    ]
+    assert answers == [200, 200, 200, 429]
+
+
+def test_the_429_says_the_limit_when_to_retry_and_who_was_counted() -> None:
+    client = create_app({"API_KEYS": (hash_key(KEY),), "RATELIMIT_DEFAULT": "1/minute"}).test_client()
+    statuses(client, 1, [KEY])
+    by_key = post(client, {"X-API-Key": KEY})
+    statuses(client, 1, [None])
+    by_address = post(client)
+    said = re.fullmatch(
+        rf"Rate limit of 1 per 1 minute used up for API key sha256:{hash_key(KEY)[:12]}; retry in (\d+) s\.",
+        by_key.get_json()["message"],
+    )
+    assert said and abs(int(said[1]) - int(by_key.headers["Retry-After"])) <= 1  # the header rounds down
+    assert by_address.get_json()["message"].startswith("Rate limit of 1 per 1 minute used up for address 127.0.0.1;")
 
 
 def test_answers_other_than_429_carry_no_retry_after() -> None:
