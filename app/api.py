@@ -25,8 +25,14 @@ def _backend() -> Backend:
 def _body() -> bytes:
     """The body; werkzeug answers 413 for a declared length over the limit and 400 for a body that ends early."""
     body = request.get_data(cache=False)
-    # werkzeug ends a streamed (chunked) body at the limit without a word: one more byte means it was longer.
-    if len(body) == request.max_content_length and request.environ["wsgi.input"].read(1):
+    # werkzeug ends a body without Content-Length (chunked) at the limit without a word: one more byte means it
+    # was longer. With a Content-Length werkzeug has already compared it, and a read past it would wait on the
+    # connection for bytes that never come.
+    if (
+        request.content_length is None
+        and len(body) == request.max_content_length
+        and request.environ["wsgi.input"].read(1)
+    ):
         raise RequestEntityTooLarge()
     return body
 
