@@ -19,6 +19,9 @@ _settings = from_env(os.environ)
 if _settings.get("METRICS") == "prometheus" and not _settings.get("PROMETHEUS_MULTIPROC_DIR"):
     # Without a shared directory each worker would count alone and /metrics would show one worker's share.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="turbine-status-metrics-")
+elif _settings.get("METRICS") == "prometheus":
+    # The folder the command names, made if missing: every worker writes its files there.
+    Path(_settings["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 
 def _shared_dir() -> str:
