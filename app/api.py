@@ -143,4 +143,7 @@ def docs() -> Response:
 def openapi() -> Response:
     """Describe every route, input format and error as OpenAPI 3.1."""
     backend = _backend()
-    return json_response(build_document(str(backend.describe().get("version", "1")), backend.schema))
+    document = build_document(
+        str(backend.describe().get("version", "1")), backend.schema, bool(current_app.config["API_KEYS"])
+    )
+    return json_response(document)

@@ -99,7 +99,7 @@ def _errors(*statuses: str) -> dict[str, Any]:
     return {s: {"description": ERROR_STATUSES[s], "content": _json(_ref("Error"))} for s in statuses}
 
 
-def build_document(version: str, schema: Schema) -> dict[str, Any]:
+def build_document(version: str, schema: Schema, keys: bool = False) -> dict[str, Any]:
     """The OpenAPI document for a model of this version whose readings have these fields."""
     fields = schema.fields
     reading = {
@@ -206,7 +206,9 @@ def build_document(version: str, schema: Schema) -> dict[str, Any]:
         },
         "required": ["error", "message", "details"],
     }
-    keyed: list[dict[str, list[str]]] = [{}, {"apiKey": []}]
+    # Security is declared only when API keys are on, so /docs offers "Authorize" only then.
+    guarded: dict[str, Any] = {"security": [{}, {"apiKey": []}]} if keys else {}
+    refusals = ("401",) if keys else ()
     html = {"text/html": {"schema": {"type": "string"}}}
     return {
         "openapi": "3.1.0",
@@ -220,18 +222,18 @@ def build_document(version: str, schema: Schema) -> dict[str, Any]:
                 "get": {"summary": "The demo page", "responses": {"200": {"description": "HTML", "content": html}}},
                 "post": {
                     "summary": "Score readings (SageMaker linear-learner answer shape)",
-                    "security": keyed,
+                    **guarded,
                     "requestBody": request_body,
                     "responses": {
                         "200": {"description": "One prediction per reading, in input order", "content": _json(classic)},
-                        **_errors("400", "401", "413", "415", "429", "500", "502", "503", "504"),
+                        **_errors("400", *refusals, "413", "415", "429", "500", "502", "503", "504"),
                     },
                 },
             },
             "/v1/predictions": {
                 "post": {
                     "summary": "Score readings, with text labels and optional explanations",
-                    "security": keyed,
+                    **guarded,
                     "parameters": [
                         {
                             "name": "explain",
@@ -247,7 +249,7 @@ def build_document(version: str, schema: Schema) -> dict[str, Any]:
                             "description": "One prediction per reading, in input order",
                             "content": _json(versioned),
                         },
-                        **_errors("400", "401", "413", "415", "429", "500", "502", "503", "504"),
+                        **_errors("400", *refusals, "413", "415", "429", "500", "502", "503", "504"),
                     },
                 }
             },
@@ -260,10 +262,10 @@ def build_document(version: str, schema: Schema) -> dict[str, Any]:
             "/v1/model": {
                 "get": {
                     "summary": "The model, its metrics and the reading's fields",
-                    "security": keyed,
+                    **guarded,
                     "responses": {
                         "200": {"description": "Model description", "content": _json({"type": "object"})},
-                        **_errors("401", "429"),
+                        **_errors(*refusals, "429"),
                     },
                 }
             },
@@ -282,13 +284,19 @@ def build_document(version: str, schema: Schema) -> dict[str, Any]:
         },
         "components": {
             "schemas": {"Reading": reading, "ReadingArray": reading_array, "Error": error},
-            "securitySchemes": {
-                "apiKey": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-API-Key",
-                    "description": "Required only when the service is configured with API_KEYS.",
+            **(
+                {
+                    "securitySchemes": {
+                        "apiKey": {
+                            "type": "apiKey",
+                            "in": "header",
+                            "name": "X-API-Key",
+                            "description": "Required: the service is configured with API_KEYS.",
+                        }
+                    }
                 }
-            },
+                if keys
+                else {}
+            ),
         },
     }

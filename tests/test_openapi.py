@@ -43,7 +43,7 @@ def test_document_describes_every_route(client: FlaskClient) -> None:
     assert reading["properties"]["rpm_blade"]["title"] == "RPM blade"
     post = document["paths"]["/"]["post"]
     assert set(post["requestBody"]["content"]) == {"text/csv", "text/plain", "application/json"}
-    assert {"400", "401", "413", "415", "429", "500", "502", "503", "504"} <= set(post["responses"])
+    assert {"400", "413", "415", "429", "500", "502", "503", "504"} <= set(post["responses"])
 
 
 def test_docs_page_needs_no_cdn(client: FlaskClient) -> None:
@@ -74,3 +74,14 @@ def test_default_configuration_conforms_to_its_document(case: schemathesis.Case)
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_configuration_with_keys_and_limits_conforms_to_its_document(case: schemathesis.Case) -> None:
     case.call_and_validate(headers={"X-API-Key": KEY})
+
+
+@pytest.mark.parametrize("keys", [True, False])
+def test_security_is_declared_only_when_keys_are_on(keys: bool) -> None:
+    """Swagger UI shows "Authorize" and locks from the document's security: only when keys are configured."""
+    config = {"API_KEYS": (hash_key(KEY),)} if keys else {}
+    document = create_app(config).test_client().get("/openapi.json").get_json()
+    operations = [op for path in document["paths"].values() for op in path.values()]
+    assert ("securitySchemes" in document["components"]) is keys
+    assert any("security" in op for op in operations) is keys
+    assert any("401" in op["responses"] for op in operations) is keys
