@@ -20,11 +20,10 @@ class ConfigError(click.ClickException, ValueError):
 
     exit_code = 2
 
-    def __init__(self, name: str, why: str, debug: bool = False) -> None:
+    def __init__(self, name: str, why: str) -> None:
         super().__init__(f"{name}: {why}")
         self.name = name
-        self.why = why
-        self.debug = debug
+        self.debug = False  # create_app sets it from the LOG_LEVEL it resolved
 
     def show(self, file: IO[Any] | None = None) -> None:
         if self.debug:
@@ -163,7 +162,7 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
 def resolve(environ: Mapping[str, str], config: Mapping[str, Any] | None) -> dict[str, Any]:
     """Defaults, then the environment, then `config`, every setting through its parser; keys of `config` that
     are not settings (Flask's own, TESTING say) pass as they are."""
-    resolved = {name: default for name, (default, _, _) in SETTINGS.items()}
+    resolved = defaults()
     resolved.update(from_env(environ))
     config = config or {}
     resolved.update({key: value for key, value in config.items() if key not in SETTINGS})

@@ -54,7 +54,7 @@ def _identify() -> None:
     """Who a request counts against: its API key once verified, else its client address. Runs before the
     rate limit, so a missing, wrong or invented key is counted against the address that sent it."""
     g.api_key_ok = False
-    g.rate_client = "address " + (request.remote_addr or "unknown")
+    g.rate_client = _address()
     keys = current_app.config["API_KEYS"]
     key = request.headers.get("X-API-Key")
     if keys and key and _key_matches(key, keys):
@@ -63,7 +63,11 @@ def _identify() -> None:
 
 
 def _rate_key() -> str:
-    return str(g.get("rate_client") or "address " + (request.remote_addr or "unknown"))
+    return str(g.get("rate_client") or _address())
+
+
+def _address() -> str:
+    return "address " + (request.remote_addr or "unknown")
 
 
 def _is_open() -> bool:
