@@ -61,7 +61,7 @@ def _whole_numbers(low: int, high: int) -> list[str]:
 
 def _number_pattern(field: Field) -> str:
     """Plain decimals that lie in the field's range: every text this matches is accepted. It leaves out
-    forms the API also accepts (exponents, a plus sign, leading zeros), which the document's text names."""
+    forms the API also accepts (a plus sign, leading zeros), which the document's text names."""
     low, high = math.ceil(field.minimum), math.floor(field.maximum)
     fraction, zeros = r"(?:\.[0-9]*)?", r"(?:\.0*)?"
     parts = []
@@ -119,9 +119,10 @@ def build_document(version: str, schema: Schema, keys: bool = False) -> dict[str
     csv_body = {
         "type": "string",
         "description": (
-            f"One reading per line, {len(fields)} comma-separated values in field order, under an optional header "
-            "line naming the fields. The pattern gives the plain form; the API also accepts values quoted or "
-            "padded with spaces, numbers with an exponent, a plus sign or leading zeros, and empty lines."
+            f"One reading per line, {len(fields)} comma-separated values in field order, or in the order of an "
+            "optional header line naming every field once. The pattern gives the plain form, with the header in field "
+            "order; the API also accepts values quoted or padded with spaces, numbers with a plus sign or leading "
+            "zeros, and empty lines. Numbers are plain decimals: no exponent."
         ),
         "pattern": csv_pattern(schema),
         "example": schema.sample,

@@ -112,15 +112,19 @@ class Field:
             numbers = list(map(float, texts))
         except ValueError:
             raise ValueError(f"is not a number; expected {self.expected}") from None
+        if "e" in joined or "E" in joined:  # the only letters float() reads in a finite number
+            raise ValueError(f"is not a plain decimal (no exponents); expected {self.expected}")
         return _finite(numbers, self.expected)
 
     def from_json(self, values: Sequence[Any]) -> list[Any]:
         """JSON values, never coerced: a category must be a string, a number a JSON number (not a boolean)."""
         if self.categories:
-            if not all(isinstance(value, str) for value in values):
+            if not all(type(value) is str for value in values):
                 raise ValueError(f"is not a string; expected {self.expected}")
             return list(values)
         if not all(type(value) in (int, float) for value in values):
+            if any(type(value) is _LongInteger for value in values):
+                raise ValueError(f"is not a finite number; expected {self.expected}")
             raise ValueError(f"is not a number; expected {self.expected}")
         try:
             return _finite(list(map(float, values)), self.expected)
@@ -146,6 +150,21 @@ def _finite(numbers: list[float], expected: str) -> list[float]:
 
 
 Convert = Callable[[Field, Sequence[Any]], list[Any]]
+
+SHOWN_LENGTH = 40  # the longest value an error message repeats whole
+
+
+def shown(text: str) -> str:
+    """A value as an error message repeats it: cut short when long, saying how long it was."""
+    if len(text) <= SHOWN_LENGTH:
+        return text
+    return f"{text[: SHOWN_LENGTH - 8]}… ({len(text)} characters)"
+
+
+def _show(value: Any, convert: Convert) -> str:
+    if convert is Field.from_texts:
+        return shown(repr(value))
+    return shown(value if type(value) is _LongInteger else json.dumps(value))
 
 
 class _Errors:
@@ -197,9 +216,10 @@ def _check_count(count: int, max_rows: int) -> None:
 
 
 def _csv_values(line: str) -> list[str]:
-    """One line's values as the csv module reads them, without surrounding spaces; raises ValueError."""
+    """One line's values as the csv module reads them, without surrounding spaces (so a quote after a space
+    opens a quoted value); raises ValueError."""
     try:
-        return [value.strip() for value in next(csv.reader([line]), [])]
+        return [value.strip() for value in next(csv.reader([line], skipinitialspace=True), [])]
     except csv.Error as problem:
         raise ValueError(f"not readable as CSV: {problem}") from None
 
@@ -219,6 +239,34 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON number")
 
 
+class _LongInteger(str):
+    """A JSON integer too long for int(), kept as its text: no float holds it, so no field accepts it."""
+
+
+def _integer(text: str) -> int | _LongInteger:
+    # Past 400 digits no float can hold the number; Python refuses int() past 4300.
+    return int(text) if len(text) <= 400 else _LongInteger(text)
+
+
+def _load_json(text: str) -> Any:
+    """The JSON document; raises ValueError for invalid JSON and RecursionError for deep nesting."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        # An integer past Python's digit limit, or NaN: read again with integers kept as text where too long.
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_integer)
+
+
+JSON_HINT = "The body looks like JSON: send it with Content-Type: application/json."
+CSV_HINT = "The body does not look like JSON: send CSV with Content-Type: text/csv."
+
+
+def _hinted(error: ValidationError, hint: str) -> ValidationError:
+    return ValidationError(f"{error.message} {hint}", error.details)
+
+
 class Schema:
     """The fields of a reading, in order, and the one validator of readings."""
 
@@ -226,6 +274,7 @@ class Schema:
         self.fields = tuple(fields)
         self.names = tuple(field.name for field in self.fields)
         self.width = len(self.fields)
+        self._lower_names = frozenset(name.lower() for name in self.names)
         self.sample = sample  # one reading as a CSV line, for the page, the docs and check commands
 
     def to_dict(self) -> dict[str, Any]:
@@ -270,29 +319,19 @@ class Schema:
     def _each(
         field: Field, column: Sequence[Any], numbers: Sequence[int], convert: Convert, errors: _Errors
     ) -> list[Any]:
-        show: Callable[[Any], str] = repr if convert is Field.from_texts else json.dumps
         values = []
         for number, value in zip(numbers, column, strict=True):
             try:
                 values += field.check_allowed(convert(field, [value]))
             except ValueError as problem:
-                errors.add(number, field.name, f"{show(value)} {problem}")
+                errors.add(number, field.name, f"{_show(value, convert)} {problem}")
         return values
 
     def parse_csv(self, text: str, max_rows: int, split: bool = True) -> Readings:
-        """Readings from headerless CSV lines, or CSV lines under a header naming the fields in order.
-        `split=False` reads every line with the csv module, as the comma split must agree with it."""
+        """Readings from headerless CSV lines in field order, or CSV lines under a header naming every field once,
+        in any order. `split=False` reads every line with the csv module, as the comma split must agree with it."""
         lines = list(filter(None, text.splitlines()))
-        if lines and lines[0].split(",", 1)[0].strip().strip('"').lower() == self.names[0].lower():
-            try:
-                header = [name.lower() for name in _csv_values(lines.pop(0))]
-            except ValueError:
-                header = []
-            if header != [name.lower() for name in self.names]:
-                raise ValidationError(
-                    f"The header line does not name the {self.width} fields in order.",
-                    [{"row": None, "field": None, "message": f"expected header {','.join(self.names)}"}],
-                )
+        order = self._header_order(lines.pop(0)) if lines and self._is_header(lines[0]) else None
         _check_count(len(lines), max_rows)
         errors = _Errors()
         plain = split and _splits_as_csv(text, lines)
@@ -311,15 +350,60 @@ class Schema:
                         numbers.append(number)
                     except ValueError as problem:
                         errors.add(number, None, str(problem))
+            if order:
+                rows = [[values[i] for i in order] if len(values) == self.width else values for values in rows]
             for column, part in zip(columns, self._columns(rows, numbers, Field.from_texts, errors), strict=True):
                 column += part
         errors.raise_if_any()
         return Readings(columns)
 
+    def _is_header(self, line: str) -> bool:
+        """Whether a first line is a header: one of its values names a field, case aside."""
+        try:
+            values = _csv_values(line)
+        except ValueError:
+            return False
+        return not self._lower_names.isdisjoint(value.lower() for value in values)
+
+    def _header_order(self, line: str) -> list[int] | None:
+        """Where each field's value stands in the lines under this header; None when in field order. Raises
+        ValidationError unless the header names every field once."""
+        header = _csv_values(line)
+        names = [value.lower() for value in header]
+        expected = [name.lower() for name in self.names]
+        if names == expected:
+            return None
+        details = [
+            {"row": None, "field": field, "message": "missing from the header"}
+            for field, name in zip(self.names, expected, strict=True)
+            if name not in names
+        ]
+        for position, (value, name) in enumerate(zip(header, names, strict=True)):
+            if name not in self._lower_names:
+                details.append(
+                    {
+                        "row": None,
+                        "field": None,
+                        "message": f"header value {position + 1}, {shown(repr(value))}, names no field",
+                    }
+                )
+            elif names.index(name) != position:
+                details.append(
+                    {"row": None, "field": self.names[expected.index(name)], "message": "named twice in the header"}
+                )
+        if details:
+            raise ValidationError(
+                f"The header line must name each of the {self.width} fields once, in any order: "
+                + ",".join(self.names)
+                + ".",
+                details[:MAX_DETAILS],
+            )
+        return [names.index(name) for name in expected]
+
     def parse_json(self, text: str, max_rows: int) -> Readings:
         """Readings from a reading object, a list of them, or {"instances": [...]} of objects or arrays."""
         try:
-            document = json.loads(text, parse_constant=_reject_constant)
+            document = _load_json(text)
         except ValueError as problem:
             raise ValidationError(f"The body is not valid JSON: {problem}.") from None
         except RecursionError:
@@ -347,7 +431,7 @@ class Schema:
         for name in missing:
             errors.add(row, name, "missing")
         for name in unknown:
-            errors.add(row, name, "unknown field")
+            errors.add(row, shown(name), "unknown field")
         return None if missing or unknown else [item[name] for name in self.names]
 
     def parse_body(self, body: bytes, mimetype: str, charset: str | None, max_rows: int) -> Readings:
@@ -360,9 +444,17 @@ class Schema:
         if not body.strip():
             raise ValidationError("The body is empty; send one or more readings.")
         text = _decode(body)
-        if mimetype == JSON_TYPE:
-            return self.parse_json(text, max_rows)
-        return self.parse_csv(text, max_rows)
+        looks_like_json = text.lstrip()[:1] in ("{", "[")
+        try:
+            if mimetype == JSON_TYPE:
+                return self.parse_json(text, max_rows)
+            return self.parse_csv(text, max_rows)
+        except ValidationError as error:
+            if mimetype == JSON_TYPE and not looks_like_json:
+                raise _hinted(error, CSV_HINT) from None
+            if mimetype != JSON_TYPE and looks_like_json:
+                raise _hinted(error, JSON_HINT) from None
+            raise
 
     def parse_rows(self, rows: Sequence[Sequence[str]], numbers: Sequence[int]) -> Readings:
         """Rows of CSV values, such as a data file's, numbered for errors; raises ValidationError."""

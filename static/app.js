@@ -8,12 +8,17 @@ const STORAGE_KEY = "turbine-status.api-url";
 
 let fields = [];
 let batchRows = [];
+let batchHeader = null;
 let sortByRisk = true;
 
 function apiUrl(path) {
   let base = $("api-url").value.trim();
   if (!base.endsWith("/")) base += "/";
-  return new URL(path, base).href;
+  try {
+    return new URL(path, base).href;
+  } catch {
+    throw new Error(`"${$("api-url").value.trim()}" is not a web address. Enter the API URL in full, such as ${new URL(".", document.baseURI).href}`);
+  }
 }
 
 // Calls the API; resolves to {status, body}; throws an Error with a plain message when the API cannot be reached.
@@ -94,6 +99,9 @@ async function connect() {
     const { status, body } = await call("v1/model");
     if (status !== 200) throw new Error(body.message || `The API answered ${status}.`);
     buildForm(body.schema, body.sample);
+    const name = body.name || body.endpoint;
+    document.title = `${name}: maintenance status`;
+    $("title").textContent = name;
     $("connection-status").textContent = `Connected: ${body.name || body.endpoint} (${body.backend}${body.version ? ", version " + body.version : ""}).`;
   } catch (error) {
     $("connection-status").textContent = error.message;
@@ -140,6 +148,7 @@ function showResult(prediction) {
 async function checkReading(event) {
   event.preventDefault();
   $("reading-error").textContent = "";
+  $("result").hidden = true;
   const reading = {};
   let valid = true;
   for (const field of fields) {
@@ -166,20 +175,25 @@ async function checkReading(event) {
   }
 }
 
-// The readings of a CSV file, numbered as the API numbers them: empty lines and a header line are skipped.
+// The readings of a CSV file, numbered as the API numbers them: empty lines are skipped, and a first line that
+// names a field is the header, sent ahead of every batch since it gives the order of the values.
 function readingsOf(text) {
   const lines = text.split(/\r?\n/).filter((line) => line !== "");
-  if (lines.length && lines[0].split(",")[0].trim().replace(/^"|"$/g, "").toLowerCase() === fields[0].name) lines.shift();
+  const names = new Set(fields.map((field) => field.name.toLowerCase()));
+  const namesField = (value) => names.has(value.trim().replace(/^"|"$/g, "").toLowerCase());
+  batchHeader = lines.length && lines[0].split(",").some(namesField) ? lines.shift() : null;
   return lines.map((line, index) => ({ row: index + 1, line, score: null, label: null, error: "" }));
 }
 
 async function scoreLines(rows) {
-  return call("v1/predictions", { method: "POST", headers: { "Content-Type": "text/csv" }, body: rows.map((r) => r.line).join("\n") });
+  const lines = [...(batchHeader === null ? [] : [batchHeader]), ...rows.map((r) => r.line)];
+  return call("v1/predictions", { method: "POST", headers: { "Content-Type": "text/csv" }, body: lines.join("\n") });
 }
 
 async function scoreFile(event) {
   event.preventDefault();
   $("batch-error").textContent = "";
+  $("batch-result").hidden = true;
   const file = $("batch-file").files[0];
   if (!file) {
     $("batch-error").textContent = "Choose a CSV file first.";

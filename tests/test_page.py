@@ -80,6 +80,8 @@ def shot(page: Page, name: str) -> None:
 def open_page(page: Page, url: str) -> None:
     page.goto(url)
     expect(page.get_by_text("Connected: turbine-breakdown-logistic")).to_be_visible()
+    expect(page).to_have_title("turbine-breakdown-logistic: maintenance status")
+    expect(page.get_by_role("heading", level=1)).to_have_text("turbine-breakdown-logistic")
 
 
 def test_single_reading_flow(page: Page, base_url: str) -> None:
@@ -112,6 +114,8 @@ def test_single_reading_flow(page: Page, base_url: str) -> None:
 
 def test_client_side_validation_mirrors_the_server(page: Page, base_url: str) -> None:
     open_page(page, base_url + "/")
+    page.get_by_role("button", name="Check status").click()
+    expect(page.locator("#verdict")).to_have_text("Maintenance required")
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url) if r.method == "POST" else None)
     page.get_by_label("Humidity (%)").fill("101")
@@ -121,6 +125,7 @@ def test_client_side_validation_mirrors_the_server(page: Page, base_url: str) ->
     expect(page.locator("#error-oil_level")).to_have_text("Required.")
     expect(page.get_by_label("Humidity (%)")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#reading-error")).to_contain_text("Some values need fixing")
+    expect(page.locator("#result")).to_be_hidden()  # the old verdict is not left under the new error
     assert requests == []
     shot(page, "single-invalid")
 
@@ -142,6 +147,12 @@ def test_api_errors_and_network_failures_are_said_plainly(page: Page, base_url: 
     page.get_by_role("button", name="Check status").click()
     expect(page.locator("#reading-error")).to_contain_text("Could not reach the API")
     shot(page, "network-failure")
+
+    page.get_by_label("API URL").fill("not a url")
+    page.get_by_role("button", name="Check status").click()
+    expect(page.locator("#reading-error")).to_have_text(
+        f'"not a url" is not a web address. Enter the API URL in full, such as {base_url}/'
+    )
 
 
 def write_batch(tmp_path: Path) -> Path:
@@ -187,6 +198,19 @@ def test_batch_flow_with_bad_rows_and_html(page: Page, base_url: str, tmp_path: 
     assert [r["status"] for r in table] == ["healthy", "maintenance_required", "rejected", "rejected"]
     assert table[2]["reading"].startswith("<img src=x")
     assert float(table[1]["score"]) > 0.9
+
+
+def test_a_header_in_another_order_is_sent_with_the_file(page: Page, base_url: str, tmp_path: Path) -> None:
+    open_page(page, base_url + "/")
+    names = "turbine_id,turbine_type,wind_speed,rpm_blade,oil_temperature,oil_level,temperature,humidity"
+    names += ",vibrations_frequency,pressure,wind_direction"
+    path = tmp_path / "reversed.csv"
+    reverse = lambda line: ",".join(line.split(",")[::-1])  # noqa: E731
+    path.write_text("\n".join([reverse(names), reverse(SAMPLE), reverse(HEALTHY)]) + "\n")
+    page.get_by_label("CSV file").set_input_files(path)
+    page.get_by_role("button", name="Score file").click()
+    expect(page.locator("#summary")).to_have_text("2 readings scored, 1 need maintenance.")
+    expect(page.locator("#rows tr").nth(0)).to_contain_text("Maintenance required")
 
 
 def test_keyboard_only_use_of_the_form(page: Page, base_url: str) -> None:
@@ -243,6 +267,8 @@ def test_the_form_follows_the_model_served(page: Page, ai4i_model: Path) -> None
     for url in serve(create_app({"MODEL_PATH": str(ai4i_model)})):
         page.goto(url + "/")
         expect(page.get_by_text("Connected: ai4i")).to_be_visible()
+        expect(page).to_have_title("ai4i: maintenance status")
+        expect(page.get_by_role("heading", level=1)).to_have_text("ai4i")
         labels = page.locator("#fields label")
         expect(labels).to_have_text(
             [

@@ -75,7 +75,8 @@ def test_schema_defines_eleven_fields_in_order() -> None:
         ",".join(FIELD_NAMES) + "\n" + SAMPLE,
         "TID008, VAWT, 64, 80, 46.0, 21, 55, 55, 7, 34, NE",
         '"TID008","VAWT","64","80","46.0","21","55","55","7","34","NE"',
-        "TID008,VAWT,6.4e1,+80,46.,21,55,55,7,34,NE",
+        "TID008,VAWT,064.0,+80,46.,21,55,55,7,34,NE",
+        'TID008, "VAWT" , 64,80,46.0,21,55,55,7,34, "NE"',
     ],
 )
 def test_csv_forms_of_the_classic_sample(body: str) -> None:
@@ -128,7 +129,7 @@ def test_a_short_line_and_a_long_line_do_not_make_two_readings() -> None:
         (4, "-40.1", "out of range"),
         (9, "nan", "not a finite number"),
         (5, "inf", "not a finite number"),
-        (6, "1e999", "not a finite number"),
+        (6, "1e999", "not a plain decimal (no exponents)"),
     ],
 )
 def test_any_value_out_of_range_is_named_among_many(count: int, position: int, value: str, fragment: str) -> None:
@@ -177,7 +178,9 @@ def test_json_shapes(document: Any) -> None:
         (SAMPLE.replace(",NE", ",NNE"), "wind_direction", "not one of"),
         (SAMPLE.replace(",64,", ",nan,"), "wind_speed", "not a finite number"),
         (SAMPLE.replace(",64,", ",inf,"), "wind_speed", "not a finite number"),
-        (SAMPLE.replace(",64,", ",1e999,"), "wind_speed", "not a finite number"),
+        (SAMPLE.replace(",64,", ",1e999,"), "wind_speed", "not a plain decimal (no exponents)"),
+        (SAMPLE.replace(",64,", ",6.4e1,"), "wind_speed", "not a plain decimal (no exponents)"),
+        (SAMPLE.replace(",64,", ",64E0,"), "wind_speed", "not a plain decimal (no exponents)"),
         (SAMPLE.replace(",64,", ",-1,"), "wind_speed", "out of range"),
         (SAMPLE.replace(",64,", ",6_4,"), "wind_speed", "not a number"),
         (SAMPLE.replace(",64,", ",0x40,"), "wind_speed", "not a number"),
@@ -281,8 +284,115 @@ def test_csv_the_csv_module_cannot_read_is_a_row_error() -> None:
         csv(f"{SAMPLE}\n{'x' * 200_000}\n{SAMPLE}")
     assert details(error) == [(2, None)]
     assert "not readable as CSV: field larger than field limit" in error.value.details[0]["message"]
-    with pytest.raises(ValidationError, match="header"):
+    with pytest.raises(ValidationError) as error:
         csv("turbine_id," + "x" * 200_000 + f"\n{SAMPLE}")
+    assert details(error) == [(1, None)]
+
+
+def test_a_header_may_name_the_fields_in_any_order() -> None:
+    names = FIELD_NAMES[::-1]
+    values = SAMPLE.split(",")[::-1]
+    body = ",".join(name.upper() for name in names) + "\n" + ",".join(values) + "\n" + " ,".join(values)
+    assert csv(body) == [SAMPLE_ROW, SAMPLE_ROW]
+    with pytest.raises(ValidationError) as error:
+        csv(",".join(names) + "\n" + ",".join([*values[:2], "999", *values[3:]]))
+    assert details(error) == [(1, names[2])]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (FIELD_NAMES[:-1], [("wind_direction", "missing from the header")]),
+        (
+            [*FIELD_NAMES[:-1], "wind_dir"],
+            [("wind_direction", "missing from the header"), (None, "header value 11, 'wind_dir', names no field")],
+        ),
+        ([*FIELD_NAMES, "turbine_id"], [("turbine_id", "named twice in the header")]),
+        (
+            [*FIELD_NAMES[:-1], "x" * 5000],
+            [
+                ("wind_direction", "missing from the header"),
+                (None, f"header value 11, '{'x' * 31}… (5002 characters), names no field"),
+            ],
+        ),
+    ],
+)
+def test_a_header_must_name_every_field_once(header: list[str], expected: list[tuple[Any, str]]) -> None:
+    with pytest.raises(ValidationError) as error:
+        csv(",".join(header) + "\n" + SAMPLE)
+    assert error.value.message.startswith("The header line must name each of the 11 fields once, in any order:")
+    assert [(d["row"], d["field"], d["message"]) for d in error.value.details] == [(None, *e) for e in expected]
+
+
+@pytest.mark.parametrize(
+    ("body", "mimetype", "hint"),
+    [
+        (
+            json.dumps(SAMPLE_OBJECT),
+            "text/csv",
+            "The body looks like JSON: send it with Content-Type: application/json.",
+        ),
+        (" [[1, 2]]", "text/plain", "The body looks like JSON: send it with Content-Type: application/json."),
+        (SAMPLE, "application/json", "The body does not look like JSON: send CSV with Content-Type: text/csv."),
+    ],
+)
+def test_a_body_under_the_other_content_type_gets_a_hint(body: str, mimetype: str, hint: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        TURBINE.parse_body(body.encode(), mimetype, None, 10)
+    assert error.value.message.endswith(hint)
+
+
+def test_valid_bodies_and_unrelated_errors_get_no_hint() -> None:
+    with pytest.raises(ValidationError) as error:
+        TURBINE.parse_body(b'{"turbine_id": 1}', "application/json", None, 10)
+    assert "Content-Type" not in error.value.message
+    with pytest.raises(ValidationError) as error:
+        TURBINE.parse_body(SAMPLE.replace("NE", "XX").encode(), "text/csv", None, 10)
+    assert "Content-Type" not in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("body", "mimetype", "message"),
+    [
+        (
+            SAMPLE.replace(",64,", f",{'1' * 5000},"),
+            "text/csv",
+            f"'{'1' * 31}… (5002 characters) is not a finite number; expected a number from 0 to 250",
+        ),
+        (
+            json.dumps({**SAMPLE_OBJECT, "wind_speed": 0}).replace(": 0", ": " + "1" * 5000),
+            "application/json",
+            f"{'1' * 32}… (5000 characters) is not a finite number; expected a number from 0 to 250",
+        ),
+        (
+            json.dumps({**SAMPLE_OBJECT, "turbine_type": 0}).replace(": 0", ": " + "1" * 5000),
+            "application/json",
+            f"{'1' * 32}… (5000 characters) is not a string; expected one of HAWT, VAWT",
+        ),
+        (
+            json.dumps({**SAMPLE_OBJECT, "turbine_type": "H" * 5000}),
+            "application/json",
+            f'"{"H" * 31}… (5002 characters) is not one of HAWT, VAWT',
+        ),
+    ],
+)
+def test_long_values_are_echoed_cut_short_and_never_reach_int_limits(body: str, mimetype: str, message: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        TURBINE.parse_body(body.encode(), mimetype, None, 10)
+    assert [d["message"] for d in error.value.details] == [message]
+    assert "digits" not in error.value.message and len(error.value.message) < 300
+
+
+def test_an_unknown_long_json_key_is_named_cut_short() -> None:
+    with pytest.raises(ValidationError) as error:
+        as_json({**SAMPLE_OBJECT, "k" * 5000: 1})
+    assert error.value.details == [{"row": 1, "field": f"{'k' * 32}… (5000 characters)", "message": "unknown field"}]
+
+
+def test_json_numbers_may_have_exponents() -> None:
+    for written in ("6.4e1", "640E-1"):
+        body = json.dumps(SAMPLE_OBJECT).replace("64.0", written).encode()
+        assert list(TURBINE.parse_body(body, "application/json", None, 10)) == [SAMPLE_ROW]
 
 
 def test_json_items_must_be_objects_or_arrays() -> None:
