@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -36,7 +37,8 @@ def service_logger(name: str) -> logging.Logger:
 access_log = service_logger("access")
 # Set by RequestMiddleware, so records logged while serving can say which request they belong to.
 REQUEST_ID_KEY = "turbine_status.request_id"
-# A record whose `fields` attribute (logger.info(..., extra={FIELDS: {...}})) is written as exactly that object.
+# A record whose `fields` attribute (logger.info(..., extra={FIELDS: {...}})) is written as that object, after
+# the time and level every line starts with.
 FIELDS = "fields"
 
 
@@ -48,14 +50,18 @@ def lambda_request_id(environ: dict[str, Any]) -> str | None:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: a record's `fields` as they are; any other record as its level, logger, message,
-    the request it was logged in, and its traceback. orjson escapes control characters, so a value cannot break
-    the line."""
+    """One JSON object per line, starting with its time (ISO 8601, UTC, milliseconds) and level: then a record's
+    `fields` as they are, or for any other record its logger, message, the request it was logged in, and its
+    traceback. orjson escapes control characters, so a value cannot break the line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = getattr(record, FIELDS, None)
-        if fields is None:
-            fields = {"level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        time = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        given = getattr(record, FIELDS, None)
+        fields: dict[str, Any] = {"time": time.replace("+00:00", "Z"), "level": record.levelname}
+        if given is not None:
+            fields.update(given)
+        else:
+            fields.update(logger=record.name, message=record.getMessage())
             if has_request_context():
                 fields["request_id"] = request.environ.get(REQUEST_ID_KEY)
                 aws_request_id = lambda_request_id(request.environ)

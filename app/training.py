@@ -425,6 +425,12 @@ def train_command(
 ) -> None:
     """Train a logistic regression on a CSV file with a header and write its JSON artifact."""
     try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "training needs scikit-learn, which is not installed: pip install -r requirements-train.txt"
+        ) from None
+    try:
         given = load_schema(schema_path) if schema_path else None
         dataset = read_dataset(data, label, features.split(",") if features else None, positive)
         schema = infer_schema(dataset, given)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -34,8 +36,23 @@ def lines(err: str) -> list[dict[str, object]]:
 def test_access_records_are_json_lines_with_the_fields_in_order(capsys: pytest.CaptureFixture[str]) -> None:
     create_app().test_client().post("/", data=SAMPLE, content_type="text/csv", headers={"X-Request-Id": "r1"})
     [line] = lines(capsys.readouterr().err)
-    assert list(line) == ["request_id", "method", "route", "status", "rows", "backend", "latency_ms"]
+    fields = ["time", "level", "request_id", "method", "route", "status", "rows", "backend", "latency_ms"]
+    assert list(line) == fields
     assert line["request_id"] == "r1" and line["status"] == 200 and line["rows"] == 1
+
+
+def test_every_line_starts_with_an_iso_8601_utc_time_and_the_level(capsys: pytest.CaptureFixture[str]) -> None:
+    before = datetime.now(UTC)
+    time.sleep(0.002)
+    create_app(backend=BrokenBackend()).test_client().post("/", data=SAMPLE, content_type="text/csv")
+    written = lines(capsys.readouterr().err)
+    assert [(list(line)[:2], line["level"]) for line in written] == [
+        (["time", "level"], "ERROR"),
+        (["time", "level"], "INFO"),
+    ]
+    for line in written:
+        assert isinstance(line["time"], str) and line["time"].endswith("Z") and len(line["time"]) == 24
+        assert before < datetime.fromisoformat(line["time"]) <= datetime.now(UTC)
 
 
 def test_on_lambda_the_line_carries_lambdas_request_id_next_to_api_gateways(
@@ -47,7 +64,7 @@ def test_on_lambda_the_line_carries_lambdas_request_id_next_to_api_gateways(
     }
     create_app().test_client().post("/", data=SAMPLE, content_type="text/csv", environ_base=environ)
     [line] = lines(capsys.readouterr().err)
-    assert list(line)[:2] == ["request_id", "aws_request_id"]
+    assert list(line)[2:4] == ["request_id", "aws_request_id"]
     assert (line["request_id"], line["aws_request_id"]) == ("apigw-1", "lambda-1")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,19 @@ def test_generate_then_train_through_the_flask_cli(app: Flask, tmp_path: Path) -
     assert artifact["training"]["rows"] == 2400 and artifact["schema"]["sample"] == SAMPLE
     backend = EmbeddedBackend(artifact)
     assert backend.predict([backend.schema.parse_csv(SAMPLE, 1)[0]]).labels == [1]
+
+
+def test_without_scikit_learn_training_names_the_install_line(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now fails as if it were not installed
+    data = write_csv(tmp_path / "data.csv", [["x", "label"], [1, "yes"]])
+    result = app.test_cli_runner().invoke(args=["train", "--data", str(data), "--out", str(tmp_path / "m.json")])
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: training needs scikit-learn, which is not installed: pip install -r requirements-train.txt\n",
+    )
+    assert not (tmp_path / "m.json").exists()
 
 
 def test_any_header_becomes_fields_typed_from_their_values(tmp_path: Path) -> None:
