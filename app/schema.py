@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Any, overload
 
@@ -288,15 +289,15 @@ class Schema:
     ) -> Readings:
         """Rows of values (numbered for errors) as readings; raises ValidationError naming every problem,
         with those already in `errors`."""
-        columns = self._columns(rows, numbers, convert, errors)
+        columns = self._checked(*self._by_position(rows, numbers, errors), convert, errors)
         errors.raise_if_any()
         return Readings(columns)
 
-    def _columns(
-        self, rows: Sequence[Sequence[Any]], numbers: Sequence[int], convert: Convert, errors: _Errors
-    ) -> list[list[Any]]:
-        """A width check, then each field's rules on its column. A column that breaks a rule is checked value
-        by value, to name each bad row in `errors`."""
+    def _by_position(
+        self, rows: Sequence[Sequence[Any]], numbers: Sequence[int], errors: _Errors
+    ) -> tuple[list[Sequence[Any]], Sequence[int]]:
+        """The rows of the right width as one sequence of values per position, and their numbers; each row of
+        another width is named in `errors`."""
         if set(map(len, rows)) - {self.width}:
             kept = []
             for number, values in zip(numbers, rows, strict=True):
@@ -307,8 +308,15 @@ class Schema:
                         number, None, f"expected {self.width} values ({','.join(self.names)}), got {len(values)}"
                     )
             numbers, rows = [n for n, _ in kept], [v for _, v in kept]
+        return (list(zip(*rows, strict=True)) if rows else [()] * self.width), numbers
+
+    def _checked(
+        self, values: Sequence[Sequence[Any]], numbers: Sequence[int], convert: Convert, errors: _Errors
+    ) -> list[list[Any]]:
+        """Each field's rules on its whole column. A column that breaks a rule is checked value by value, to name
+        each bad row in `errors`."""
         columns: list[list[Any]] = []
-        for field, column in zip(self.fields, zip(*rows, strict=True) if rows else [()] * self.width, strict=True):
+        for field, column in zip(self.fields, values, strict=True):
             try:
                 columns.append(field.check_allowed(convert(field, column)))
             except ValueError:
@@ -335,30 +343,41 @@ class Schema:
         _check_count(len(lines), max_rows)
         errors = _Errors()
         plain = split and _splits_as_csv(text, lines)
+        commas = self.width - 1
         columns: list[list[Any]] = [[] for _ in self.fields]
         # In blocks: a block's strings are still in the processor's cache when its numbers are read.
         for start in range(0, len(lines), _BLOCK):
             block = lines[start : start + _BLOCK]
-            if plain:
-                rows = [line.split(",") for line in block]
-                numbers: Sequence[int] = range(start + 1, start + len(block) + 1)
+            numbers: Sequence[int] = range(start + 1, start + len(block) + 1)
+            if plain and set(map(str.count, block, repeat(","))) == {commas}:
+                # Every line has one value per field: split the block at once and take every width-th value.
+                values = ",".join(block).split(",")
+                by_position: list[Sequence[Any]] = [values[i :: self.width] for i in range(self.width)]
             else:
-                rows, numbers = [], []
-                for number, line in enumerate(block, start + 1):
-                    try:
-                        rows.append(_csv_values(line))
-                        numbers.append(number)
-                    except ValueError as problem:
-                        errors.add(number, None, str(problem))
+                if plain:
+                    rows = [line.split(",") for line in block]
+                else:
+                    rows, numbers = [], []
+                    for number, line in enumerate(block, start + 1):
+                        try:
+                            rows.append(_csv_values(line))
+                            numbers.append(number)
+                        except ValueError as problem:
+                            errors.add(number, None, str(problem))
+                by_position, numbers = self._by_position(rows, numbers, errors)
             if order:
-                rows = [[values[i] for i in order] if len(values) == self.width else values for values in rows]
-            for column, part in zip(columns, self._columns(rows, numbers, Field.from_texts, errors), strict=True):
+                by_position = [by_position[i] for i in order]
+            for column, part in zip(
+                columns, self._checked(by_position, numbers, Field.from_texts, errors), strict=True
+            ):
                 column += part
         errors.raise_if_any()
         return Readings(columns)
 
     def _is_header(self, line: str) -> bool:
         """Whether a first line is a header: one of its values names a field, case aside."""
+        if self._lower_names.isdisjoint(value.strip().strip('"').strip().lower() for value in line.split(",")):
+            return False  # no value names a field, however the csv module would read the line
         try:
             values = _csv_values(line)
         except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv as csvmodule
 import json
 from typing import Any
 
@@ -524,7 +525,24 @@ def test_a_column_passes_a_rule_exactly_when_each_value_does(field: Field, data:
         assert whole == each_alone(field, values, convert)
 
 
-BODY_PARTS = [*TOKENS, "9" * 131_073, ",", ",", ",", "\n", "\r\n", '"', " ", "\t", "\x1f", "\u00a0", SAMPLE, HEALTHY]
+HEADER_PARTS = [",".join(FIELD_NAMES), ",".join(FIELD_NAMES[::-1]), "turbine_id", "Wind_Speed", '"pressure"']
+BODY_PARTS = [
+    *TOKENS,
+    *HEADER_PARTS,
+    "9" * 131_073,
+    ",",
+    ",",
+    ",",
+    "\n",
+    "\r\n",
+    '"',
+    " ",
+    "\t",
+    "\x1f",
+    "\u00a0",
+    SAMPLE,
+    HEALTHY,
+]
 
 
 @settings(max_examples=500, deadline=None)
@@ -540,6 +558,24 @@ def test_splitting_at_commas_reads_lines_as_the_csv_module_does(parts: list[str]
         except ValidationError as error:
             outcomes.append([error.message, error.details])
     assert outcomes[0] == outcomes[1]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*TOKENS, *HEADER_PARTS, ",", ",", '"', " ", "\t", "\u00a0"]), max_size=30))
+def test_a_first_line_is_a_header_exactly_when_a_value_names_a_field(parts: list[str]) -> None:
+    """Both ways: the quick look for a field name in a first line agrees with the csv module's reading of it."""
+    first = "".join(parts)
+    try:
+        read = [value.strip().lower() for value in next(csvmodule.reader([first], skipinitialspace=True), [])]
+    except csvmodule.Error:
+        read = []
+    names_a_field = bool({name.lower() for name in FIELD_NAMES} & set(read))
+    # A last line of one value is always refused: it is row 2 under a header, row 3 under a first line of data.
+    with pytest.raises(ValidationError) as error:
+        TURBINE.parse_csv(first + "\n" + SAMPLE + "\nx", 10)
+    rows = [detail["row"] for detail in error.value.details]
+    taken_as_header = error.value.message.startswith("The header line") or (first != "" and max(rows) == 2)
+    assert taken_as_header == names_a_field
 
 
 @settings(max_examples=300, deadline=None)
