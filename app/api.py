@@ -10,12 +10,24 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.backends import Backend, Predictions
-from app.errors import ValidationError, json_response
+from app.errors import ApiError, PayloadTooLarge, UnsupportedMediaType, ValidationError, json_response, render
 from app.openapi import build_document
-from app.schema import Readings
+from app.schema import Readings, ReadingsError, TooManyReadings, UnsupportedBody
 from app.security import LABELS_KEY, ROWS_KEY
 
 bp = Blueprint("api", __name__)
+# The answers to the validator's errors, wherever in the app they are raised.
+READINGS_ERRORS: dict[type[ReadingsError], type[ApiError]] = {
+    TooManyReadings: PayloadTooLarge,
+    UnsupportedBody: UnsupportedMediaType,
+    ReadingsError: ValidationError,
+}
+
+
+@bp.app_errorhandler(ReadingsError)
+def readings_error(error: ReadingsError) -> Response:
+    """A body the validator refused, answered in the one error shape with its status."""
+    return render(READINGS_ERRORS[type(error)](error.message, error.details))
 
 
 def _backend() -> Backend:
@@ -38,7 +50,7 @@ def _body() -> bytes:
 
 
 def _readings(backend: Backend) -> Readings:
-    """The request body's validated readings; raises the schema's typed errors."""
+    """The request body's validated readings; raises the schema's ReadingsError."""
     rows = backend.schema.parse_body(
         _body(),
         request.mimetype,

@@ -14,8 +14,6 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any, overload
 
-from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
-
 SCHEMA_VERSION = 1
 MAX_DETAILS = 100
 _BLOCK = 1000  # CSV lines validated at a time
@@ -26,6 +24,24 @@ CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
 _NEEDS_CSV_MODULE = re.compile(r'"|[^\S\r\n]').search
 # The same characters in ASCII text, where a substring search for each finds them faster than the pattern.
 _ASCII_NEEDS_CSV_MODULE = tuple(c for c in map(chr, range(128)) if _NEEDS_CSV_MODULE(c))
+
+
+class ReadingsError(ValueError):
+    """A body that cannot become readings: a sentence for people, and a detail per bad row and field."""
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class TooManyReadings(ReadingsError):
+    """More readings than one request may hold."""
+
+
+class UnsupportedBody(ReadingsError):
+    """A content type or charset the validator does not read."""
+
 
 # A validated reading: its values in field order (str for a category, float for a number).
 Reading = tuple[Any, ...]
@@ -190,7 +206,7 @@ class _Errors:
         first = details[0]
         where = f"row {first['row']}" if first["row"] is not None else "the request"
         subject = f"field {first['field']}" if first["field"] else "the reading"
-        raise ValidationError(
+        raise ReadingsError(
             f"{count} problem(s) in {rows} row(s){shown}; first: {where}, {subject}: {first['message']}",
             details,
         )
@@ -202,7 +218,7 @@ def _decode(body: bytes) -> str:
         text = body.decode()
     except UnicodeDecodeError as problem:
         line = body.count(b"\n", 0, problem.start) + 1
-        raise ValidationError(
+        raise ReadingsError(
             f"The body is not valid UTF-8 (byte {problem.start}, line {line}).",
             [{"row": None, "field": None, "message": f"undecodable byte at offset {problem.start}, line {line}"}],
         ) from None
@@ -211,9 +227,9 @@ def _decode(body: bytes) -> str:
 
 def _check_count(count: int, max_rows: int) -> None:
     if not count:
-        raise ValidationError("The body holds no readings.")
+        raise ReadingsError("The body holds no readings.")
     if count > max_rows:
-        raise PayloadTooLarge(f"{count} readings sent; at most {max_rows} are accepted per request.")
+        raise TooManyReadings(f"{count} readings sent; at most {max_rows} are accepted per request.")
 
 
 def _csv_values(line: str) -> list[str]:
@@ -264,8 +280,8 @@ JSON_HINT = "The body looks like JSON: send it with Content-Type: application/js
 CSV_HINT = "The body does not look like JSON: send CSV with Content-Type: text/csv."
 
 
-def _hinted(error: ValidationError, hint: str) -> ValidationError:
-    return ValidationError(f"{error.message} {hint}", error.details)
+def _hinted(error: ReadingsError, hint: str) -> ReadingsError:
+    return ReadingsError(f"{error.message} {hint}", error.details)
 
 
 class Schema:
@@ -287,7 +303,7 @@ class Schema:
     def validate(
         self, rows: Sequence[Sequence[Any]], numbers: Sequence[int], convert: Convert, errors: _Errors
     ) -> Readings:
-        """Rows of values (numbered for errors) as readings; raises ValidationError naming every problem,
+        """Rows of values (numbered for errors) as readings; raises ReadingsError naming every problem,
         with those already in `errors`."""
         columns = self._checked(*self._by_position(rows, numbers, errors), convert, errors)
         errors.raise_if_any()
@@ -386,7 +402,7 @@ class Schema:
 
     def _header_order(self, line: str) -> list[int] | None:
         """Where each field's value stands in the lines under this header; None when in field order. Raises
-        ValidationError unless the header names every field once."""
+        ReadingsError unless the header names every field once."""
         header = _csv_values(line)
         names = [value.lower() for value in header]
         expected = [name.lower() for name in self.names]
@@ -411,7 +427,7 @@ class Schema:
                     {"row": None, "field": self.names[expected.index(name)], "message": "named twice in the header"}
                 )
         if details:
-            raise ValidationError(
+            raise ReadingsError(
                 f"The header line must name each of the {self.width} fields once, in any order: "
                 + ",".join(self.names)
                 + ".",
@@ -424,9 +440,9 @@ class Schema:
         try:
             document = _load_json(text)
         except ValueError as problem:
-            raise ValidationError(f"The body is not valid JSON: {problem}.") from None
+            raise ReadingsError(f"The body is not valid JSON: {problem}.") from None
         except RecursionError:
-            raise ValidationError("The JSON body is nested too deeply.") from None
+            raise ReadingsError("The JSON body is nested too deeply.") from None
         items = _json_items(document)
         _check_count(len(items), max_rows)
         errors = _Errors()
@@ -454,21 +470,23 @@ class Schema:
         return None if missing or unknown else [item[name] for name in self.names]
 
     def parse_body(self, body: bytes, mimetype: str, charset: str | None, max_rows: int) -> Readings:
-        """Validated readings from a request body; raises ValidationError, UnsupportedMediaType, PayloadTooLarge."""
+        """Validated readings from a request body; raises ReadingsError, UnsupportedBody, TooManyReadings."""
         if mimetype not in (*CSV_TYPES, JSON_TYPE):
             sent = mimetype or "no Content-Type"
-            raise UnsupportedMediaType(f"{sent} is not accepted; send text/csv, text/plain or application/json.")
+            raise UnsupportedBody(f"{sent} is not accepted; send text/csv, text/plain or application/json.")
         if charset is not None and charset.lower() not in CHARSETS:
-            raise UnsupportedMediaType(f"charset {charset} is not accepted; send UTF-8.")
+            raise UnsupportedBody(f"charset {charset} is not accepted; send UTF-8.")
         if not body.strip():
-            raise ValidationError("The body is empty; send one or more readings.")
+            raise ReadingsError("The body is empty; send one or more readings.")
         text = _decode(body)
         looks_like_json = text.lstrip()[:1] in ("{", "[")
         try:
             if mimetype == JSON_TYPE:
                 return self.parse_json(text, max_rows)
             return self.parse_csv(text, max_rows)
-        except ValidationError as error:
+        except TooManyReadings:
+            raise
+        except ReadingsError as error:
             if mimetype == JSON_TYPE and not looks_like_json:
                 raise _hinted(error, CSV_HINT) from None
             if mimetype != JSON_TYPE and looks_like_json:
@@ -476,7 +494,7 @@ class Schema:
             raise
 
     def parse_rows(self, rows: Sequence[Sequence[str]], numbers: Sequence[int]) -> Readings:
-        """Rows of CSV values, such as a data file's, numbered for errors; raises ValidationError."""
+        """Rows of CSV values, such as a data file's, numbered for errors; raises ReadingsError."""
         return self.validate(rows, numbers, Field.from_texts, _Errors())
 
 
@@ -486,13 +504,13 @@ def _json_items(document: Any) -> list[Any]:
     if isinstance(document, dict) and "instances" in document:
         extra = sorted(set(document) - {"instances"})
         if extra:
-            raise ValidationError(f"Unknown top-level key(s) beside instances: {', '.join(extra)}.")
+            raise ReadingsError(f"Unknown top-level key(s) beside instances: {', '.join(extra)}.")
         if not isinstance(document["instances"], list):
-            raise ValidationError("instances must be a list of readings.")
+            raise ReadingsError("instances must be a list of readings.")
         return document["instances"]
     if isinstance(document, dict):
         return [document]
-    raise ValidationError('The JSON body must be a reading object, a list of readings, or {"instances": [...]}.')
+    raise ReadingsError('The JSON body must be a reading object, a list of readings, or {"instances": [...]}.')
 
 
 def to_csv(rows: Iterable[Reading]) -> str:
@@ -555,7 +573,7 @@ def schema_from_dict(document: Any, where: str = "schema") -> Schema:
     if sample:
         try:
             schema.parse_csv(sample, 1)
-        except (ValidationError, PayloadTooLarge) as problem:
+        except ReadingsError as problem:
             raise SchemaError(f"{where}.sample is not a valid reading: {problem}") from None
     return schema
 

@@ -21,7 +21,7 @@ import click
 
 from app.backends.embedded import FORMAT, checksum
 from app.errors import ValidationError
-from app.schema import NAME, Field, Reading, Schema, SchemaError, load_schema, turbine_schema
+from app.schema import NAME, Field, Reading, ReadingsError, Schema, SchemaError, load_schema, turbine_schema
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -239,7 +239,7 @@ def readings(data: Dataset, schema: Schema) -> list[Reading]:
     """The rows validated against the schema; raises ValidationError naming the line and the field."""
     try:
         return list(schema.parse_rows(data.rows, data.lines))
-    except ValidationError as problem:
+    except ReadingsError as problem:
         first = problem.details[0]
         raise ValidationError(f"line {first['row']}, field {first['field']}: {first['message']}") from None
 

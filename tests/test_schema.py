@@ -12,12 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.backends.embedded import DEFAULT_MODEL_PATH
-from app.errors import ApiError, PayloadTooLarge, UnsupportedMediaType, ValidationError
 from app.schema import (
     TURBINE_SCHEMA_PATH,
     Field,
     Readings,
+    ReadingsError,
     SchemaError,
+    TooManyReadings,
+    UnsupportedBody,
     load_schema,
     schema_from_dict,
     to_csv,
@@ -41,7 +43,7 @@ def as_json(document: Any, max_rows: int = 10_000) -> list[tuple[Any, ...]]:
     return list(TURBINE.parse_body(json.dumps(document).encode(), "application/json", None, max_rows))
 
 
-def details(error: pytest.ExceptionInfo[ValidationError]) -> list[tuple[Any, Any]]:
+def details(error: pytest.ExceptionInfo[ReadingsError]) -> list[tuple[Any, Any]]:
     return [(d["row"], d["field"]) for d in error.value.details]
 
 
@@ -109,7 +111,7 @@ def test_long_bodies_are_read_whole_in_order(bad_line: int | None) -> None:
         assert [row[0] for row in csv("\n".join(lines))] == ["TID008" if n % 2 else "TID002" for n in range(1, 2002)]
         return
     lines[bad_line - 1] = lines[bad_line - 1].replace("VAWT", "XAWT").replace("HAWT", "XAWT")
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         csv("\n".join(lines))
     assert details(error) == [(bad_line, "turbine_type")]
 
@@ -117,7 +119,7 @@ def test_long_bodies_are_read_whole_in_order(bad_line: int | None) -> None:
 def test_a_short_line_and_a_long_line_do_not_make_two_readings() -> None:
     values = SAMPLE.split(",")
     short, long = ",".join(values[:-1]), ",".join([*values, "NE"])
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         csv(f"{short}\n{long}")
     assert details(error) == [(1, None), (2, None)]
 
@@ -137,7 +139,7 @@ def test_any_value_out_of_range_is_named_among_many(count: int, position: int, v
     values = SAMPLE.split(",")
     values[position] = value
     lines = [SAMPLE] * (count - 1) + [",".join(values)]
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         csv("\n".join(lines))
     assert details(error) == [(count, FIELD_NAMES[position])]
     assert error.value.details[0]["message"] == f"{value!r} is {fragment}; expected {FIELDS[position].expected}"
@@ -147,7 +149,7 @@ def test_any_value_out_of_range_is_named_among_many(count: int, position: int, v
 def test_one_leading_byte_order_mark_is_ignored(mimetype: str) -> None:
     body = SAMPLE.encode() if mimetype == "text/csv" else json.dumps(SAMPLE_OBJECT).encode()
     assert list(TURBINE.parse_body(codecs.BOM_UTF8 + body, mimetype, None, 10)) == [SAMPLE_ROW]
-    with pytest.raises(ValidationError):
+    with pytest.raises(ReadingsError):
         TURBINE.parse_body(codecs.BOM_UTF8 * 2 + body, mimetype, None, 10)
 
 
@@ -192,7 +194,7 @@ def test_json_shapes(document: Any) -> None:
     ],
 )
 def test_csv_rejects_bad_values_naming_row_and_field(line: str, field: str, fragment: str) -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         csv(f"{HEALTHY}\n{line}")
     assert details(error) == [(2, field)]
     assert fragment in error.value.details[0]["message"]
@@ -201,7 +203,7 @@ def test_csv_rejects_bad_values_naming_row_and_field(line: str, field: str, frag
 
 @pytest.mark.parametrize("line", [SAMPLE + ",yes", "TID008,VAWT,64", SAMPLE.replace(",NE", "")])
 def test_csv_rejects_wrong_field_count(line: str) -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         csv(line)
     assert details(error) == [(1, None)]
     assert "expected 11 values" in error.value.details[0]["message"]
@@ -209,7 +211,7 @@ def test_csv_rejects_wrong_field_count(line: str) -> None:
 
 def test_every_bad_field_of_every_row_is_reported() -> None:
     bad = "TID000,XAWT,-5,80,46.0,21,55,55,7,34,Q"
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         csv(f"{bad}\n{SAMPLE}\n{bad}")
     assert details(error) == [
         (1, "turbine_id"),
@@ -226,7 +228,7 @@ def test_every_bad_field_of_every_row_is_reported() -> None:
 
 def test_error_details_are_capped() -> None:
     bad = "TID000,XAWT,-5,80,46.0,21,55,55,7,34,Q"
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         csv("\n".join([bad] * 50))
     assert len(error.value.details) == 100
     assert "200 problem(s) in 50 row(s) (the first 100 are listed)" in error.value.message
@@ -249,7 +251,7 @@ def test_error_details_are_capped() -> None:
 def test_json_rejects_without_coercing(change: dict[str, Any], field: str, fragment: str) -> None:
     document = [SAMPLE_OBJECT, {**SAMPLE_OBJECT, **change}]
     body = json.dumps(document).replace("Infinity", "1e999")
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         TURBINE.parse_body(body.encode(), "application/json", None, 10)
     assert details(error) == [(2, field)]
     assert fragment in error.value.details[0]["message"]
@@ -257,7 +259,7 @@ def test_json_rejects_without_coercing(change: dict[str, Any], field: str, fragm
 
 def test_json_missing_fields_are_each_named() -> None:
     partial = {k: v for k, v in SAMPLE_OBJECT.items() if k not in ("oil_level", "pressure")}
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         as_json([partial])
     assert details(error) == [(1, "oil_level"), (1, "pressure")]
 
@@ -275,17 +277,17 @@ def test_json_missing_fields_are_each_named() -> None:
     ],
 )
 def test_json_rejects_malformed_documents(body: bytes, fragment: str) -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         TURBINE.parse_body(body, "application/json", None, 10)
     assert fragment in error.value.message
 
 
 def test_csv_the_csv_module_cannot_read_is_a_row_error() -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         csv(f"{SAMPLE}\n{'x' * 200_000}\n{SAMPLE}")
     assert details(error) == [(2, None)]
     assert "not readable as CSV: field larger than field limit" in error.value.details[0]["message"]
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         csv("turbine_id," + "x" * 200_000 + f"\n{SAMPLE}")
     assert details(error) == [(1, None)]
 
@@ -295,7 +297,7 @@ def test_a_header_may_name_the_fields_in_any_order() -> None:
     values = SAMPLE.split(",")[::-1]
     body = ",".join(name.upper() for name in names) + "\n" + ",".join(values) + "\n" + " ,".join(values)
     assert csv(body) == [SAMPLE_ROW, SAMPLE_ROW]
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         csv(",".join(names) + "\n" + ",".join([*values[:2], "999", *values[3:]]))
     assert details(error) == [(1, names[2])]
 
@@ -319,7 +321,7 @@ def test_a_header_may_name_the_fields_in_any_order() -> None:
     ],
 )
 def test_a_header_must_name_every_field_once(header: list[str], expected: list[tuple[Any, str]]) -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         csv(",".join(header) + "\n" + SAMPLE)
     assert error.value.message.startswith("The header line must name each of the 11 fields once, in any order:")
     assert [(d["row"], d["field"], d["message"]) for d in error.value.details] == [(None, *e) for e in expected]
@@ -338,16 +340,16 @@ def test_a_header_must_name_every_field_once(header: list[str], expected: list[t
     ],
 )
 def test_a_body_under_the_other_content_type_gets_a_hint(body: str, mimetype: str, hint: str) -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         TURBINE.parse_body(body.encode(), mimetype, None, 10)
     assert error.value.message.endswith(hint)
 
 
 def test_valid_bodies_and_unrelated_errors_get_no_hint() -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         TURBINE.parse_body(b'{"turbine_id": 1}', "application/json", None, 10)
     assert "Content-Type" not in error.value.message
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         TURBINE.parse_body(SAMPLE.replace("NE", "XX").encode(), "text/csv", None, 10)
     assert "Content-Type" not in error.value.message
 
@@ -378,14 +380,14 @@ def test_valid_bodies_and_unrelated_errors_get_no_hint() -> None:
     ],
 )
 def test_long_values_are_echoed_cut_short_and_never_reach_int_limits(body: str, mimetype: str, message: str) -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         TURBINE.parse_body(body.encode(), mimetype, None, 10)
     assert [d["message"] for d in error.value.details] == [message]
     assert "digits" not in error.value.message and len(error.value.message) < 300
 
 
 def test_an_unknown_long_json_key_is_named_cut_short() -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         as_json({**SAMPLE_OBJECT, "k" * 5000: 1})
     assert error.value.details == [{"row": 1, "field": f"{'k' * 32}… (5000 characters)", "message": "unknown field"}]
 
@@ -397,7 +399,7 @@ def test_json_numbers_may_have_exponents() -> None:
 
 
 def test_json_items_must_be_objects_or_arrays() -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         as_json([SAMPLE_OBJECT, 42])
     assert error.value.details == [
         {"row": 2, "field": None, "message": "a reading must be an object or an array of 11 values"}
@@ -415,7 +417,7 @@ def test_json_items_must_be_objects_or_arrays() -> None:
     ],
 )
 def test_csv_rejects_malformed_bodies(body: bytes, fragment: str) -> None:
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         TURBINE.parse_body(body, "text/csv", None, 10)
     assert fragment in error.value.message
 
@@ -425,15 +427,15 @@ def test_csv_rejects_malformed_bodies(body: bytes, fragment: str) -> None:
     [("application/x-www-form-urlencoded", None), ("", None), ("text/html", None), ("text/csv", "latin-1")],
 )
 def test_other_media_types_and_charsets_are_unsupported(mimetype: str, charset: str | None) -> None:
-    with pytest.raises(UnsupportedMediaType):
+    with pytest.raises(UnsupportedBody):
         TURBINE.parse_body(SAMPLE.encode(), mimetype, charset, 10)
 
 
 def test_row_limit() -> None:
     assert len(csv("\n".join([SAMPLE] * 3), max_rows=3)) == 3
-    with pytest.raises(PayloadTooLarge, match="4 readings sent; at most 3"):
+    with pytest.raises(TooManyReadings, match="4 readings sent; at most 3"):
         csv("\n".join([SAMPLE] * 4), max_rows=3)
-    with pytest.raises(PayloadTooLarge):
+    with pytest.raises(TooManyReadings):
         as_json([SAMPLE_OBJECT] * 4, max_rows=3)
 
 
@@ -453,7 +455,7 @@ def test_every_numeric_range_is_enforced_at_both_ends() -> None:
             if ok:
                 assert csv(",".join(values))[0][position] == value
             else:
-                with pytest.raises(ValidationError):
+                with pytest.raises(ReadingsError):
                     csv(",".join(values))
 
 
@@ -555,7 +557,7 @@ def test_splitting_at_commas_reads_lines_as_the_csv_module_does(parts: list[str]
     for split in (True, False):
         try:
             outcomes.append(list(TURBINE.parse_csv(text, 50, split=split)))
-        except ValidationError as error:
+        except ReadingsError as error:
             outcomes.append([error.message, error.details])
     assert outcomes[0] == outcomes[1]
 
@@ -571,7 +573,7 @@ def test_a_first_line_is_a_header_exactly_when_a_value_names_a_field(parts: list
         read = []
     names_a_field = bool({name.lower() for name in FIELD_NAMES} & set(read))
     # A last line of one value is always refused: it is row 2 under a header, row 3 under a first line of data.
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ReadingsError) as error:
         TURBINE.parse_csv(first + "\n" + SAMPLE + "\nx", 10)
     rows = [detail["row"] for detail in error.value.details]
     taken_as_header = error.value.message.startswith("The header line") or (first != "" and max(rows) == 2)
@@ -590,11 +592,11 @@ def test_a_first_line_is_a_header_exactly_when_a_value_names_a_field(parts: list
     st.sampled_from(["text/csv", "text/plain", "application/json"]),
 )
 def test_any_body_gives_readings_or_a_typed_error(body: bytes, mimetype: str) -> None:
-    """Client input never escapes as anything but the API's own typed errors (no 500)."""
+    """Client input never escapes as anything but the validator's own error (no 500)."""
     try:
         rows = TURBINE.parse_body(body, mimetype, None, 50)
-    except ApiError as error:
-        assert 400 <= error.status < 500
+    except ReadingsError as error:
+        assert error.message
     else:
         assert rows and all(len(row) == len(FIELDS) for row in rows)
 
