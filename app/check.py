@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-DEFAULT_ORIGIN = "https://check-url.example"
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -111,9 +109,7 @@ def _check_page(answer: Answer) -> Result:
     return Result("GET / (page)", False, _said(answer))
 
 
-def check_url(
-    base: str, api_key: str | None = None, requests: int = 20, timeout: float = 10.0, origin: str = DEFAULT_ORIGIN
-) -> Report:
+def check_url(base: str, api_key: str | None, requests: int, timeout: float, origin: str) -> Report:
     """Check a service at `base` (a stage URL, or a server's address); then time `requests` classic POSTs.
 
     The key, when given, goes in X-API-Key on every request but the preflight: browsers never send one there."""

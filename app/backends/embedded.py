@@ -86,8 +86,17 @@ def _read(path: str | Path) -> Any:
 
 
 def load_artifact(path: str | Path) -> dict[str, Any]:
-    """Read and validate a model artifact; raises ModelFileError with a clear message."""
-    return EmbeddedBackend.from_file(path).artifact
+    """Read and validate a model artifact, building no backend; raises ModelFileError naming the file."""
+    artifact = _read(path)
+    try:
+        _validate(artifact)
+    except ModelFileError as problem:
+        raise _invalid(path, problem) from None
+    return artifact  # type: ignore[no-any-return]
+
+
+def _invalid(path: str | Path, problem: ModelFileError) -> ModelFileError:
+    return ModelFileError(f"model file {path} is invalid: {problem}")
 
 
 def _probability(z: float) -> float:
@@ -132,7 +141,7 @@ class EmbeddedBackend:
         try:
             return cls(artifact)
         except ModelFileError as problem:
-            raise ModelFileError(f"model file {path} is invalid: {problem}") from None
+            raise _invalid(path, problem) from None
 
     def log_odds(self, rows: Sequence[Reading]) -> list[float]:
         """Each row's log-odds of a breakdown: the base, then each category's weight and each number's term,
