@@ -13,7 +13,7 @@ from app.backends import Backend, Predictions
 from app.errors import ValidationError, json_response
 from app.openapi import build_document
 from app.schema import Readings
-from app.security import LABELS_KEY, ROWS_KEY
+from app.telemetry import current_record
 
 bp = Blueprint("api", __name__)
 
@@ -45,7 +45,7 @@ def _readings(backend: Backend) -> Readings:
         request.mimetype_params.get("charset"),
         current_app.config["MAX_ROWS"],
     )
-    request.environ[ROWS_KEY] = len(rows)
+    current_record().rows = len(rows)
     return rows
 
 
@@ -65,7 +65,7 @@ def predict_classic() -> Response:
     """Score readings and answer in the SageMaker linear-learner shape."""
     backend = _backend()
     predictions = backend.predict(_readings(backend))
-    request.environ[LABELS_KEY] = predictions.labels
+    current_record().labels = predictions.labels
     return json_response(classic_body(predictions))
 
 
@@ -92,7 +92,7 @@ def predict_v1() -> Response:
     explain = _flag("explain")
     backend = _backend()
     scores, labels, contributions = backend.predict(_readings(backend), explain=explain)
-    request.environ[LABELS_KEY] = labels
+    current_record().labels = labels
     info = backend.describe()
     return json_response(
         {
