@@ -227,7 +227,7 @@ def test_endpoint_failures_become_clear_json_errors(
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     if status == 503 and code == "endpoint_throttled":
         assert response.headers["Retry-After"] == "2"
-    [logged] = [line for line in map(json.loads, capsys.readouterr().err.splitlines()) if "level" in line]
+    [logged] = [line for line in map(json.loads, capsys.readouterr().err.splitlines()) if "logger" in line]
     assert (logged["logger"], logged["level"], logged["request_id"]) == (
         "turbine_status.sagemaker",
         "WARNING",
