@@ -1,4 +1,4 @@
-"""The application factory: config, CORS, backend, routes and error handlers."""
+"""The application factory: config, CORS, backend, routes, error handlers, security and telemetry."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from app.docs import add_swagger_ui
 from app.errors import register_error_handlers
 from app.logs import init_logging
 from app.metrics import init_metrics
-from app.security import add_request_middleware, init_security
+from app.security import init_security, security_headers
+from app.telemetry import add_request_middleware
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
 
@@ -59,5 +60,5 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
     app.register_blueprint(api.bp)
     add_swagger_ui(app)
     cli.register_commands(app)
-    add_request_middleware(app, observe)
+    add_request_middleware(app, security_headers(app), observe)
     return app

@@ -13,7 +13,7 @@ from app.backends import Backend, Predictions
 from app.errors import ApiError, PayloadTooLarge, UnsupportedMediaType, ValidationError, json_response, render
 from app.openapi import build_document
 from app.schema import Readings, ReadingsError, TooManyReadings, UnsupportedBody
-from app.security import LABELS_KEY, ROWS_KEY
+from app.telemetry import current_record
 
 bp = Blueprint("api", __name__)
 # The answers to the validator's errors, wherever in the app they are raised.
@@ -57,7 +57,7 @@ def _readings(backend: Backend) -> Readings:
         request.mimetype_params.get("charset"),
         current_app.config["MAX_ROWS"],
     )
-    request.environ[ROWS_KEY] = len(rows)
+    current_record().rows = len(rows)
     return rows
 
 
@@ -77,7 +77,7 @@ def predict_classic() -> Response:
     """Score readings and answer in the SageMaker linear-learner shape."""
     backend = _backend()
     predictions = backend.predict(_readings(backend))
-    request.environ[LABELS_KEY] = predictions.labels
+    current_record().labels = predictions.labels
     return json_response(classic_body(predictions))
 
 
@@ -104,7 +104,7 @@ def predict_v1() -> Response:
     explain = _flag("explain")
     backend = _backend()
     scores, labels, contributions = backend.predict(_readings(backend), explain=explain)
-    request.environ[LABELS_KEY] = labels
+    current_record().labels = labels
     info = backend.describe()
     return json_response(
         {

@@ -6,15 +6,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from flask import Response, request
+from flask import Response
 
-from app.logs import REQUEST_ID_KEY, service_logger
+from app.logs import service_logger
+from app.telemetry import current_record
 
 if TYPE_CHECKING:
     from flask import Flask
 
 log = service_logger("errors")
-BACKEND_ERROR_KEY = "turbine_status.backend_error"  # the code of the BackendError answered, for the metrics
 
 # Short codes for the HTTP errors Flask/Werkzeug raise before a view runs.
 HTTP_CODES = {
@@ -91,19 +91,18 @@ def error_response(error: Exception) -> Response:
     """The answer to an error raised while serving: its own for an ApiError; for anything else a generic
     500, with the traceback logged and never sent."""
     if isinstance(error, BackendError):
-        request.environ[BACKEND_ERROR_KEY] = error.code
+        record = current_record()
+        record.backend_error = error.code
         # The id finds the logged detail, which the answer never carries.
-        request_id = request.environ.get(REQUEST_ID_KEY)
-        if request_id:
-            return render(
-                ApiError(
-                    f"{error.message} Request id: {request_id}.",
-                    error.details,
-                    status=error.status,
-                    code=error.code,
-                    headers=error.headers,
-                )
+        return render(
+            ApiError(
+                f"{error.message} Request id: {record.request_id}.",
+                error.details,
+                status=error.status,
+                code=error.code,
+                headers=error.headers,
             )
+        )
     if isinstance(error, ApiError):
         return render(error)
     log.exception("unhandled error", exc_info=error)

@@ -1,4 +1,5 @@
-"""The service's log records through the standard logging module, written as one JSON object per line."""
+"""The service's log records through the standard logging module, written as one JSON object per line: the
+access line (app.telemetry), tracebacks of unexpected errors, SageMaker faults and EMF metric lines."""
 
 from __future__ import annotations
 
@@ -33,10 +34,9 @@ def service_logger(name: str) -> logging.Logger:
     return logger
 
 
-# One access line per request, tracebacks of unexpected errors, SageMaker faults, and EMF metric lines.
-access_log = service_logger("access")
-# Set by RequestMiddleware, so records logged while serving can say which request they belong to.
-REQUEST_ID_KEY = "turbine_status.request_id"
+# Where RequestMiddleware (app.telemetry) keeps the request's RequestRecord in the WSGI environ, so records logged
+# while serving can say which request they belong to.
+RECORD_KEY = "turbine_status.record"
 # A record whose `fields` attribute (logger.info(..., extra={FIELDS: {...}})) is written as that object, after
 # the time and level every line starts with.
 FIELDS = "fields"
@@ -63,7 +63,8 @@ class JsonFormatter(logging.Formatter):
         else:
             fields.update(logger=record.name, message=record.getMessage())
             if has_request_context():
-                fields["request_id"] = request.environ.get(REQUEST_ID_KEY)
+                served = request.environ.get(RECORD_KEY)
+                fields["request_id"] = served and served.request_id
                 aws_request_id = lambda_request_id(request.environ)
                 if aws_request_id:
                     fields["aws_request_id"] = aws_request_id

@@ -1,5 +1,6 @@
-"""Metrics, off by default: requests, latency, rows, predicted labels and backend errors, as Prometheus text at
-/metrics (METRICS=prometheus) or as CloudWatch Embedded Metric Format lines in the log (METRICS=emf)."""
+"""Metrics, off by default: requests, latency, rows, predicted labels and backend errors, read from each request's
+RequestRecord (app.telemetry), as Prometheus text at /metrics (METRICS=prometheus) or as CloudWatch Embedded Metric
+Format lines in the log (METRICS=emf)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
 
-from app.errors import BACKEND_ERROR_KEY
 from app.logs import FIELDS, ROOT_LOGGER
-from app.security import LABELS_KEY, ROWS_KEY
+from app.telemetry import current_record
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-    from app.security import Observer
+    from app.telemetry import Observer, RequestRecord
 
 # The same names under Prometheus and CloudWatch.
 REQUESTS = "turbine_status_requests_total"
@@ -27,7 +27,6 @@ PREDICTIONS = "turbine_status_predictions_total"
 BACKEND_ERRORS = "turbine_status_backend_errors_total"
 NAMESPACE = "turbine-status"  # CloudWatch's
 ROW_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10_000)
-ROUTE_KEY = "turbine_status.route"
 UNMATCHED = "unmatched"  # the route of a request no rule matched: any path would make a label value otherwise
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 metrics_log = logging.getLogger(f"{ROOT_LOGGER}.metrics")
@@ -35,17 +34,19 @@ metrics_log = logging.getLogger(f"{ROOT_LOGGER}.metrics")
 
 def _note_route() -> None:
     """Keep the matched rule for the middleware, which runs after Flask has let go of the request."""
-    request.environ[ROUTE_KEY] = request.url_rule.rule if request.url_rule else UNMATCHED
+    rule = request.url_rule
+    if rule:
+        current_record().route = rule.rule
 
 
-def _labels(environ: WSGIEnvironment, status: int | None) -> tuple[str, str, str]:
+def _labels(environ: WSGIEnvironment, record: RequestRecord) -> tuple[str, str, str]:
     """Method, route and status, each from a small set of values."""
     method = environ.get("REQUEST_METHOD", "")
-    return method if method in METHODS else "other", environ.get(ROUTE_KEY, UNMATCHED), str(status or "none")
+    return method if method in METHODS else "other", record.route or UNMATCHED, str(record.status or "none")
 
 
-def _label_counts(environ: WSGIEnvironment) -> Counter[str]:
-    return Counter(map(str, environ.get(LABELS_KEY) or ()))
+def _label_counts(record: RequestRecord) -> Counter[str]:
+    return Counter(map(str, record.labels))
 
 
 class PrometheusMetrics:
@@ -70,16 +71,16 @@ class PrometheusMetrics:
         self.predictions = PromCounter(PREDICTIONS, "Readings scored, by label", ["predicted_label"], registry=own)
         self.backend_errors = PromCounter(BACKEND_ERRORS, "Backend failures answered, by code", ["code"], registry=own)
 
-    def observe(self, environ: WSGIEnvironment, request_id: str, status: int | None, seconds: float) -> None:
-        method, route, status_text = _labels(environ, status)
+    def observe(self, environ: WSGIEnvironment, record: RequestRecord) -> None:
+        method, route, status_text = _labels(environ, record)
         self.requests.labels(method, route, status_text).inc()
-        self.latency.labels(method, route).observe(seconds)
-        rows = environ.get(ROWS_KEY)
+        self.latency.labels(method, route).observe(record.latency)
+        rows = record.rows
         if rows is not None:
             self.rows.labels(route).observe(rows)
-        for label, count in _label_counts(environ).items():
+        for label, count in _label_counts(record).items():
             self.predictions.labels(label).inc(count)
-        code = environ.get(BACKEND_ERROR_KEY)
+        code = record.backend_error
         if code:
             self.backend_errors.labels(code).inc()
 
@@ -111,18 +112,18 @@ class EmfMetrics:
     One document per request; a dimension holds one value per document, so each further predicted label of a
     batch takes a document of its own."""
 
-    def observe(self, environ: WSGIEnvironment, request_id: str, status: int | None, seconds: float) -> None:
-        method, route, status_text = _labels(environ, status)
-        rows = environ.get(ROWS_KEY)
+    def observe(self, environ: WSGIEnvironment, record: RequestRecord) -> None:
+        method, route, status_text = _labels(environ, record)
+        request_id, rows = record.request_id, record.rows
         directives = [SERVED if rows is None else SERVED_WITH_ROWS]
         # request_id is a property, not a dimension: it finds the access line.
         document: dict[str, Any] = {"method": method, "route": route, "status": status_text, "request_id": request_id}
-        document.update({REQUESTS: 1, LATENCY: seconds, **({} if rows is None else {ROWS: rows})})
-        code = environ.get(BACKEND_ERROR_KEY)
+        document.update({REQUESTS: 1, LATENCY: record.latency, **({} if rows is None else {ROWS: rows})})
+        code = record.backend_error
         if code:
             directives.append(FAILED)
             document.update({"code": code, BACKEND_ERRORS: 1})
-        labels = list(_label_counts(environ).items())
+        labels = list(_label_counts(record).items())
         if labels:
             directives.append(PREDICTED)
             document.update({"predicted_label": labels[0][0], PREDICTIONS: labels[0][1]})

@@ -15,8 +15,9 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.config import FALLBACKS, SETTINGS
+from app.errors import BackendError
 from app.examples import ai4i
-from app.schema import turbine_schema
+from app.schema import Reading, turbine_schema
 from app.training import main
 from deploy.package import build, ensure_venv
 from tests.lambda_harness import runtime_dir
@@ -24,6 +25,19 @@ from tests.loopback import free_port, wait_for_port
 
 SAMPLE = turbine_schema().sample
 HEALTHY = "TID002,HAWT,20,25,38.0,40,20,50,2,40,SW"
+
+
+class FailingBackend:
+    """A backend whose every prediction times out."""
+
+    name = "failing"
+    schema = turbine_schema()
+
+    def predict(self, rows: list[Reading], explain: bool = False) -> None:
+        raise BackendError("The endpoint took too long.", status=504, code="backend_timeout")
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": self.name}
 
 
 @pytest.fixture(autouse=True)

@@ -18,11 +18,9 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
-from app.errors import BackendError
 from app.metrics import BACKEND_ERRORS, LATENCY, NAMESPACE, PREDICTIONS, REQUESTS, ROWS
-from app.schema import Reading, turbine_schema
 from app.security import hash_key
-from tests.conftest import HEALTHY, SAMPLE
+from tests.conftest import HEALTHY, SAMPLE, FailingBackend
 from tests.lambda_harness import run_events
 from tests.loopback import free_port, wait_for_port
 from tests.test_lambda import rest_event
@@ -83,17 +81,6 @@ def test_prometheus_counts_in_process() -> None:
     assert count(found, f"{ROWS}_bucket", route="/v1/predictions", le="1.0") == 0
     assert count(found, PREDICTIONS, predicted_label="1") == 4
     assert count(found, PREDICTIONS, predicted_label="0") == 1
-
-
-class FailingBackend:
-    name = "failing"
-    schema = turbine_schema()
-
-    def predict(self, rows: list[Reading], explain: bool = False) -> None:
-        raise BackendError("The endpoint took too long.", status=504, code="backend_timeout")
-
-    def describe(self) -> dict[str, object]:
-        return {"backend": self.name}
 
 
 def test_backend_errors_are_counted_by_code() -> None:
