@@ -17,7 +17,7 @@ from app import create_app
 from app.config import FALLBACKS, SETTINGS
 from app.examples import ai4i
 from app.schema import turbine_schema
-from app.training import main
+from app.training.commands import main
 from deploy.package import build, ensure_venv
 from tests.lambda_harness import runtime_dir
 from tests.loopback import free_port, wait_for_port

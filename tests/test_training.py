@@ -14,7 +14,9 @@ from flask import Flask
 
 from app import create_app
 from app.backends.embedded import EmbeddedBackend, load_artifact
-from app.training import field_name, generate_dataset, main
+from app.training.commands import main
+from app.training.data import generate_dataset
+from app.training.reading import field_name
 from tests.conftest import SAMPLE
 
 AI4I_SAMPLE = "L, 298.4, 308.2, 1582, 70.7, 216"
