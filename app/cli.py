@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 
 from app.errors import ApiError
 from app.security import hash_key
-from app.training import generate_data_command, train_command
+from app.training.commands import generate_data_command, train_command
 
 if TYPE_CHECKING:
     from flask import Flask

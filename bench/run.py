@@ -169,7 +169,7 @@ def throughput(servers: list[str], rounds: int, seconds: int, baseline: Served |
 
 def ten_thousand_rows(repeats: int, baseline: Served | None) -> None:
     print("2. one POST / of 10,000 CSV rows", flush=True)
-    from app.training import turbine_dataset
+    from app.training.data import turbine_dataset
 
     body = "\n".join(map(",".join, turbine_dataset(10_000, 1).rows)).encode()
     apps = [APP, *([baseline] if baseline else [])]
@@ -296,7 +296,8 @@ def cold_start(code: Path, runtime: Path, events: list[dict[str, Any]]) -> tuple
 
 def mlflow_peer(servers: list[str], rounds: int, seconds: int, repeats: int) -> None:
     print("4. the peer: MLflow's scoring server with the same scikit-learn pipeline", flush=True)
-    from app.training import DEFAULT_SEED, train, turbine_dataset
+    from app.training.data import DEFAULT_SEED, turbine_dataset
+    from app.training.fit import train
 
     python = MLFLOW_VENV / "bin" / "python"
     if not (MLFLOW_VENV / "bin" / "mlflow").exists():  # also after an install that failed half-way

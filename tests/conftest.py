@@ -18,7 +18,7 @@ from app.config import FALLBACKS, SETTINGS
 from app.errors import BackendError
 from app.examples import ai4i
 from app.schema import Reading, turbine_schema
-from app.training import main
+from app.training.commands import main
 from deploy.package import build, ensure_venv
 from tests.lambda_harness import runtime_dir
 from tests.loopback import free_port, wait_for_port

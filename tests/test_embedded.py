@@ -12,7 +12,8 @@ from app import create_app
 from app.backends.embedded import DEFAULT_MODEL_PATH, EmbeddedBackend, ModelFileError, checksum, load_artifact
 from app.config import ConfigError
 from app.schema import Readings, turbine_schema
-from app.training import to_frame, train, turbine_dataset
+from app.training.data import turbine_dataset
+from app.training.fit import to_frame, train
 from tests.conftest import SAMPLE
 
 TURBINE = turbine_schema()
