@@ -12,10 +12,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.backends import Backend, Predictions
 from app.errors import ApiError, PayloadTooLarge, UnsupportedMediaType, ValidationError, json_response, render
 from app.openapi import build_document
+from app.routes import ROUTES
 from app.schema import Readings, ReadingsError, TooManyReadings, UnsupportedBody
 from app.telemetry import current_record
 
 bp = Blueprint("api", __name__)
+OPENAPI_KEY = "turbine_status.openapi"  # the built document, in app.extensions
 # The answers to the validator's errors, wherever in the app they are raised.
 READINGS_ERRORS: dict[type[ReadingsError], type[ApiError]] = {
     TooManyReadings: PayloadTooLarge,
@@ -154,8 +156,14 @@ def docs() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """Describe every route, input format and error as OpenAPI 3.1."""
-    backend = _backend()
-    document = build_document(
-        str(backend.describe().get("version", "1")), backend.schema, bool(current_app.config["API_KEYS"])
-    )
-    return json_response(document)
+    # Built once per app: it changes only with the model and the configuration.
+    extensions = current_app.extensions
+    if OPENAPI_KEY not in extensions:
+        backend, config = _backend(), current_app.config
+        extensions[OPENAPI_KEY] = build_document(
+            str(backend.describe().get("version", "1")),
+            backend.schema,
+            [route for route in ROUTES if route.served(config)],
+            bool(config["API_KEYS"]),
+        )
+    return json_response(extensions[OPENAPI_KEY])

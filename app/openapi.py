@@ -1,16 +1,19 @@
-"""The OpenAPI 3.1 description of the API, built from the served model's fields."""
+"""The OpenAPI 3.1 description of the API, built from the routes table and the served model's fields."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
+from app.routes import Route
 from app.schema import MAX_DETAILS, Field, Schema
 
 ERROR_STATUSES = {
     "400": "A bad reading or body; details name each bad row and field.",
     "401": "API keys are configured and X-API-Key is missing or wrong.",
+    "404": "No such file.",
     "413": "The body is over MAX_CONTENT_LENGTH bytes or holds more than MAX_ROWS readings.",
     "415": "A content type other than text/csv, text/plain or application/json, or a charset other than UTF-8.",
     "429": "The rate limit for this key or client address is used up; see Retry-After.",
@@ -18,6 +21,15 @@ ERROR_STATUSES = {
     "502": "The SageMaker endpoint failed or gave an unusable answer.",
     "503": "The SageMaker endpoint throttled, or the service has no AWS credentials or access.",
     "504": "The SageMaker endpoint did not answer in time.",
+}
+QUERY_PARAMETERS = {
+    "explain": {
+        "name": "explain",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": ["true", "false"]},
+        "description": "true adds each field's contribution (embedded model only).",
+    }
 }
 
 
@@ -99,8 +111,8 @@ def _errors(*statuses: str) -> dict[str, Any]:
     return {s: {"description": ERROR_STATUSES[s], "content": _json(_ref("Error"))} for s in statuses}
 
 
-def build_document(version: str, schema: Schema, keys: bool = False) -> dict[str, Any]:
-    """The OpenAPI document for a model of this version whose readings have these fields."""
+def build_document(version: str, schema: Schema, routes: Iterable[Route], keys: bool = False) -> dict[str, Any]:
+    """The OpenAPI document for these routes of a model of this version whose readings have these fields."""
     fields = schema.fields
     reading = {
         "type": "object",
@@ -127,25 +139,21 @@ def build_document(version: str, schema: Schema, keys: bool = False) -> dict[str
         "pattern": csv_pattern(schema),
         "example": schema.sample,
     }
-    request_body = {
-        "required": True,
-        "content": {
-            "text/csv": {"schema": csv_body},
-            "text/plain": {"schema": csv_body},
-            "application/json": {
-                "schema": {
-                    "oneOf": [
-                        _ref("Reading"),
-                        {"type": "array", "items": item, "minItems": 1},
-                        {
-                            "type": "object",
-                            "properties": {"instances": {"type": "array", "items": item, "minItems": 1}},
-                            "required": ["instances"],
-                            "additionalProperties": False,
-                        },
-                    ]
-                }
-            },
+    # The request bodies by media type, and the answers' bodies by the names the routes table gives them.
+    bodies = {
+        "text/csv": csv_body,
+        "text/plain": csv_body,
+        "application/json": {
+            "oneOf": [
+                _ref("Reading"),
+                {"type": "array", "items": item, "minItems": 1},
+                {
+                    "type": "object",
+                    "properties": {"instances": {"type": "array", "items": item, "minItems": 1}},
+                    "required": ["instances"],
+                    "additionalProperties": False,
+                },
+            ]
         },
     }
     score = {"type": "number", "minimum": 0, "maximum": 1, "description": "Probability of a breakdown."}
@@ -186,6 +194,7 @@ def build_document(version: str, schema: Schema, keys: bool = False) -> dict[str
         },
         "required": ["predictions", "model"],
     }
+    answers = {"classic": classic, "versioned": versioned, "object": {"type": "object"}, "text": {"type": "string"}}
     error = {
         "type": "object",
         "properties": {
@@ -207,10 +216,34 @@ def build_document(version: str, schema: Schema, keys: bool = False) -> dict[str
         },
         "required": ["error", "message", "details"],
     }
-    # Security is declared only when API keys are on, so /docs offers "Authorize" only then.
-    guarded: dict[str, Any] = {"security": [{}, {"apiKey": []}]} if keys else {}
-    refusals = ("401",) if keys else ()
-    html = {"text/html": {"schema": {"type": "string"}}}
+
+    def operation(route: Route) -> dict[str, Any]:
+        # Security is declared only when API keys are on, so /docs offers "Authorize" only then.
+        guarded = keys and route.keyed
+        answer = route.answer
+        return {
+            "summary": route.summary,
+            **({"description": f"Served only with {route.when[0]}={route.when[1]}."} if route.when else {}),
+            **({"security": [{}, {"apiKey": []}]} if guarded else {}),
+            **({"parameters": [QUERY_PARAMETERS[name] for name in route.query]} if route.query else {}),
+            **(
+                {"requestBody": {"required": True, "content": {t: {"schema": bodies[t]} for t in route.bodies}}}
+                if route.bodies
+                else {}
+            ),
+            "responses": {
+                "200": {
+                    "description": answer.description,
+                    "content": {t: {"schema": answers[answer.body]} for t in answer.media_types},
+                },
+                **_errors(*sorted({*route.errors, *(("401",) if guarded else ())})),
+            },
+        }
+
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        if route.documented:
+            paths.setdefault(route.rule, {})[route.method.lower()] = operation(route)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -218,71 +251,7 @@ def build_document(version: str, schema: Schema, keys: bool = False) -> dict[str
             "version": version,
             "description": "Breakdown scores and maintenance labels for wind-turbine sensor readings.",
         },
-        "paths": {
-            "/": {
-                "get": {"summary": "The demo page", "responses": {"200": {"description": "HTML", "content": html}}},
-                "post": {
-                    "summary": "Score readings (SageMaker linear-learner answer shape)",
-                    **guarded,
-                    "requestBody": request_body,
-                    "responses": {
-                        "200": {"description": "One prediction per reading, in input order", "content": _json(classic)},
-                        **_errors("400", *refusals, "413", "415", "429", "500", "502", "503", "504"),
-                    },
-                },
-            },
-            "/v1/predictions": {
-                "post": {
-                    "summary": "Score readings, with text labels and optional explanations",
-                    **guarded,
-                    "parameters": [
-                        {
-                            "name": "explain",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "string", "enum": ["true", "false"]},
-                            "description": "true adds each field's contribution (embedded model only).",
-                        }
-                    ],
-                    "requestBody": request_body,
-                    "responses": {
-                        "200": {
-                            "description": "One prediction per reading, in input order",
-                            "content": _json(versioned),
-                        },
-                        **_errors("400", *refusals, "413", "415", "429", "500", "502", "503", "504"),
-                    },
-                }
-            },
-            "/ping": {
-                "get": {
-                    "summary": "Health: 200 once the model is loaded",
-                    "responses": {"200": {"description": "Up", "content": _json({"type": "object"})}},
-                }
-            },
-            "/v1/model": {
-                "get": {
-                    "summary": "The model, its metrics and the reading's fields",
-                    **guarded,
-                    "responses": {
-                        "200": {"description": "Model description", "content": _json({"type": "object"})},
-                        **_errors(*refusals, "429"),
-                    },
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "responses": {"200": {"description": "OpenAPI 3.1", "content": _json({"type": "object"})}},
-                }
-            },
-            "/docs": {
-                "get": {
-                    "summary": "Human-readable API docs",
-                    "responses": {"200": {"description": "HTML", "content": html}},
-                }
-            },
-        },
+        "paths": paths,
         "components": {
             "schemas": {"Reading": reading, "ReadingArray": reading_array, "Error": error},
             **(

@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 import schemathesis
+from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import create_app
-from app.openapi import csv_pattern
+from app.openapi import ERROR_STATUSES, csv_pattern
+from app.routes import ROUTES
 from app.schema import turbine_schema
 from app.security import hash_key
 
@@ -22,11 +24,19 @@ FIELD_NAMES = TURBINE.names
 
 
 KEY = "fuzz-key"
-# The default configuration, and one with keys and limits (the fuzzer sends the key).
+# The default configuration, and one with keys, limits and /metrics (the fuzzer sends the key).
 default = schemathesis.openapi.from_wsgi("/openapi.json", create_app())
 keyed = schemathesis.openapi.from_wsgi(
-    "/openapi.json", create_app({"API_KEYS": (hash_key(KEY),), "RATELIMIT_DEFAULT": "1000000 per minute"})
+    "/openapi.json",
+    create_app({"API_KEYS": (hash_key(KEY),), "RATELIMIT_DEFAULT": "1000000 per minute", "METRICS": "prometheus"}),
 )
+# Keys and metrics, each on and off: the routes served and the document's paths change with both.
+CONFIGURATIONS = [
+    {},
+    {"API_KEYS": (hash_key(KEY),)},
+    {"METRICS": "prometheus"},
+    {"API_KEYS": (hash_key(KEY),), "METRICS": "prometheus"},
+]
 
 
 @schemathesis.serializer("text/csv", "text/plain")
@@ -34,16 +44,62 @@ def csv_body(ctx: Any, value: Any) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else str(value).encode("utf-8")
 
 
-def test_document_describes_every_route(client: FlaskClient) -> None:
+def _served(app: Flask) -> set[tuple[str, str, str]]:
+    """Every rule of the URL map but Flask's static files, as (rule, endpoint, method)."""
+    return {
+        (rule.rule, rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+
+
+@pytest.mark.parametrize("config", CONFIGURATIONS)
+def test_the_routes_table_is_the_url_map(config: dict[str, Any]) -> None:
+    app = create_app(config)
+    assert _served(app) == {(r.rule, r.endpoint, r.method) for r in ROUTES if r.served(app.config)}
+
+
+@pytest.mark.parametrize("config", CONFIGURATIONS)
+def test_document_describes_every_route_but_page_files(config: dict[str, Any]) -> None:
+    app = create_app(config)
+    document = app.test_client().get("/openapi.json").get_json()
+    internal = {r.endpoint for r in ROUTES if not r.documented}
+    described = {(path, method.upper()) for path, operations in document["paths"].items() for method in operations}
+    assert described == {(rule, method) for rule, endpoint, method in _served(app) if endpoint not in internal}
+    assert ("/metrics" in document["paths"]) is (config.get("METRICS") == "prometheus")
+
+
+def test_every_error_status_in_the_table_is_described() -> None:
+    assert {status for r in ROUTES for status in r.errors} <= set(ERROR_STATUSES)
+
+
+def test_document_content(client: FlaskClient) -> None:
     document = client.get("/openapi.json").get_json()
     assert document["openapi"] == "3.1.0"
-    assert set(document["paths"]) == {"/", "/v1/predictions", "/ping", "/v1/model", "/openapi.json", "/docs"}
     reading = document["components"]["schemas"]["Reading"]
     assert list(reading["properties"]) == list(FIELD_NAMES)
     assert reading["properties"]["rpm_blade"]["title"] == "RPM blade"
     post = document["paths"]["/"]["post"]
     assert set(post["requestBody"]["content"]) == {"text/csv", "text/plain", "application/json"}
     assert {"400", "413", "415", "429", "500", "502", "503", "504"} <= set(post["responses"])
+    assert document["paths"]["/v1/predictions"]["post"]["parameters"][0]["name"] == "explain"
+
+
+def test_document_is_built_once_per_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import api
+
+    calls: list[tuple[Any, ...]] = []
+    build = api.build_document
+
+    def counted(*args: Any) -> dict[str, Any]:
+        calls.append(args)
+        return build(*args)
+
+    monkeypatch.setattr(api, "build_document", counted)
+    client = create_app().test_client()
+    first, second = client.get("/openapi.json"), client.get("/openapi.json")
+    assert first.get_data() == second.get_data() and len(calls) == 1
 
 
 def test_docs_page_needs_no_cdn(client: FlaskClient) -> None:
@@ -76,10 +132,10 @@ def test_configuration_with_keys_and_limits_conforms_to_its_document(case: schem
     case.call_and_validate(headers={"X-API-Key": KEY})
 
 
-@pytest.mark.parametrize("keys", [True, False])
-def test_security_is_declared_only_when_keys_are_on(keys: bool) -> None:
+@pytest.mark.parametrize("config", CONFIGURATIONS)
+def test_security_is_declared_only_when_keys_are_on(config: dict[str, Any]) -> None:
     """Swagger UI shows "Authorize" and locks from the document's security: only when keys are configured."""
-    config = {"API_KEYS": (hash_key(KEY),)} if keys else {}
+    keys = "API_KEYS" in config
     document = create_app(config).test_client().get("/openapi.json").get_json()
     operations = [op for path in document["paths"].values() for op in path.values()]
     assert ("securitySchemes" in document["components"]) is keys

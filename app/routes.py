@@ -1,0 +1,106 @@
+"""Every route the app serves, in one table: the OpenAPI document is built from it, and a test holds it to the
+app's URL map, so a route cannot go undescribed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.docs import ENDPOINT as SWAGGER_UI_ENDPOINT
+from app.security import OPEN_ENDPOINTS
+
+CSV_AND_JSON = ("text/csv", "text/plain", "application/json")
+SCORING_ERRORS = ("400", "413", "415", "429", "500", "502", "503", "504")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The successful answer: what it is, its media types and the name of its body's schema in the document."""
+
+    description: str
+    media_types: tuple[str, ...]
+    body: str
+
+
+@dataclass(frozen=True)
+class Route:
+    rule: str  # as Flask writes it
+    endpoint: str
+    method: str
+    summary: str
+    answer: Answer
+    bodies: tuple[str, ...] = ()  # the request body's media types
+    errors: tuple[str, ...] = ()  # the error statuses it may answer; 401 is added for a keyed route with keys on
+    query: tuple[str, ...] = ()  # its query parameters' names
+    when: tuple[str, str] | None = None  # (setting, value): served only with that setting
+    documented: bool = True  # False for the files of a page, which are not part of the API
+
+    def served(self, config: Mapping[str, Any]) -> bool:
+        return self.when is None or config[self.when[0]] == self.when[1]
+
+    @property
+    def keyed(self) -> bool:
+        """Needs an API key when keys are on."""
+        return self.endpoint not in OPEN_ENDPOINTS
+
+
+ROUTES = (
+    Route("/", "api.page", "GET", "The demo page", Answer("HTML", ("text/html",), "text")),
+    Route(
+        "/",
+        "api.predict_classic",
+        "POST",
+        "Score readings (SageMaker linear-learner answer shape)",
+        Answer("One prediction per reading, in input order", ("application/json",), "classic"),
+        bodies=CSV_AND_JSON,
+        errors=SCORING_ERRORS,
+    ),
+    Route(
+        "/v1/predictions",
+        "api.predict_v1",
+        "POST",
+        "Score readings, with text labels and optional explanations",
+        Answer("One prediction per reading, in input order", ("application/json",), "versioned"),
+        bodies=CSV_AND_JSON,
+        errors=SCORING_ERRORS,
+        query=("explain",),
+    ),
+    Route(
+        "/ping",
+        "api.ping",
+        "GET",
+        "Health: 200 once the model is loaded",
+        Answer("Up", ("application/json",), "object"),
+    ),
+    Route(
+        "/v1/model",
+        "api.model",
+        "GET",
+        "The model, its metrics and the reading's fields",
+        Answer("Model description", ("application/json",), "object"),
+        errors=("429",),
+    ),
+    Route(
+        "/openapi.json", "api.openapi", "GET", "This document", Answer("OpenAPI 3.1", ("application/json",), "object")
+    ),
+    Route("/docs", "api.docs", "GET", "Human-readable API docs", Answer("HTML", ("text/html",), "text")),
+    Route(
+        "/metrics",
+        "metrics",
+        "GET",
+        "Request, latency, row and label metrics",
+        Answer("Prometheus text format", ("text/plain",), "text"),
+        errors=("429",),
+        when=("METRICS", "prometheus"),
+    ),
+    Route(
+        "/docs/<name>",
+        SWAGGER_UI_ENDPOINT,
+        "GET",
+        "A file of Swagger UI, loaded by /docs",
+        Answer("The file", ("text/css", "text/javascript"), "text"),
+        errors=("404",),
+        documented=False,
+    ),
+)
