@@ -202,12 +202,12 @@ class _Errors:
             for row, _, field, message in self.found[:MAX_DETAILS]
         ]
         count, rows = len(self.found), len({row for row, *_ in self.found})
-        shown = "" if count <= MAX_DETAILS else f" (the first {MAX_DETAILS} are listed)"
+        listed = "" if count <= MAX_DETAILS else f" (the first {MAX_DETAILS} are listed)"
         first = details[0]
         where = f"row {first['row']}" if first["row"] is not None else "the request"
         subject = f"field {first['field']}" if first["field"] else "the reading"
         raise ReadingsError(
-            f"{count} problem(s) in {rows} row(s){shown}; first: {where}, {subject}: {first['message']}",
+            f"{count} problem(s) in {rows} row(s){listed}; first: {where}, {subject}: {first['message']}",
             details,
         )
 
@@ -355,7 +355,10 @@ class Schema:
         """Readings from headerless CSV lines in field order, or CSV lines under a header naming every field once,
         in any order. `split=False` reads every line with the csv module, as the comma split must agree with it."""
         lines = list(filter(None, text.splitlines()))
-        order = self._header_order(lines.pop(0)) if lines and self._is_header(lines[0]) else None
+        header = self._header(lines[0]) if lines else None
+        if header is not None:
+            lines.pop(0)
+        order = None if header is None else self._header_order(header)
         _check_count(len(lines), max_rows)
         errors = _Errors()
         plain = split and _splits_as_csv(text, lines)
@@ -390,20 +393,19 @@ class Schema:
         errors.raise_if_any()
         return Readings(columns)
 
-    def _is_header(self, line: str) -> bool:
-        """Whether a first line is a header: one of its values names a field, case aside."""
+    def _header(self, line: str) -> list[str] | None:
+        """A first line's values if it is a header, one of them naming a field (case aside); else None."""
         if self._lower_names.isdisjoint(value.strip().strip('"').strip().lower() for value in line.split(",")):
-            return False  # no value names a field, however the csv module would read the line
+            return None  # no value names a field, however the csv module would read the line
         try:
             values = _csv_values(line)
         except ValueError:
-            return False
-        return not self._lower_names.isdisjoint(value.lower() for value in values)
+            return None
+        return None if self._lower_names.isdisjoint(value.lower() for value in values) else values
 
-    def _header_order(self, line: str) -> list[int] | None:
+    def _header_order(self, header: list[str]) -> list[int] | None:
         """Where each field's value stands in the lines under this header; None when in field order. Raises
         ReadingsError unless the header names every field once."""
-        header = _csv_values(line)
         names = [value.lower() for value in header]
         expected = [name.lower() for name in self.names]
         if names == expected:
@@ -504,7 +506,7 @@ def _json_items(document: Any) -> list[Any]:
     if isinstance(document, dict) and "instances" in document:
         extra = sorted(set(document) - {"instances"})
         if extra:
-            raise ReadingsError(f"Unknown top-level key(s) beside instances: {', '.join(extra)}.")
+            raise ReadingsError(f"Unknown top-level key(s) beside instances: {', '.join(map(shown, extra))}.")
         if not isinstance(document["instances"], list):
             raise ReadingsError("instances must be a list of readings.")
         return document["instances"]
