@@ -292,6 +292,10 @@ class Schema:
         self.names = tuple(field.name for field in self.fields)
         self.width = len(self.fields)
         self._lower_names = frozenset(name.lower() for name in self.names)
+        # A value that may name a field once spaces and quotes around it are stripped: the quick look for a header.
+        names = "|".join(map(re.escape, sorted(self._lower_names, key=len, reverse=True)))
+        self._may_name_field = re.compile(rf'(?:^|,)[\s"]*(?:{names})[\s"]*(?:,|$)').search
+        self._numeric = tuple(i for i, field in enumerate(self.fields) if not field.categories)
         self.sample = sample  # one reading as a CSV line, for the page, the docs and check commands
 
     def to_dict(self) -> dict[str, Any]:
@@ -331,13 +335,26 @@ class Schema:
     ) -> list[list[Any]]:
         """Each field's rules on its whole column. A column that breaks a rule is checked value by value, to name
         each bad row in `errors`."""
+        converted = self._numbers(values, convert)
         columns: list[list[Any]] = []
-        for field, column in zip(self.fields, values, strict=True):
+        for position, (field, column) in enumerate(zip(self.fields, values, strict=True)):
             try:
-                columns.append(field.check_allowed(convert(field, column)))
+                columns.append(field.check_allowed(converted.get(position) or convert(field, column)))
             except ValueError:
                 columns.append(self._each(field, column, numbers, convert, errors))
         return columns
+
+    def _numbers(self, values: Sequence[Sequence[Any]], convert: Convert) -> dict[int, list[Any]]:
+        """Every numeric column converted by one call, by position, when every value converts; else none, and each
+        column is converted on its own. A number's rules do not depend on its field."""
+        if len(self._numeric) < 2 or not values[0]:
+            return {}
+        try:
+            flat = convert(self.fields[self._numeric[0]], [value for i in self._numeric for value in values[i]])
+        except ValueError:
+            return {}
+        rows = len(values[0])
+        return {i: flat[k * rows : (k + 1) * rows] for k, i in enumerate(self._numeric)}
 
     @staticmethod
     def _each(
@@ -395,7 +412,7 @@ class Schema:
 
     def _header(self, line: str) -> list[str] | None:
         """A first line's values if it is a header, one of them naming a field (case aside); else None."""
-        if self._lower_names.isdisjoint(value.strip().strip('"').strip().lower() for value in line.split(",")):
+        if not self._may_name_field(line.lower()):
             return None  # no value names a field, however the csv module would read the line
         try:
             values = _csv_values(line)

@@ -55,6 +55,16 @@ def test_every_line_starts_with_an_iso_8601_utc_time_and_the_level(capsys: pytes
         assert before < datetime.fromisoformat(line["time"]) <= datetime.now(UTC)
 
 
+@pytest.mark.parametrize("created", [0.0, 1764754543.1834, 1764754543.9999, 1764754544.0005, 1764754543.5])
+def test_a_lines_time_is_its_records_to_the_millisecond(created: float) -> None:
+    """Also when the second before was written (its text is reused) and when it was not."""
+    formatter = JsonFormatter()
+    for earlier in (created - 0.3, created - 1, created):
+        formatter.utc_time(earlier)
+        expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        assert formatter.utc_time(created) == expected
+
+
 def test_on_lambda_the_line_carries_lambdas_request_id_next_to_api_gateways(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

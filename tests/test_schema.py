@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv as csvmodule
 import json
+import math
 from typing import Any
 
 import pytest
@@ -525,6 +526,43 @@ def test_a_column_passes_a_rule_exactly_when_each_value_does(field: Field, data:
         except ValueError:
             whole = None
         assert whole == each_alone(field, values, convert)
+
+
+def rows_of(data: st.DataObject, values: st.SearchStrategy[Any], sample: list[Any]) -> list[list[Any]]:
+    """A few rows, each value the sample's at its position or one drawn from `values`."""
+    value = st.one_of(st.just(None), values)
+    drawn = data.draw(st.lists(st.lists(value, min_size=11, max_size=11), min_size=1, max_size=4))
+    return [[sample[i] if v is None else v for i, v in enumerate(row)] for row in drawn]
+
+
+def outcome_each_alone(rows: list[list[Any]], convert: str) -> tuple[list[Any], set[str]]:
+    """The columns each value's rules give alone, and the fields with a value refused."""
+    columns = [each_alone(field, [row[i] for row in rows], convert) for i, field in enumerate(FIELDS)]
+    return columns, {field.name for field, column in zip(FIELDS, columns, strict=True) if column is None}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_numeric_columns_converted_together_pass_exactly_when_each_value_does(data: st.DataObject) -> None:
+    """Both ways: the numeric columns of a body, converted in one call, give the readings that each value's rules
+    give alone, or errors naming exactly the fields with a refused value; for CSV values and JSON values."""
+    texts = rows_of(data, st.sampled_from(TOKENS), SAMPLE.split(","))
+    # json.dumps would write an infinity as Infinity, which is not JSON.
+    objects = rows_of(data, JSON_VALUES.filter(lambda v: v not in (math.inf, -math.inf)), list(SAMPLE_ROW))
+    body = json.dumps([dict(zip(FIELD_NAMES, row, strict=True)) for row in objects])
+    cases = (
+        ("from_texts", texts, lambda: TURBINE.parse_rows(texts, range(1, len(texts) + 1))),
+        ("from_json", objects, lambda: TURBINE.parse_json(body, 10)),
+    )
+    for convert, rows, parse in cases:
+        columns, refused = outcome_each_alone(rows, convert)
+        try:
+            readings = parse()
+        except ReadingsError as error:
+            assert {detail["field"] for detail in error.details} == refused != set()
+        else:
+            assert not refused
+            assert [list(column) for column in readings.columns] == columns
 
 
 HEADER_PARTS = [",".join(FIELD_NAMES), ",".join(FIELD_NAMES[::-1]), "turbine_id", "Wind_Speed", '"pressure"']
