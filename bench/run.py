@@ -32,7 +32,7 @@ import orjson
 from common import ROOT, checkout, children, cpu_seconds, free_port, gunicorn, rss_mb, server, wrk
 
 from app.schema import turbine_schema
-from deploy.package import build, ensure_venv
+from deploy.package import add_bytecode, build, ensure_venv
 from tests.lambda_harness import run_events, runtime_dir
 
 REQUESTS = ROOT / "bench" / "requests.lua"
@@ -292,18 +292,38 @@ def lambda_package(runs: int) -> None:
             "queryStringParameters": None,
             "multiValueQueryStringParameters": None,
         }
-        for label, code in (("with bytecode", with_code), ("without bytecode", without_code)):
-            colds = [cold_start(code, runtime, [event])[0] for _ in range(runs)]
-            cold = statistics.median(colds) * 1000
-            shipped = label == "with bytecode"  # what deploy/package.py builds; the other is Zappa's own zip
-            record(
-                f"cold start, fresh process, {label}",
-                f"{cold:.0f} ms (median of {runs})",
-                "<= 250 ms" if shipped else "-",
-                ("met" if cold <= 250 else "missed") if shipped else "-",
-            )
+        one_route = Path(work) / "one-route"
+        with zipfile.ZipFile(one_route_package(package, Path(work))) as z:
+            z.extractall(one_route)
+        colds: dict[Path, list[float]] = {with_code: [], one_route: [], without_code: []}
+        for _ in range(runs):  # interleaved, so a slow spell of the machine falls on each alike
+            for code in colds:
+                colds[code].append(cold_start(code, runtime, [event])[0])
+        app_ms, one_ms, plain_ms = (statistics.median(colds[code]) * 1000 for code in colds)
+        record(
+            "cold start, fresh process: the app / the one-route app, same package",
+            f"{app_ms:.0f} / {one_ms:.0f} ms = {app_ms / one_ms:.2f} (medians of {runs})",
+            "<= 1.15",
+            "met" if app_ms / one_ms <= 1.15 else "missed",
+        )
+        record("cold start, fresh process, without bytecode (Zappa's own zip)", f"{plain_ms:.0f} ms", "-", "-")
         _, warm = cold_start(with_code, runtime, [event] * 300)
         record("warm per-event latency through Zappa's handler", f"{warm * 1000:.2f} ms (median of 299)", "-", "-")
+
+
+def one_route_package(package: Path, work: Path) -> Path:
+    """The reference: the same package with its handler pointed at a one-route Flask app (bench/bare.py), its
+    bytecode compiled the same way."""
+    plain, out = work / "one-route.plain.zip", work / "one-route.zip"
+    with zipfile.ZipFile(package) as source, zipfile.ZipFile(plain, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "zappa_settings.py":
+                data = data.replace(b"APP_MODULE='app.wsgi'", b"APP_MODULE='one_route'")
+            target.writestr(info, data)
+        target.write(ROOT / "bench" / "bare.py", "one_route.py")
+    add_bytecode(plain, out)
+    return out
 
 
 def cold_start(code: Path, runtime: Path, events: list[dict[str, Any]]) -> tuple[float, float]:
@@ -315,7 +335,8 @@ def cold_start(code: Path, runtime: Path, events: list[dict[str, Any]]) -> tuple
 
 def mlflow_peer(servers: list[str], rounds: int, seconds: int, repeats: int) -> None:
     print("4. the peer: MLflow's scoring server with the same scikit-learn pipeline", flush=True)
-    from app.training.data import DEFAULT_SEED, turbine_dataset
+    from app.training import DEFAULT_SEED
+    from app.training.data import turbine_dataset
     from app.training.fit import train
 
     python = MLFLOW_VENV / "bin" / "python"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from app.training.commands import main
 from app.training.data import generate_dataset
 from tests.conftest import SAMPLE
 
+ROOT = Path(__file__).resolve().parent.parent
 AI4I_SAMPLE = "L, 298.4, 308.2, 1582, 70.7, 216"
 
 
@@ -44,6 +46,13 @@ def test_generate_then_train_through_the_flask_cli(app: Flask, tmp_path: Path) -
     assert artifact["training"]["rows"] == 2400 and artifact["schema"]["sample"] == SAMPLE
     backend = EmbeddedBackend(artifact)
     assert backend.predict([backend.schema.parse_csv(SAMPLE, 1)[0]]).labels == [1]
+
+
+def test_serving_imports_no_training_module_until_a_command_runs() -> None:
+    code = "import sys; from app import create_app; create_app(); print(sorted(m for m in sys.modules if "
+    code += "m.startswith('app.training.') or m.split('.')[0] in ('sklearn', 'numpy')))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "['app.training.commands']"
 
 
 def test_without_scikit_learn_training_names_the_install_line(

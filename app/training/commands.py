@@ -1,4 +1,6 @@
-"""The `generate-data` and `train` commands, and the group that runs them without the app (python -m app.training)."""
+"""The `generate-data` and `train` commands, and the group that runs them without the app (python -m app.training).
+
+Each imports the training modules when it runs: the app registers these commands at every start, serving included."""
 
 from __future__ import annotations
 
@@ -9,9 +11,7 @@ from pathlib import Path
 import click
 
 from app.schema import ReadingsError, SchemaError, load_schema
-from app.training.data import BREAKDOWN, DEFAULT_SEED, generate_dataset, write_dataset
-from app.training.fit import train
-from app.training.reading import infer_schema, read_dataset
+from app.training import BREAKDOWN, DEFAULT_SEED
 
 
 @click.command("generate-data")
@@ -24,6 +24,7 @@ from app.training.reading import infer_schema, read_dataset
 def generate_data_command(out: Path, rows: int, seed: int, example: str) -> None:
     """Write a synthetic training set: the turbine readings, or machine readings shaped like AI4I 2020."""
     from app.examples import ai4i
+    from app.training.data import generate_dataset, write_dataset
 
     write_dataset(ai4i.generate(rows, seed) if example == "ai4i" else generate_dataset(rows, seed), out)
     click.echo(f"wrote {rows} rows to {out}")
@@ -62,6 +63,9 @@ def train_command(
         raise click.ClickException(
             "training needs scikit-learn, which is not installed: pip install -r requirements-train.txt"
         ) from None
+    from app.training.fit import train
+    from app.training.reading import infer_schema, read_dataset
+
     try:
         given = load_schema(schema_path) if schema_path else None
         dataset = read_dataset(data, label, features.split(",") if features else None, positive)

@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from app.schema import turbine_schema
+from app.training import BREAKDOWN
 from app.training.reading import Dataset
 
-DEFAULT_SEED = 20261124
-# The synthetic turbine data's label column.
-BREAKDOWN = "breakdown"
 # Per-turbine offsets in the failure mechanism: TID004 is an older unit, TID009 a newer one.
 TURBINE_RISK = {"TID004": 0.5, "TID009": -0.4}
 
