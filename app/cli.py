@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.errors import ApiError
+from app.importing.commands import import_model_command
 from app.security import hash_key
 from app.training.commands import generate_data_command, train_command
 
@@ -76,5 +77,12 @@ def hash_key_command(generate: bool) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (generate_data_command, train_command, check_endpoint_command, check_url_command, hash_key_command):
+    for command in (
+        generate_data_command,
+        train_command,
+        import_model_command,
+        check_endpoint_command,
+        check_url_command,
+        hash_key_command,
+    ):
         app.cli.add_command(command)

@@ -58,7 +58,8 @@ def test_contributions_sum_to_the_log_odds(trained: tuple[dict[str, Any], Any]) 
     row = TURBINE.parse_csv(SAMPLE, 1)[0]
     _, _, contributions = backend.predict([row], explain=True)
     assert contributions is not None
-    assert backend.baseline + sum(contributions[0].values()) == pytest.approx(backend.log_odds([row])[0], abs=1e-12)
+    model = backend.model
+    assert model.baseline + sum(contributions[0].values()) == pytest.approx(model.log_odds([row])[0], abs=1e-12)
 
 
 def write(tmp_path: Path, artifact: Any) -> Path:

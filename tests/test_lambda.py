@@ -92,6 +92,10 @@ def test_package_is_small_and_holds_only_what_serving_needs(package: Path) -> No
         "botocore",
         "sklearn",
         "numpy",
+        "scipy",
+        "pandas",
+        "xgboost",
+        "lightgbm",
         "pytest",
         "moto",
         "troposphere",
@@ -177,6 +181,33 @@ def test_model_path_alone_serves_another_model_from_the_package(lambda_path: str
     assert scored["statusCode"] == 200 and len(json.loads(scored["body"])["predictions"]) == 1
     assert turbine["statusCode"] == 400 and "expected 6 values" in turbine["body"]
     assert json.loads(model["body"])["schema"]["fields"][0]["name"] == "type"
+
+
+def test_an_imported_xgboost_model_serves_from_the_package_without_xgboost(lambda_path: str, tmp_path: Path) -> None:
+    """The Lambda case: the trees are scored in pure Python, with the library's scores."""
+    from app import create_app
+    from tests.test_importing import NAMES, edge_rows, forty_trees, import_model, matrix
+
+    booster = forty_trees()
+
+    model = tmp_path / "model.json"
+    booster.save_model(str(model))
+    assert import_model(create_app(), tmp_path, model).exit_code == 0
+    artifact = Path(lambda_path.split(":")[0]) / "app" / "model" / "imported.json"
+    shutil.copy(tmp_path / "imported.json", artifact)
+    rows = edge_rows(booster, 50)
+    body = json.dumps([dict(zip(NAMES, row, strict=True)) for row in rows])
+    try:
+        [scored], _ = run_events(
+            lambda_path,
+            [rest_event("POST", "/", body, {"Content-Type": "application/json"})],
+            {"MODEL_PATH": str(artifact)},
+        )
+    finally:
+        artifact.unlink()
+    assert scored["statusCode"] == 200, scored["body"][:300]
+    scores = [p["score"] for p in json.loads(scored["body"])["predictions"]]
+    assert max(abs(s - float(e)) for s, e in zip(scores, booster.predict(matrix(rows)), strict=True)) <= 1e-6
 
 
 def test_cold_start_from_the_zip_alone(lambda_path: str) -> None:

@@ -1,4 +1,5 @@
-"""The embedded model: a logistic regression read from a plain-JSON artifact and scored in pure Python."""
+"""The embedded model, read from a plain-JSON artifact and scored in pure Python: a logistic regression, or a tree
+ensemble (app.backends.trees, imported only for such an artifact)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import operator
 from collections.abc import Sequence
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app.backends import Predictions
 from app.config import DEFAULT_MODEL_PATH as DEFAULT_MODEL_PATH
 from app.schema import Reading, Readings, Schema, SchemaError, schema_from_dict
 
 FORMAT = "turbine-status-logistic/2"
+TREES_FORMAT = "turbine-status-trees/1"  # app.backends.trees.FORMAT, named here so reading one needs no import
 
 
 class ModelFileError(ValueError):
@@ -35,45 +37,105 @@ def _finite(value: Any, where: str) -> float:
     return float(value)
 
 
-def _validate(artifact: Any) -> Schema:
-    """The artifact's schema; raises ModelFileError unless the artifact matches this code's format."""
+def _validate(artifact: Any) -> tuple[Schema, Model]:
+    """The artifact's schema and model; raises ModelFileError unless the artifact matches one of this code's
+    formats."""
     if not isinstance(artifact, dict):
         raise ModelFileError("the artifact must be a JSON object")
-    if artifact.get("format") != FORMAT:
-        raise ModelFileError(f"format must be {FORMAT!r}, found {artifact.get('format')!r}")
+    kind = artifact.get("format")
+    if kind not in (FORMAT, TREES_FORMAT):
+        raise ModelFileError(f"format must be {FORMAT!r} or {TREES_FORMAT!r}, found {kind!r}")
     if artifact.get("checksum") != checksum(artifact):
         raise ModelFileError("checksum mismatch: the file was changed after it was exported")
     try:
         schema = schema_from_dict(artifact.get("schema"), "schema")
     except SchemaError as problem:
         raise ModelFileError(str(problem)) from None
-    categorical, numeric = artifact.get("categorical"), artifact.get("numeric")
-    if not isinstance(categorical, dict) or not isinstance(numeric, dict):
-        raise ModelFileError("categorical and numeric must be objects")
-    for field in schema.fields:
-        if field.categories:
-            weights = categorical.get(field.name)
-            if not isinstance(weights, dict) or sorted(weights) != sorted(field.categories):
-                raise ModelFileError(f"categorical.{field.name} must weigh exactly {', '.join(field.categories)}")
-            for category, weight in weights.items():
-                _finite(weight, f"categorical.{field.name}.{category}")
-        else:
-            spec = numeric.get(field.name)
-            if not isinstance(spec, dict):
-                raise ModelFileError(f"numeric.{field.name} is missing")
-            for key in ("mean", "scale", "coef"):
-                _finite(spec.get(key), f"numeric.{field.name}.{key}")
-            if spec["scale"] <= 0:
-                raise ModelFileError(f"numeric.{field.name}.scale must be positive")
     described = ("name", "version", "label", "metrics", "training", "distribution")
     missing = [key for key in described if key not in artifact]
     if missing:
         raise ModelFileError(f"missing {', '.join(missing)}")
-    _finite(artifact.get("intercept"), "intercept")
     threshold = _finite(artifact.get("threshold"), "threshold")
     if not 0 < threshold < 1:
         raise ModelFileError("threshold must lie between 0 and 1")
-    return schema
+    if kind == FORMAT:
+        return schema, LinearModel(artifact, schema)
+    from app.backends.trees import TreeEnsemble, TreeFileError
+
+    try:
+        return schema, TreeEnsemble(artifact.get("model"), schema)
+    except TreeFileError as problem:
+        raise ModelFileError(str(problem)) from None
+
+
+class Model(Protocol):
+    """What the embedded backend scores with: log-odds per row, and each field's share of one row's."""
+
+    baseline: float  # the log-odds with no field known; with a row's contributions it sums to the row's
+
+    def log_odds(self, rows: Sequence[Reading]) -> list[float]: ...
+
+    def contributions(self, row: Reading) -> dict[str, float]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+class LinearModel:
+    """The logistic regression `flask train` fits: a weight per category, a standardised slope per number."""
+
+    def __init__(self, artifact: dict[str, Any], schema: Schema) -> None:
+        categorical, numeric = artifact.get("categorical"), artifact.get("numeric")
+        if not isinstance(categorical, dict) or not isinstance(numeric, dict):
+            raise ModelFileError("categorical and numeric must be objects")
+        for field in schema.fields:
+            if field.categories:
+                weights = categorical.get(field.name)
+                if not isinstance(weights, dict) or sorted(weights) != sorted(field.categories):
+                    raise ModelFileError(f"categorical.{field.name} must weigh exactly {', '.join(field.categories)}")
+                for category, weight in weights.items():
+                    _finite(weight, f"categorical.{field.name}.{category}")
+            else:
+                spec = numeric.get(field.name)
+                if not isinstance(spec, dict):
+                    raise ModelFileError(f"numeric.{field.name} is missing")
+                for key in ("mean", "scale", "coef"):
+                    _finite(spec.get(key), f"numeric.{field.name}.{key}")
+                if spec["scale"] <= 0:
+                    raise ModelFileError(f"numeric.{field.name}.scale must be positive")
+        self.intercept = _finite(artifact.get("intercept"), "intercept")
+        self.names = schema.names
+        # coef * (x - mean) / scale == (coef / scale) * x - coef * mean / scale: the constant parts fold into
+        # the base. Explanations measure each category against its field's average weight, as numbers are
+        # measured against their training mean; the baseline absorbs those averages.
+        self._categories: list[tuple[int, str, dict[str, float], float]] = []
+        self._numbers: list[tuple[int, str, float, float]] = []
+        for position, field in enumerate(schema.fields):
+            if field.categories:
+                weights = categorical[field.name]
+                self._categories.append((position, field.name, weights, math.fsum(weights.values()) / len(weights)))
+            else:
+                spec = numeric[field.name]
+                slope = spec["coef"] / spec["scale"]
+                self._numbers.append((position, field.name, slope, slope * spec["mean"]))
+        self._base = self.intercept - math.fsum(offset for *_, offset in self._numbers)
+        self.baseline = self.intercept + math.fsum(mean for *_, mean in self._categories)
+
+    def log_odds(self, rows: Sequence[Reading]) -> list[float]:
+        """Each row's log-odds: the base, then each category's weight and each number's term, in field order,
+        added up row by row."""
+        columns = rows.columns if isinstance(rows, Readings) else list(zip(*rows, strict=True))
+        terms = [map(weights.__getitem__, columns[position]) for position, _, weights, _ in self._categories]
+        terms += [map(operator.mul, repeat(slope), columns[position]) for position, _, slope, _ in self._numbers]
+        return list(map(sum, zip(repeat(self._base), *terms)))
+
+    def contributions(self, row: Reading) -> dict[str, float]:
+        """Each field's term in the log-odds, relative to an average reading; with the baseline they sum to it."""
+        terms = {name: weights[row[position]] - mean for position, name, weights, mean in self._categories}
+        terms.update((name, slope * row[position] - offset) for position, name, slope, offset in self._numbers)
+        return {name: terms[name] for name in self.names}
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "linear", "intercept": self.intercept}
 
 
 def _read(path: str | Path) -> Any:
@@ -108,31 +170,15 @@ def _probability(z: float) -> float:
 
 
 class EmbeddedBackend:
-    """Scores readings with the artifact's coefficients, for whatever fields its schema names; no scikit-learn
-    at serving time."""
+    """Scores readings with the artifact's model, for whatever fields its schema names; no training library at
+    serving time."""
 
     name = "embedded"
 
     def __init__(self, artifact: dict[str, Any]) -> None:
         self.artifact = artifact
-        self.schema = _validate(artifact)
+        self.schema, self.model = _validate(artifact)
         self.threshold: float = artifact["threshold"]
-        categorical, numeric = artifact["categorical"], artifact["numeric"]
-        # coef * (x - mean) / scale == (coef / scale) * x - coef * mean / scale: the constant parts fold into
-        # the base. Explanations measure each category against its field's average weight, as numbers are
-        # measured against their training mean; the baseline absorbs those averages.
-        self._categories: list[tuple[int, str, dict[str, float], float]] = []
-        self._numbers: list[tuple[int, str, float, float]] = []
-        for position, field in enumerate(self.schema.fields):
-            if field.categories:
-                weights = categorical[field.name]
-                self._categories.append((position, field.name, weights, math.fsum(weights.values()) / len(weights)))
-            else:
-                spec = numeric[field.name]
-                slope = spec["coef"] / spec["scale"]
-                self._numbers.append((position, field.name, slope, slope * spec["mean"]))
-        self._base = artifact["intercept"] - math.fsum(offset for *_, offset in self._numbers)
-        self.baseline = artifact["intercept"] + math.fsum(mean for *_, mean in self._categories)
 
     @classmethod
     def from_file(cls, path: str | Path) -> EmbeddedBackend:
@@ -143,25 +189,11 @@ class EmbeddedBackend:
         except ModelFileError as problem:
             raise _invalid(path, problem) from None
 
-    def log_odds(self, rows: Sequence[Reading]) -> list[float]:
-        """Each row's log-odds of a breakdown: the base, then each category's weight and each number's term,
-        in field order, added up row by row."""
-        columns = rows.columns if isinstance(rows, Readings) else list(zip(*rows, strict=True))
-        terms = [map(weights.__getitem__, columns[position]) for position, _, weights, _ in self._categories]
-        terms += [map(operator.mul, repeat(slope), columns[position]) for position, _, slope, _ in self._numbers]
-        return list(map(sum, zip(repeat(self._base), *terms)))
-
-    def contributions(self, row: Reading) -> dict[str, float]:
-        """Each field's term in the log-odds, relative to an average reading; with the baseline they sum to it."""
-        terms = {name: weights[row[position]] - mean for position, name, weights, mean in self._categories}
-        terms.update((name, slope * row[position] - offset) for position, name, slope, offset in self._numbers)
-        return {name: terms[name] for name in self.schema.names}
-
     def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
-        scores = list(map(_probability, self.log_odds(rows)))
+        scores = list(map(_probability, self.model.log_odds(rows)))
         threshold = self.threshold
         labels = [1 if score >= threshold else 0 for score in scores]
-        return Predictions(scores, labels, list(map(self.contributions, rows)) if explain else None)
+        return Predictions(scores, labels, list(map(self.model.contributions, rows)) if explain else None)
 
     def describe(self) -> dict[str, Any]:
         a = self.artifact
@@ -170,8 +202,8 @@ class EmbeddedBackend:
             "name": a["name"],
             "version": a["version"],
             "threshold": self.threshold,
-            "intercept": a["intercept"],
-            "baseline": self.baseline,
+            **self.model.describe(),
+            "baseline": self.model.baseline,
             "label": a["label"],
             "metrics": a["metrics"],
             "training": a["training"],

@@ -1,0 +1,221 @@
+"""A tree ensemble read from the pickle-free artifact and scored in pure Python: trees as flat arrays, and exact
+TreeSHAP explanations.
+
+Each node's test is stored in one form whatever library trained it: a number goes left when it is below the
+node's threshold (the importer has already turned the library's own rule, such as XGBoost's float32 comparison,
+into that threshold); a category goes left when it is one of the node's left categories."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from app.schema import Reading, Schema
+
+LEAF = -1  # the feature of a leaf
+NODE_ARRAYS = ("feature", "threshold", "left", "right", "value", "cover")
+
+
+class TreeFileError(ValueError):
+    """The ensemble in an artifact cannot be used; the message says why."""
+
+
+class Tree:
+    """One tree as flat arrays indexed by node; node 0 is the root."""
+
+    __slots__ = ("cover", "feature", "left", "left_categories", "right", "threshold", "value")
+
+    def __init__(self, spec: dict[str, Any], schema: Schema, where: str) -> None:
+        if not isinstance(spec, dict):
+            raise TreeFileError(f"{where} must be an object")
+        arrays: list[Any] = [spec.get(name) for name in NODE_ARRAYS]
+        if not all(isinstance(a, list) for a in arrays) or len({len(a) for a in arrays}) != 1 or not arrays[0]:
+            raise TreeFileError(f"{where} must hold the arrays {', '.join(NODE_ARRAYS)}, of one length")
+        self.feature, self.threshold, self.left, self.right, self.value, self.cover = arrays
+        nodes = len(self.feature)
+        sets = spec.get("left_categories", {})
+        if not isinstance(sets, dict):
+            raise TreeFileError(f"{where}.left_categories must be an object")
+        self.left_categories: list[frozenset[str] | None] = [None] * nodes
+        for node, feature in enumerate(self.feature):
+            if feature == LEAF:
+                _number(self.value[node], f"{where}.value[{node}]")
+                continue
+            if type(feature) is not int or not 0 <= feature < schema.width:
+                raise TreeFileError(f"{where}.feature[{node}] must be a field's position or {LEAF}")
+            for child in (self.left[node], self.right[node]):
+                if type(child) is not int or not node < child < nodes:
+                    raise TreeFileError(f"{where}: node {node}'s children must be later nodes")
+            field = schema.fields[feature]
+            if field.categories:
+                chosen = sets.get(str(node))
+                if not isinstance(chosen, list) or not set(chosen) <= set(field.categories):
+                    raise TreeFileError(f"{where}.left_categories.{node} must list categories of {field.name}")
+                self.left_categories[node] = frozenset(chosen)
+            else:
+                _number(self.threshold[node], f"{where}.threshold[{node}]")
+            if not all(_number(self.cover[n], f"{where}.cover[{n}]") > 0 for n in (node, *self.children(node))):
+                raise TreeFileError(f"{where}: node {node} and its children must cover some training weight")
+
+    def children(self, node: int) -> tuple[int, int]:
+        return self.left[node], self.right[node]
+
+    def goes_left(self, node: int, row: Reading) -> bool:
+        value = row[self.feature[node]]
+        categories = self.left_categories[node]
+        return value in categories if categories is not None else value < self.threshold[node]
+
+    def leaf(self, row: Reading) -> int:
+        """The leaf the row reaches."""
+        node = 0
+        feature, threshold, left, right, sets = (
+            self.feature,
+            self.threshold,
+            self.left,
+            self.right,
+            self.left_categories,
+        )
+        while (position := feature[node]) != LEAF:
+            categories = sets[node]
+            value = row[position]
+            if value in categories if categories is not None else value < threshold[node]:
+                node = left[node]
+            else:
+                node = right[node]
+        return node
+
+    def expected_value(self) -> float:
+        """The leaves' mean, weighted by the training weight that reached each: the tree's answer with no field
+        known."""
+        leaves = [n for n, f in enumerate(self.feature) if f == LEAF]
+        return math.fsum(self.value[n] * self.cover[n] for n in leaves) / math.fsum(self.cover[n] for n in leaves)
+
+    def shap(self, row: Reading, phi: list[float]) -> None:
+        """Adds each field's exact SHAP value for this tree to phi (path-dependent TreeSHAP: Lundberg, Erion and
+        Lee, "Consistent individualized feature attribution for tree ensembles", 2018, algorithm 2)."""
+        self._recurse(row, phi, 0, [], [], [], [], 1.0, 1.0, LEAF)
+
+    def _recurse(
+        self,
+        row: Reading,
+        phi: list[float],
+        node: int,
+        features: list[int],
+        zeros: list[float],
+        ones: list[float],
+        weights: list[float],
+        zero: float,
+        one: float,
+        feature: int,
+    ) -> None:
+        # The path of unique features down to this node: who split, the share of training weight that went this
+        # way (zero), whether the row goes this way (one), and the permutation weights.
+        features, zeros, ones, weights = features[:], zeros[:], ones[:], weights[:]
+        _extend(features, zeros, ones, weights, zero, one, feature)
+        if self.feature[node] == LEAF:
+            value = self.value[node]
+            for i in range(1, len(features)):
+                phi[features[i]] += _unwound_sum(zeros, ones, weights, i) * (ones[i] - zeros[i]) * value
+            return
+        split = self.feature[node]
+        hot, cold = self.children(node)
+        if not self.goes_left(node, row):
+            hot, cold = cold, hot
+        incoming_zero = incoming_one = 1.0
+        if split in features[1:]:
+            k = features.index(split, 1)
+            incoming_zero, incoming_one = zeros[k], ones[k]
+            _unwind(features, zeros, ones, weights, k)
+        cover = self.cover[node]
+        self._recurse(row, phi, hot, features, zeros, ones, weights, self.cover[hot] / cover * incoming_zero,
+                      incoming_one, split)  # fmt: skip
+        self._recurse(row, phi, cold, features, zeros, ones, weights, self.cover[cold] / cover * incoming_zero,
+                      0.0, split)  # fmt: skip
+
+
+def _extend(
+    features: list[int], zeros: list[float], ones: list[float], weights: list[float], zero: float, one: float, f: int
+) -> None:
+    depth = len(features)
+    features.append(f)
+    zeros.append(zero)
+    ones.append(one)
+    weights.append(1.0 if depth == 0 else 0.0)
+    for i in range(depth - 1, -1, -1):
+        weights[i + 1] += one * weights[i] * (i + 1) / (depth + 1)
+        weights[i] = zero * weights[i] * (depth - i) / (depth + 1)
+
+
+def _unwind(features: list[int], zeros: list[float], ones: list[float], weights: list[float], k: int) -> None:
+    """Removes element k from the path, undoing its _extend."""
+    depth = len(features) - 1
+    one, zero = ones[k], zeros[k]
+    next_one = weights[depth]
+    for i in range(depth - 1, -1, -1):
+        if one != 0:
+            kept = weights[i]
+            weights[i] = next_one * (depth + 1) / ((i + 1) * one)
+            next_one = kept - weights[i] * zero * (depth - i) / (depth + 1)
+        else:
+            weights[i] = weights[i] * (depth + 1) / (zero * (depth - i))
+    for values in (features, zeros, ones):
+        del values[k]
+    del weights[depth]
+
+
+def _unwound_sum(zeros: list[float], ones: list[float], weights: list[float], k: int) -> float:
+    """The total permutation weight of the path with element k removed."""
+    depth = len(weights) - 1
+    one, zero = ones[k], zeros[k]
+    next_one = weights[depth]
+    total = 0.0
+    for i in range(depth - 1, -1, -1):
+        if one != 0:
+            part = next_one * (depth + 1) / ((i + 1) * one)
+            total += part
+            next_one = weights[i] - part * zero * (depth - i) / (depth + 1)
+        else:
+            total += weights[i] / zero / ((depth - i) / (depth + 1))
+    return total
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TreeFileError(f"{where} must be a finite number")
+    return float(value)
+
+
+class TreeEnsemble:
+    """The log-odds of a sum of trees: base score plus each tree's leaf, through the logistic link."""
+
+    def __init__(self, model: Any, schema: Schema) -> None:
+        if not isinstance(model, dict) or model.get("kind") != "tree_ensemble":
+            raise TreeFileError('model.kind must be "tree_ensemble"')
+        if model.get("link") != "logistic":
+            raise TreeFileError('model.link must be "logistic"')
+        self.base_score = _number(model.get("base_score"), "model.base_score")
+        trees = model.get("trees")
+        if not isinstance(trees, list) or not trees:
+            raise TreeFileError("model.trees must be a list of trees")
+        self.trees = [Tree(spec, schema, f"model.trees[{i}]") for i, spec in enumerate(trees)]
+        self.names = schema.names
+        self.source = model.get("source")
+        self.baseline = self.base_score + math.fsum(tree.expected_value() for tree in self.trees)
+
+    def log_odds(self, rows: Sequence[Reading]) -> list[float]:
+        rows = list(rows)
+        totals = [self.base_score] * len(rows)
+        for tree in self.trees:
+            value, leaf = tree.value, tree.leaf
+            totals = [total + value[leaf(row)] for total, row in zip(totals, rows, strict=True)]
+        return totals
+
+    def contributions(self, row: Reading) -> dict[str, float]:
+        phi = [0.0] * len(self.names)
+        for tree in self.trees:
+            tree.shap(row, phi)
+        return dict(zip(self.names, phi, strict=True))
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "tree_ensemble", "trees": len(self.trees), "source": self.source}

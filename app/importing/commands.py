@@ -1,0 +1,112 @@
+"""The `import-model` command: a model file from a training library, with a schema and optionally held-out data,
+becomes the embedded backend's artifact. It imports the libraries when it runs."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.schema import ReadingsError, Schema, SchemaError, load_schema
+
+INSTALL = "pip install -r requirements-import.txt"
+
+
+def recognise(content: bytes) -> str:
+    """The library that wrote a model file, from its first bytes."""
+    if content.startswith(b"tree\nversion="):
+        return "lightgbm"
+    if content.lstrip()[:1] == b"{":
+        return "xgboost"  # JSON or UBJSON: both open an object
+    raise click.ClickException("the file is not a model this command reads: an XGBoost JSON or UBJSON file")
+
+
+def tree_artifact(model: dict[str, Any], schema: Schema, threshold: float, described: dict[str, Any]) -> dict[str, Any]:
+    from app.backends.embedded import TREES_FORMAT, checksum
+
+    artifact = {"format": TREES_FORMAT, "schema": schema.to_dict(), "threshold": threshold, "model": model}
+    artifact.update(described)
+    artifact["checksum"] = checksum(artifact)
+    return artifact
+
+
+@click.command("import-model")
+@click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Artifact to write.")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Held-out rows (CSV).")
+@click.option("--label", help="The label column of --data.")
+@click.option(
+    "--schema",
+    "schema_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A schema file with the fields' ranges, categories (in the model's order), units and descriptions.",
+)
+@click.option("--name", default=None, help="Model name. Default: the model file's name.")
+@click.option("--version", "version", default=None, help="Model version. Default: today's date.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5, show_default=True)
+@click.option("--positive", default=None, help="The label value of the class the model detects, when not yes/true/1.")
+def import_model_command(
+    model_path: Path,
+    out: Path,
+    data: Path | None,
+    label: str | None,
+    schema_path: Path | None,
+    name: str | None,
+    version: str | None,
+    threshold: float,
+    positive: str | None,
+) -> None:
+    """Import a model trained with XGBoost (binary:logistic) into a JSON artifact that serves without it."""
+    if data is None and schema_path is None:
+        raise click.UsageError(
+            "give --schema FILE, --data CSV --label COLUMN, or both: the fields' rules come from them"
+        )
+    if data is not None and not label:
+        raise click.UsageError("--data needs --label: the column that holds the two classes")
+    content = model_path.read_bytes()
+    library = recognise(content)
+    if library != "xgboost":
+        raise click.ClickException(f"{library} models cannot be imported yet: only XGBoost")
+    try:
+        from app.importing import from_xgboost
+        from app.training.reading import infer_schema, read_dataset, readings
+    except ImportError as missing:
+        raise click.ClickException(f"importing needs {missing.name}, which is not installed: {INSTALL}") from None
+    try:
+        given = load_schema(schema_path) if schema_path else None
+        dataset = read_dataset(data, str(label), None, positive) if data else None
+        schema = infer_schema(dataset, given) if dataset else given
+        assert schema is not None
+        if dataset and not schema.sample:
+            schema = Schema(schema.fields, ",".join(dataset.rows[0]))
+        model = from_xgboost.ensemble(from_xgboost.load(content), schema)
+        rows = readings(dataset, schema) if dataset else []
+    except (ReadingsError, SchemaError, from_xgboost.ImportRefused) as problem:
+        raise click.ClickException(f"{model_path}: {getattr(problem, 'message', problem)}") from None
+    described: dict[str, Any] = {
+        "name": name or model_path.stem,
+        "version": version or datetime.date.today().isoformat(),
+        "label": {
+            "column": label,
+            "positive": dataset.positive if dataset else positive or "1",
+            "negative": dataset.negative if dataset else "0",
+        },
+        "metrics": None,
+        "training": {"source": model_path.name, "library": model["source"], "held_out_rows": len(rows)},
+        "distribution": None,
+    }
+    if dataset:
+        from app.backends.embedded import EmbeddedBackend
+        from app.training.fit import distribution, metrics
+
+        scores = EmbeddedBackend(tree_artifact(model, schema, threshold, described)).predict(rows).scores
+        described.update(metrics=metrics(dataset.labels, scores, threshold), distribution=distribution(schema, rows))
+    artifact = tree_artifact(model, schema, threshold, described)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(artifact, ensure_ascii=False) + "\n", encoding="utf-8")
+    trees = len(model["trees"])
+    measured = f": ROC AUC {described['metrics']['roc_auc']:.4f} on {len(rows)} rows" if dataset else ""
+    click.echo(f"wrote {out}: {trees} trees from {model['source']}{measured}")

@@ -1,0 +1,122 @@
+"""An XGBoost binary:logistic booster (its JSON or UBJSON file) as a tree ensemble over a schema's fields.
+
+XGBoost compares a feature as float32 (`value < split` goes left) and adds leaves to a float32 base margin. Each
+split becomes the float64 threshold that sends every float64 value the way XGBoost sends its float32 rounding, so
+serving compares plain floats. A categorical split lists the category codes that go right; codes are positions in
+the schema's categories, the order the model was trained with."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app.schema import Schema
+
+
+class ImportRefused(ValueError):
+    """The model cannot be imported; the message names the part."""
+
+
+def load(content: bytes) -> dict[str, Any]:
+    """The booster's JSON document; XGBoost itself reads the file, so a corrupt or truncated one is refused."""
+    import xgboost
+
+    booster = xgboost.Booster()
+    try:
+        booster.load_model(bytearray(content))
+    except xgboost.core.XGBoostError as problem:
+        reason = str(problem).strip().splitlines()[0][:200]
+        raise ImportRefused(f"XGBoost cannot read the file: {reason}") from None
+    document: dict[str, Any] = json.loads(booster.save_raw("json"))
+    document["version_text"] = f"xgboost {xgboost.__version__}"
+    return document
+
+
+def float64_threshold(split: float) -> float:
+    """The float64 t for which x < t exactly when float32(x) < float32(split), rounding to nearest even."""
+    import numpy as np
+
+    top = np.float32(split)
+    below = np.nextafter(top, np.float32(-np.inf))
+    middle = (float(below) + float(top)) / 2  # exact in float64: float32 mantissas are 24 bits
+    # At the midpoint itself float32 rounds to the even neighbour: below, then the midpoint goes left too.
+    return float(np.nextafter(middle, np.inf)) if np.float32(middle) == below else middle
+
+
+def ensemble(document: dict[str, Any], schema: Schema) -> dict[str, Any]:
+    """The artifact's `model` section; raises ImportRefused naming what does not fit."""
+    import numpy as np
+
+    learner = document.get("learner", {})
+    objective = learner.get("objective", {}).get("name")
+    if objective != "binary:logistic":
+        raise ImportRefused(f"objective {objective}: only binary:logistic (two classes) can be imported")
+    booster = learner.get("gradient_booster", {})
+    if booster.get("name") != "gbtree":
+        raise ImportRefused(f"booster {booster.get('name')}: only gbtree can be imported")
+    params = learner.get("learner_model_param", {})
+    if params.get("num_target", "1") != "1" or params.get("num_class", "0") not in ("0", "1"):
+        raise ImportRefused("the model has several outputs: only one binary output can be imported")
+    names, types = learner.get("feature_names") or [], learner.get("feature_types") or []
+    if not names:
+        raise ImportRefused("the model has no feature names: train it with named features (a DataFrame)")
+    if sorted(names) != sorted(schema.names):
+        extra, missing = sorted(set(names) - set(schema.names)), sorted(set(schema.names) - set(names))
+        raise ImportRefused(f"the model's features do not match the schema: unknown {extra}, missing {missing}")
+    position = {name: schema.names.index(name) for name in names}
+    for name, kind in zip(names, types or ["q"] * len(names), strict=True):
+        if (kind == "c") != bool(schema.fields[position[name]].categories):
+            wanted = "categorical" if kind == "c" else "numeric"
+            raise ImportRefused(f"feature {name} is {wanted} in the model but not in the schema")
+    base = float(np.float32(params["base_score"].strip("[]")))
+    margin = float(np.float32(np.log(np.float32(base) / (np.float32(1) - np.float32(base)))))
+    trees = [_tree(tree, names, position, schema, i) for i, tree in enumerate(booster["model"]["trees"])]
+    return {
+        "kind": "tree_ensemble",
+        "link": "logistic",
+        "base_score": margin,
+        "source": document["version_text"],
+        "trees": trees,
+    }
+
+
+def _tree(
+    tree: dict[str, Any], names: list[str], position: dict[str, int], schema: Schema, index: int
+) -> dict[str, Any]:
+    import numpy as np
+
+    left, right, splits = tree["left_children"], tree["right_children"], tree["split_conditions"]
+    right_sets = {
+        node: set(tree["categories"][start : start + size])
+        for node, start, size in zip(
+            tree["categories_nodes"], tree["categories_segments"], tree["categories_sizes"], strict=True
+        )
+    }
+    out: dict[str, Any] = {key: [] for key in ("feature", "threshold", "left", "right", "value", "cover")}
+    out["left_categories"] = {}
+    for node, (low, high) in enumerate(zip(left, right, strict=True)):
+        out["left"].append(max(low, 0))  # a leaf's children: -1 in XGBoost, 0 here (never followed)
+        out["right"].append(max(high, 0))
+        out["cover"].append(float(np.float32(tree["sum_hessian"][node])))
+        if low == -1:
+            out["feature"].append(-1)
+            out["threshold"].append(0.0)
+            out["value"].append(float(np.float32(splits[node])))
+            continue
+        name = names[tree["split_indices"][node]]
+        field = schema.fields[position[name]]
+        out["feature"].append(position[name])
+        out["value"].append(0.0)
+        if tree["split_type"][node] == 1:
+            codes = right_sets[node]
+            unseen = sorted(code for code in codes if not 0 <= code < len(field.categories))
+            if unseen:
+                raise ImportRefused(
+                    f"tree {index} splits {name} on category code {unseen[0]}, which the schema's "
+                    f"{len(field.categories)} categories do not have"
+                )
+            out["threshold"].append(0.0)
+            out["left_categories"][str(node)] = [c for code, c in enumerate(field.categories) if code not in codes]
+        else:
+            out["threshold"].append(float64_threshold(splits[node]))
+    return out
