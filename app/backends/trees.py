@@ -34,29 +34,31 @@ class Tree:
             raise TreeFileError(f"{where} must hold the arrays {', '.join(NODE_ARRAYS)}, of one length")
         self.feature, self.threshold, self.left, self.right, self.value, self.cover = arrays
         nodes = len(self.feature)
+        # Checked array by array, as the validator checks columns: a tree file holds tens of thousands of numbers.
+        for name in ("threshold", "value", "cover"):
+            if not _finite_numbers(spec[name]):
+                raise TreeFileError(f"{where}.{name} must hold finite numbers")
+        if min(self.cover) <= 0:
+            raise TreeFileError(f"{where}.cover: every node must cover some training weight")
+        if not _whole_numbers(self.feature) or min(self.feature) < LEAF or max(self.feature) >= schema.width:
+            raise TreeFileError(f"{where}.feature must hold fields' positions, or {LEAF} for a leaf")
+        if not _whole_numbers(self.left) or not _whole_numbers(self.right):
+            raise TreeFileError(f"{where}.left and .right must hold node numbers")
+        splits = [node for node, feature in enumerate(self.feature) if feature != LEAF]
+        for node in splits:
+            if not (node < self.left[node] < nodes and node < self.right[node] < nodes):
+                raise TreeFileError(f"{where}: node {node}'s children must be later nodes")
         sets = spec.get("left_categories", {})
         if not isinstance(sets, dict):
             raise TreeFileError(f"{where}.left_categories must be an object")
         self.left_categories: list[frozenset[str] | None] = [None] * nodes
-        for node, feature in enumerate(self.feature):
-            if feature == LEAF:
-                _number(self.value[node], f"{where}.value[{node}]")
-                continue
-            if type(feature) is not int or not 0 <= feature < schema.width:
-                raise TreeFileError(f"{where}.feature[{node}] must be a field's position or {LEAF}")
-            for child in (self.left[node], self.right[node]):
-                if type(child) is not int or not node < child < nodes:
-                    raise TreeFileError(f"{where}: node {node}'s children must be later nodes")
-            field = schema.fields[feature]
+        for node in splits:
+            field = schema.fields[self.feature[node]]
             if field.categories:
                 chosen = sets.get(str(node))
                 if not isinstance(chosen, list) or not set(chosen) <= set(field.categories):
                     raise TreeFileError(f"{where}.left_categories.{node} must list categories of {field.name}")
                 self.left_categories[node] = frozenset(chosen)
-            else:
-                _number(self.threshold[node], f"{where}.threshold[{node}]")
-            if not all(_number(self.cover[n], f"{where}.cover[{n}]") > 0 for n in (node, *self.children(node))):
-                raise TreeFileError(f"{where}: node {node} and its children must cover some training weight")
 
     def children(self, node: int) -> tuple[int, int]:
         return self.left[node], self.right[node]
@@ -65,25 +67,6 @@ class Tree:
         value = row[self.feature[node]]
         categories = self.left_categories[node]
         return value in categories if categories is not None else value < self.threshold[node]
-
-    def leaf(self, row: Reading) -> int:
-        """The leaf the row reaches."""
-        node = 0
-        feature, threshold, left, right, sets = (
-            self.feature,
-            self.threshold,
-            self.left,
-            self.right,
-            self.left_categories,
-        )
-        while (position := feature[node]) != LEAF:
-            categories = sets[node]
-            value = row[position]
-            if value in categories if categories is not None else value < threshold[node]:
-                node = left[node]
-            else:
-                node = right[node]
-        return node
 
     def expected_value(self) -> float:
         """The leaves' mean, weighted by the training weight that reached each: the tree's answer with no field
@@ -181,9 +164,17 @@ def _unwound_sum(zeros: list[float], ones: list[float], weights: list[float], k:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not _finite_numbers([value]):
         raise TreeFileError(f"{where} must be a finite number")
     return float(value)
+
+
+def _finite_numbers(values: list[Any]) -> bool:
+    return set(map(type, values)) <= {int, float} and all(map(math.isfinite, values))
+
+
+def _whole_numbers(values: list[Any]) -> bool:
+    return set(map(type, values)) == {int}
 
 
 class TreeEnsemble:
@@ -204,11 +195,23 @@ class TreeEnsemble:
         self.baseline = self.base_score + math.fsum(tree.expected_value() for tree in self.trees)
 
     def log_odds(self, rows: Sequence[Reading]) -> list[float]:
-        rows = list(rows)
-        totals = [self.base_score] * len(rows)
-        for tree in self.trees:
-            value, leaf = tree.value, tree.leaf
-            totals = [total + value[leaf(row)] for total, row in zip(totals, rows, strict=True)]
+        """Each row's base score plus the leaf it reaches in every tree, walked in one loop: per tree-row this
+        costs a few comparisons, no call."""
+        trees = [(t.feature, t.threshold, t.left, t.right, t.left_categories, t.value) for t in self.trees]
+        base, totals = self.base_score, []
+        for row in rows:
+            total = base
+            for feature, threshold, left, right, sets, value in trees:
+                node = 0
+                while (position := feature[node]) != LEAF:
+                    categories = sets[node]
+                    x = row[position]
+                    if x in categories if categories is not None else x < threshold[node]:
+                        node = left[node]
+                    else:
+                        node = right[node]
+                total += value[node]
+            totals.append(total)
         return totals
 
     def contributions(self, row: Reading) -> dict[str, float]:
