@@ -19,7 +19,7 @@ from app.config import DEFAULT_MODEL_PATH as DEFAULT_MODEL_PATH
 from app.schema import Reading, Readings, Schema, SchemaError, schema_from_dict
 
 FORMAT = "turbine-status-logistic/2"
-TREES_FORMAT = "turbine-status-trees/1"  # app.backends.trees.FORMAT, named here so reading one needs no import
+TREES_FORMAT = "turbine-status-trees/1"  # scored by app.backends.trees, imported only for such a file
 
 
 class ModelFileError(ValueError):

@@ -110,11 +110,9 @@ class Tree:
             k = features.index(split, 1)
             incoming_zero, incoming_one = zeros[k], ones[k]
             _unwind(features, zeros, ones, weights, k)
-        cover = self.cover[node]
-        self._recurse(row, phi, hot, features, zeros, ones, weights, self.cover[hot] / cover * incoming_zero,
-                      incoming_one, split)  # fmt: skip
-        self._recurse(row, phi, cold, features, zeros, ones, weights, self.cover[cold] / cover * incoming_zero,
-                      0.0, split)  # fmt: skip
+        hot_zero, cold_zero = (self.cover[child] / self.cover[node] * incoming_zero for child in (hot, cold))
+        self._recurse(row, phi, hot, features, zeros, ones, weights, hot_zero, incoming_one, split)
+        self._recurse(row, phi, cold, features, zeros, ones, weights, cold_zero, 0.0, split)
 
 
 def _extend(
@@ -193,15 +191,16 @@ class TreeEnsemble:
         self.names = schema.names
         self.source = model.get("source")
         self.baseline = self.base_score + math.fsum(tree.expected_value() for tree in self.trees)
+        # What the walk reads of each tree, gathered once rather than per request.
+        self._walk = [(t.feature, t.threshold, t.left, t.right, t.left_categories, t.value) for t in self.trees]
 
     def log_odds(self, rows: Sequence[Reading]) -> list[float]:
         """Each row's base score plus the leaf it reaches in every tree, walked in one loop: per tree-row this
         costs a few comparisons, no call."""
-        trees = [(t.feature, t.threshold, t.left, t.right, t.left_categories, t.value) for t in self.trees]
         base, totals = self.base_score, []
         for row in rows:
             total = base
-            for feature, threshold, left, right, sets, value in trees:
+            for feature, threshold, left, right, sets, value in self._walk:
                 node = 0
                 while (position := feature[node]) != LEAF:
                     categories = sets[node]
