@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from app.security import init_security, security_headers
 from app.telemetry import add_request_middleware
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
+EVERY_PATH = re.compile(".*")  # where CORS applies; compiled, flask-cors matches it as it is
 
 
 def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None = None) -> Flask:
@@ -36,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
 
     CORS(
         app,
+        resources=EVERY_PATH,
         origins=app.config["CORS_ORIGINS"],
         supports_credentials=False,
         send_wildcard=app.config["CORS_ORIGINS"] == "*",

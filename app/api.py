@@ -6,15 +6,15 @@ from html import escape
 from itertools import repeat
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Request, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.backends import Backend, Predictions
 from app.errors import ApiError, PayloadTooLarge, UnsupportedMediaType, ValidationError, json_response, render
 from app.openapi import build_document
 from app.routes import ROUTES
-from app.schema import Readings, ReadingsError, TooManyReadings, UnsupportedBody
-from app.telemetry import current_record
+from app.schema import ReadingsError, TooManyReadings, UnsupportedBody
+from app.telemetry import record
 
 bp = Blueprint("api", __name__)
 OPENAPI_KEY = "turbine_status.openapi"  # the built document, in app.extensions
@@ -36,31 +36,32 @@ def _backend() -> Backend:
     return current_app.extensions["backend"]  # type: ignore[no-any-return]
 
 
-def _body() -> bytes:
+def _body(req: Request) -> bytes:
     """The body; werkzeug answers 413 for a declared length over the limit and 400 for a body that ends early."""
-    body = request.get_data(cache=False)
+    body = req.get_data(cache=False)
     # werkzeug ends a body without Content-Length (chunked) at the limit without a word: one more byte means it
     # was longer. With a Content-Length werkzeug has already compared it, and a read past it would wait on the
     # connection for bytes that never come.
-    if (
-        request.content_length is None
-        and len(body) == request.max_content_length
-        and request.environ["wsgi.input"].read(1)
-    ):
+    if req.content_length is None and len(body) == req.max_content_length and req.environ["wsgi.input"].read(1):
         raise RequestEntityTooLarge()
     return body
 
 
-def _readings(backend: Backend) -> Readings:
-    """The request body's validated readings; raises the schema's ReadingsError."""
+def _scored(explain: bool = False) -> tuple[Backend, Predictions]:
+    """The request body's readings, validated and scored, noted in the request's record; raises the schema's
+    ReadingsError or the backend's BackendError."""
+    # The objects behind Flask's proxies, read once: each read through a proxy looks the context up again.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    backend: Backend = app.extensions["backend"]
     rows = backend.schema.parse_body(
-        _body(),
-        request.mimetype,
-        request.mimetype_params.get("charset"),
-        current_app.config["MAX_ROWS"],
+        _body(req), req.mimetype, req.mimetype_params.get("charset"), app.config["MAX_ROWS"]
     )
-    current_record().rows = len(rows)
-    return rows
+    served = record(req.environ)
+    served.rows = len(rows)
+    predictions = backend.predict(rows, explain=explain)
+    served.labels = predictions.labels
+    return backend, predictions
 
 
 def _flag(name: str) -> bool:
@@ -77,10 +78,7 @@ def _flag(name: str) -> bool:
 @bp.post("/")
 def predict_classic() -> Response:
     """Score readings and answer in the SageMaker linear-learner shape."""
-    backend = _backend()
-    predictions = backend.predict(_readings(backend))
-    current_record().labels = predictions.labels
-    return json_response(classic_body(predictions))
+    return json_response(classic_body(_scored()[1]))
 
 
 def classic_body(predictions: Predictions) -> dict[str, Any]:
@@ -103,10 +101,7 @@ def _versioned(score: float, label: int, contributions: dict[str, float] | None)
 @bp.post("/v1/predictions")
 def predict_v1() -> Response:
     """Score readings; adds a text label, the model, and with ?explain=true each field's contribution."""
-    explain = _flag("explain")
-    backend = _backend()
-    scores, labels, contributions = backend.predict(_readings(backend), explain=explain)
-    current_record().labels = labels
+    backend, (scores, labels, contributions) = _scored(explain=_flag("explain"))
     info = backend.describe()
     return json_response(
         {

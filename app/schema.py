@@ -292,9 +292,8 @@ class Schema:
         self.names = tuple(field.name for field in self.fields)
         self.width = len(self.fields)
         self._lower_names = frozenset(name.lower() for name in self.names)
-        # A value that may name a field once spaces and quotes around it are stripped: the quick look for a header.
-        names = "|".join(map(re.escape, sorted(self._lower_names, key=len, reverse=True)))
-        self._may_name_field = re.compile(rf'(?:^|,)[\s"]*(?:{names})[\s"]*(?:,|$)').search
+        # The quick look for a header: a line whose csv values name a field has a name somewhere in its text.
+        self._may_name_field = re.compile("|".join(map(re.escape, sorted(self._lower_names)))).search
         self._numeric = tuple(i for i, field in enumerate(self.fields) if not field.categories)
         self.sample = sample  # one reading as a CSV line, for the page, the docs and check commands
 

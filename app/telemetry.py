@@ -44,9 +44,14 @@ class RequestRecord:
     latency: float = field(init=False)  # seconds, set when the request is over
 
 
+def record(environ: WSGIEnvironment) -> RequestRecord:
+    """The record of the request this environ carries."""
+    return environ[RECORD_KEY]  # type: ignore[no-any-return]
+
+
 def current_record() -> RequestRecord:
     """The record of the request being served."""
-    return request.environ[RECORD_KEY]  # type: ignore[no-any-return]
+    return record(request.environ)
 
 
 def _request_id(environ: WSGIEnvironment) -> str:
