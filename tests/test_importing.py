@@ -1,5 +1,5 @@
-"""Models trained with XGBoost, imported with `import-model` and served by the embedded backend with MODEL_PATH:
-the library's own scores and SHAP values, and refusals that name the part."""
+"""Models trained with XGBoost and LightGBM, imported with `import-model` and served by the embedded backend with
+MODEL_PATH: the library's own scores and SHAP values, and refusals that name the part."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ import random
 from pathlib import Path
 from typing import Any
 
+import lightgbm
 import numpy as np
+import pandas as pd
 import pytest
 import xgboost
 from flask import Flask
 
 from app import create_app
+from app.importing import ImportRefused
+from app.importing.from_lightgbm import ZERO, _threshold
 from app.importing.from_xgboost import float64_threshold
 
 # The test's own data: two categorical fields and three numeric ones, categories in the schema's order.
@@ -194,3 +198,149 @@ def test_a_truncated_or_mismatched_model_is_refused(app: Flask, tmp_path: Path, 
     result = app.test_cli_runner().invoke(args=args)
     assert result.exit_code == 1 and "unknown ['site'], missing ['place']" in result.output
     assert not (tmp_path / "imported.json").exists()
+
+
+# LightGBM: trained from a DataFrame whose categories are in another order than the schema's, so the importer must
+# map codes by the category names the model file keeps; and from a plain matrix, where codes are schema positions.
+
+
+def frame(rows: list[list[Any]]) -> pd.DataFrame:
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(NAMES)}
+    for name, categories in CATEGORIES.items():
+        columns[name] = pd.Categorical(columns[name], categories=categories[::-1])
+    return pd.DataFrame(columns)
+
+
+LIGHTGBM = {"objective": "binary", "num_leaves": 15, "verbose": -1, "seed": 1, "min_data_per_group": 5}
+
+
+@functools.cache
+def lightgbm_booster() -> lightgbm.Booster:
+    """60 trees of up to 15 leaves with native categorical splits, from a DataFrame."""
+    rows, labels = generated(4000, 1)
+    return lightgbm.train({**LIGHTGBM, "max_cat_to_onehot": 1}, lightgbm.Dataset(frame(rows), labels), 60)
+
+
+def lightgbm_edge_rows(booster: lightgbm.Booster, count: int) -> list[list[Any]]:
+    """Rows whose numbers sit exactly on the model's thresholds and one float64 step either side."""
+    edges: dict[int, set[float]] = {1: set(), 3: set(), 4: set()}
+    pending = [tree["tree_structure"] for tree in booster.dump_model()["tree_info"]]
+    while pending:
+        node = pending.pop()
+        if "split_feature" in node:
+            pending += [node["left_child"], node["right_child"]]
+            if node["decision_type"] == "<=":
+                t = float(node["threshold"])
+                edges[node["split_feature"]] |= {t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf)}
+    rng = random.Random(5)
+    rows, _ = generated(count, 2)
+    bounds = {1: (-10, 10), 3: (0, 100), 4: (-5, 5)}
+    for row in rows:
+        for feature, values in edges.items():
+            if values and rng.random() < 0.7:
+                low, high = bounds[feature]
+                row[feature] = max(low, min(high, float(rng.choice(sorted(values)))))
+    return rows
+
+
+def served_lightgbm(app: Flask, tmp_path: Path, booster: lightgbm.Booster) -> Flask:
+    model = tmp_path / "model.txt"
+    booster.save_model(str(model))
+    result = import_model(app, tmp_path, model)
+    assert result.exit_code == 0, result.output
+    assert f"{booster.num_trees()} trees from lightgbm" in result.output
+    return create_app({"MODEL_PATH": str(tmp_path / "imported.json")})
+
+
+def test_scores_equal_lightgbms_over_http_for_10000_rows(app: Flask, tmp_path: Path) -> None:
+    booster = lightgbm_booster()
+    rows = lightgbm_edge_rows(booster, 10_000)
+    expected = booster.predict(frame(rows))
+    client = served_lightgbm(app, tmp_path, booster).test_client()
+    body = "\n".join(",".join(map(str, row)) for row in rows)  # str() of a float reads back as the same float
+    answer = client.post("/", data=body, content_type="text/csv")
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    scores = [p["score"] for p in answer.get_json()["predictions"]]
+    assert len(scores) == 10_000
+    # Both add the same float64 leaves in the same order: only the logistic function's last bit may differ.
+    assert max(abs(s - float(e)) for s, e in zip(scores, expected, strict=True)) <= 1e-12
+
+
+def test_explanations_equal_lightgbms_shap_values(app: Flask, tmp_path: Path) -> None:
+    booster = lightgbm_booster()
+    rows = lightgbm_edge_rows(booster, 30)
+    expected = booster.predict(frame(rows), pred_contrib=True)
+    client = served_lightgbm(app, tmp_path, booster).test_client()
+    baseline = client.get("/v1/model").get_json()["baseline"]
+    answer = client.post("/v1/predictions?explain=true", json=[dict(zip(NAMES, r, strict=True)) for r in rows])
+    assert answer.status_code == 200
+    for item, want in zip(answer.get_json()["predictions"], expected, strict=True):
+        contributions = item["contributions"]
+        assert [contributions[n] for n in NAMES] == pytest.approx(want[:-1].tolist(), abs=1e-9)
+        assert baseline == pytest.approx(float(want[-1]), abs=1e-9)
+
+
+def test_a_lightgbm_model_trained_on_codes_reads_them_as_schema_positions(app: Flask, tmp_path: Path) -> None:
+    rows, labels = generated(3000, 6)
+    codes = np.array(
+        [[CATEGORIES[n].index(v) if n in CATEGORIES else v for n, v in zip(NAMES, r, strict=True)] for r in rows]
+    )
+    data = lightgbm.Dataset(codes, labels, feature_name=NAMES, categorical_feature=[0, 2])
+    booster = lightgbm.train({**LIGHTGBM, "max_cat_to_onehot": 1}, data, 20)
+    client = served_lightgbm(app, tmp_path, booster).test_client()
+    answer = client.post("/", json=[dict(zip(NAMES, r, strict=True)) for r in rows[:500]])
+    scores = [p["score"] for p in answer.get_json()["predictions"]]
+    assert max(abs(s - e) for s, e in zip(scores, booster.predict(codes[:500]), strict=True)) <= 1e-12
+
+
+def lightgbm_trained(**params: Any) -> lightgbm.Booster:
+    rows, labels = generated(300, 4)
+    return lightgbm.train({**LIGHTGBM, **params}, lightgbm.Dataset(frame(rows), labels), 3)
+
+
+@pytest.mark.parametrize(
+    ("model", "named"),
+    [
+        (lambda: lightgbm_trained(objective="regression"), "objective regression"),
+        (lambda: lightgbm_trained(objective="multiclass", num_class=3), "objective multiclass"),
+        (lambda: lightgbm_trained(boosting="rf", bagging_freq=1, bagging_fraction=0.5), "random forest"),
+        (lambda: lightgbm_trained(linear_tree=True), "linear leaves"),
+    ],
+)
+def test_other_lightgbm_models_are_refused_naming_the_part(app: Flask, tmp_path: Path, model: Any, named: str) -> None:
+    path = tmp_path / "other.txt"
+    model().save_model(str(path))
+    result = import_model(app, tmp_path, path)
+    assert result.exit_code == 1 and named in result.output, result.output
+    assert not (tmp_path / "imported.json").exists()
+
+
+def test_a_truncated_lightgbm_model_or_an_unseen_category_is_refused(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "model.txt"
+    lightgbm_booster().save_model(str(path))
+    text = path.read_bytes()
+    # Cut among the trees, and inside the last line, where LightGBM itself crashes reading it.
+    for cut in (len(text) // 2, len(text) - 10):
+        path.write_bytes(text[:cut])
+        result = import_model(app, tmp_path, path)
+        assert result.exit_code == 1 and "LightGBM cannot read the file" in result.output, result.output
+    path.write_bytes(text)
+    grades = SCHEMA["fields"][2] | {"categories": [*GRADES, "medium"]}
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({**SCHEMA, "fields": [*SCHEMA["fields"][:2], grades, *SCHEMA["fields"][3:]]}))
+    args = ["import-model", str(path), "--schema", str(schema), "--out", str(tmp_path / "imported.json")]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 1 and "category 'medium' is not one the model was trained on" in result.output
+    assert not (tmp_path / "imported.json").exists()
+
+
+def test_a_zero_as_missing_split_is_kept_only_where_its_default_way_agrees_with_its_threshold() -> None:
+    for split, default_left in ((0.5, True), (ZERO, True), (-0.5, False), (-ZERO, False)):
+        node = {"threshold": split, "missing_type": "Zero", "default_left": default_left}
+        threshold = _threshold(node, "load", 0)
+        for value in (0.0, ZERO, np.nextafter(-ZERO, np.inf), split, np.nextafter(split, np.inf)):
+            lightgbm_left = default_left if -ZERO < value <= ZERO else value <= split
+            assert (value < threshold) == lightgbm_left
+    for split, default_left in ((0.5, False), (-0.5, True), (0.0, True), (0.0, False)):
+        with pytest.raises(ImportRefused, match="zero_as_missing"):
+            _threshold({"threshold": split, "missing_type": "Zero", "default_left": default_left}, "load", 0)

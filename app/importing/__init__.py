@@ -1,3 +1,29 @@
-"""Models trained elsewhere, imported into the embedded backend's pickle-free artifact: `from_xgboost` reads
-XGBoost's own model files, `commands` holds `import-model`. The training library is needed here only, never when
-serving."""
+"""Models trained elsewhere, imported into the embedded backend's pickle-free artifact: `from_xgboost` and
+`from_lightgbm` read those libraries' own model files, `commands` holds `import-model`. The training library is
+needed here only, never when serving."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.schema import Schema
+
+
+class ImportRefused(ValueError):
+    """The model cannot be imported; the message names the part."""
+
+
+def positions(names: Sequence[str], categorical: Sequence[bool], schema: Schema) -> list[int]:
+    """Where each of the model's features stands in the schema; raises ImportRefused unless the model's features
+    are the schema's fields, each numeric or categorical in both."""
+    if not names:
+        raise ImportRefused("the model has no feature names: train it with named features (a DataFrame)")
+    if sorted(names) != sorted(schema.names):
+        extra, missing = sorted(set(names) - set(schema.names)), sorted(set(schema.names) - set(names))
+        raise ImportRefused(f"the model's features do not match the schema: unknown {extra}, missing {missing}")
+    found = [schema.names.index(name) for name in names]
+    for name, position, is_category in zip(names, found, categorical, strict=True):
+        if is_category != bool(schema.fields[position].categories):
+            wanted = "categorical" if is_category else "numeric"
+            raise ImportRefused(f"feature {name} is {wanted} in the model but not in the schema")
+    return found

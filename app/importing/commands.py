@@ -4,12 +4,14 @@ becomes the embedded backend's artifact. It imports the libraries when it runs."
 from __future__ import annotations
 
 import datetime
+import importlib
 import json
 from pathlib import Path
 from typing import Any
 
 import click
 
+from app.importing import ImportRefused
 from app.schema import ReadingsError, Schema, SchemaError, load_schema
 
 INSTALL = "pip install -r requirements-import.txt"
@@ -21,7 +23,9 @@ def recognise(content: bytes) -> str:
         return "lightgbm"
     if content.lstrip()[:1] == b"{":
         return "xgboost"  # JSON or UBJSON: both open an object
-    raise click.ClickException("the file is not a model this command reads: an XGBoost JSON or UBJSON file")
+    raise click.ClickException(
+        "the file is not a model this command reads: an XGBoost JSON or UBJSON file, or a LightGBM text model file"
+    )
 
 
 def tree_artifact(model: dict[str, Any], schema: Schema, threshold: float, described: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +63,8 @@ def import_model_command(
     threshold: float,
     positive: str | None,
 ) -> None:
-    """Import a model trained with XGBoost (binary:logistic) into a JSON artifact that serves without it."""
+    """Import a two-class model trained with XGBoost (binary:logistic) or LightGBM (binary) into a JSON artifact
+    that serves without the library."""
     if data is None and schema_path is None:
         raise click.UsageError(
             "give --schema FILE, --data CSV --label COLUMN, or both: the fields' rules come from them"
@@ -68,10 +73,8 @@ def import_model_command(
         raise click.UsageError("--data needs --label: the column that holds the two classes")
     content = model_path.read_bytes()
     library = recognise(content)
-    if library != "xgboost":
-        raise click.ClickException(f"{library} models cannot be imported yet: only XGBoost")
     try:
-        from app.importing import from_xgboost
+        reader = importlib.import_module(f"app.importing.from_{library}")
         from app.training.reading import infer_schema, read_dataset, readings
     except ImportError as missing:
         raise click.ClickException(f"importing needs {missing.name}, which is not installed: {INSTALL}") from None
@@ -82,9 +85,11 @@ def import_model_command(
         assert schema is not None
         if dataset and not schema.sample:
             schema = Schema(schema.fields, ",".join(dataset.rows[0]))
-        model = from_xgboost.ensemble(from_xgboost.load(content), schema)
+        model = reader.ensemble(reader.load(content), schema)
         rows = readings(dataset, schema) if dataset else []
-    except (ReadingsError, SchemaError, from_xgboost.ImportRefused) as problem:
+    except ImportError as missing:  # the library itself, imported when the file is read
+        raise click.ClickException(f"importing needs {missing.name}, which is not installed: {INSTALL}") from None
+    except (ReadingsError, SchemaError, ImportRefused) as problem:
         raise click.ClickException(f"{model_path}: {getattr(problem, 'message', problem)}") from None
     described: dict[str, Any] = {
         "name": name or model_path.stem,
@@ -98,11 +103,16 @@ def import_model_command(
         "training": {"source": model_path.name, "library": model["source"], "held_out_rows": len(rows)},
         "distribution": None,
     }
+    from app.backends.embedded import EmbeddedBackend, ModelFileError
+
+    try:  # what serving will check, checked before the file is written
+        backend = EmbeddedBackend(tree_artifact(model, schema, threshold, described))
+    except ModelFileError as problem:
+        raise click.ClickException(f"{model_path}: the imported model cannot be served: {problem}") from None
     if dataset:
-        from app.backends.embedded import EmbeddedBackend
         from app.training.fit import distribution, metrics
 
-        scores = EmbeddedBackend(tree_artifact(model, schema, threshold, described)).predict(rows).scores
+        scores = backend.predict(rows).scores
         described.update(metrics=metrics(dataset.labels, scores, threshold), distribution=distribution(schema, rows))
     artifact = tree_artifact(model, schema, threshold, described)
     out.parent.mkdir(parents=True, exist_ok=True)

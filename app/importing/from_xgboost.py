@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.importing import ImportRefused, positions
 from app.schema import Schema
-
-
-class ImportRefused(ValueError):
-    """The model cannot be imported; the message names the part."""
 
 
 def load(content: bytes) -> dict[str, Any]:
@@ -58,16 +55,8 @@ def ensemble(document: dict[str, Any], schema: Schema) -> dict[str, Any]:
     if params.get("num_target", "1") != "1" or params.get("num_class", "0") not in ("0", "1"):
         raise ImportRefused("the model has several outputs: only one binary output can be imported")
     names, types = learner.get("feature_names") or [], learner.get("feature_types") or []
-    if not names:
-        raise ImportRefused("the model has no feature names: train it with named features (a DataFrame)")
-    if sorted(names) != sorted(schema.names):
-        extra, missing = sorted(set(names) - set(schema.names)), sorted(set(schema.names) - set(names))
-        raise ImportRefused(f"the model's features do not match the schema: unknown {extra}, missing {missing}")
-    position = {name: schema.names.index(name) for name in names}
-    for name, kind in zip(names, types or ["q"] * len(names), strict=True):
-        if (kind == "c") != bool(schema.fields[position[name]].categories):
-            wanted = "categorical" if kind == "c" else "numeric"
-            raise ImportRefused(f"feature {name} is {wanted} in the model but not in the schema")
+    categorical = [kind == "c" for kind in types or ["q"] * len(names)]
+    position = dict(zip(names, positions(names, categorical, schema), strict=True))
     base = float(np.float32(params["base_score"].strip("[]")))
     margin = float(np.float32(np.log(np.float32(base) / (np.float32(1) - np.float32(base)))))
     trees = [_tree(tree, names, position, schema, i) for i, tree in enumerate(booster["model"]["trees"])]
