@@ -286,3 +286,25 @@ def test_the_form_follows_the_model_served(page: Page, ai4i_model: Path) -> None
         expect(page.locator("#verdict")).not_to_be_empty()
         expect(page.locator("#contributions li")).to_have_count(6)
         shot(page, "second-shape")
+
+
+def test_the_page_scores_with_an_imported_xgboost_model(page: Page, tmp_path: Path) -> None:
+    from tests.test_importing import NAMES, SCHEMA, forty_trees, import_model, matrix
+
+    booster = forty_trees()
+    booster.save_model(str(tmp_path / "booster.json"))
+    app = create_app()
+    result = import_model(app, tmp_path, tmp_path / "booster.json", "--name", "imported-trees")
+    assert result.exit_code == 0, result.output
+    sample = [float(v) if i in (1, 3, 4) else v for i, v in enumerate(SCHEMA["sample"].split(","))]
+    expected = float(booster.predict(matrix([sample]))[0])
+    for url in serve(create_app({"MODEL_PATH": str(tmp_path / "imported.json")})):
+        page.goto(url + "/")
+        expect(page.get_by_text("Connected: imported-trees")).to_be_visible()
+        expect(page.locator("#fields label")).to_have_text(NAMES)
+        expect(page.get_by_label("grade")).to_have_value("high")
+        page.get_by_role("button", name="Check status").click()
+        expect(page.locator("#score-text")).to_have_text(f"Breakdown score: {100 * expected:.1f} %")
+        expect(page.locator("#verdict")).to_have_text("Maintenance required" if expected >= 0.5 else "Healthy")
+        expect(page.locator(".contribution")).to_have_count(len(NAMES))
+        shot(page, "imported-xgboost")
