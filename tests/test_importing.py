@@ -344,3 +344,103 @@ def test_a_zero_as_missing_split_is_kept_only_where_its_default_way_agrees_with_
     for split, default_left in ((0.5, False), (-0.5, True), (0.0, True), (0.0, False)):
         with pytest.raises(ImportRefused, match="zero_as_missing"):
             _threshold({"threshold": split, "missing_type": "Zero", "default_left": default_left}, "load", 0)
+
+
+# scikit-learn: a LogisticRegression after a ColumnTransformer, saved with skops (types checked before loading)
+# or joblib (unpickled: the user's act at import time).
+
+
+def sklearn_pipeline(rows: list[list[Any]], labels: list[int], *parts: Any, model: Any = None) -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    model = LogisticRegression(C=0.5, max_iter=2000) if model is None else model
+    pipeline = Pipeline([("columns", ColumnTransformer(list(parts))), ("model", model)])
+    return pipeline.fit(pd.DataFrame(rows, columns=NAMES), labels)
+
+
+def every_step() -> list[Any]:
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    return [
+        ("sites", OneHotEncoder(drop="first"), ["site"]),
+        ("grades", OrdinalEncoder(categories=[GRADES[::-1]]), ["grade"]),
+        ("scaled", make_pipeline(SimpleImputer(), StandardScaler()), ["load", "heat"]),
+        ("shake", MinMaxScaler(), ["shake"]),
+    ]
+
+
+def saved(estimator: Any, path: Path) -> Path:
+    import joblib
+    import skops.io
+
+    if path.suffix == ".skops":
+        skops.io.dump(estimator, path)
+    else:
+        joblib.dump(estimator, path)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".skops", ".joblib"])
+def test_scores_equal_a_scikit_learn_pipelines_over_http_for_10000_rows(
+    app: Flask, tmp_path: Path, suffix: str
+) -> None:
+    pipeline = sklearn_pipeline(*generated(3000, 1), *every_step())
+    result = import_model(app, tmp_path, saved(pipeline, tmp_path / f"pipeline{suffix}"))
+    assert result.exit_code == 0 and "a logistic regression from scikit-learn" in result.output, result.output
+    rows, _ = generated(10_000, 2)
+    expected = pipeline.predict_proba(pd.DataFrame(rows, columns=NAMES))[:, 1]
+    client = create_app({"MODEL_PATH": str(tmp_path / "imported.json")}).test_client()
+    answer = client.post("/", json=[dict(zip(NAMES, row, strict=True)) for row in rows])
+    scores = [p["score"] for p in answer.get_json()["predictions"]]
+    assert len(scores) == 10_000
+    assert max(abs(s - float(e)) for s, e in zip(scores, expected, strict=True)) <= 1e-9
+    explained = client.post("/v1/predictions?explain=true", json=[dict(zip(NAMES, rows[0], strict=True))])
+    item, baseline = explained.get_json()["predictions"][0], client.get("/v1/model").get_json()["baseline"]
+    log_odds = np.log(expected[0] / (1 - expected[0]))
+    assert baseline + sum(item["contributions"].values()) == pytest.approx(float(log_odds), abs=1e-9)
+
+
+def other_sklearn(kind: str) -> Any:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+
+    rows, labels = generated(400, 4)
+    encoder = ("sites", OneHotEncoder(), ["site", "grade"])
+    numbers = ["load", "heat", "shake"]
+    if kind == "forest":
+        return sklearn_pipeline(rows, labels, encoder, ("n", "passthrough", numbers), model=RandomForestClassifier(3))
+    if kind == "function":
+        return sklearn_pipeline(rows, labels, encoder, ("n", FunctionTransformer(np.negative), numbers))
+    if kind == "classes":
+        return sklearn_pipeline(rows, [i % 3 for i in range(400)], encoder, ("n", "passthrough", numbers))
+    kept = [(row, label) for row, label in zip(rows, labels, strict=True) if row[0] != "west"]
+    return sklearn_pipeline([r for r, _ in kept], [y for _, y in kept], encoder, ("n", "passthrough", numbers))
+
+
+@pytest.mark.parametrize(
+    ("kind", "named"),
+    [
+        ("forest", "RandomForestClassifier: only LogisticRegression"),
+        ("function", "transformer FunctionTransformer cannot be imported"),
+        ("classes", "several classes"),
+        ("unseen", "category 'west' is not one the model was trained on"),
+    ],
+)
+def test_other_scikit_learn_models_are_refused_naming_the_part(
+    app: Flask, tmp_path: Path, kind: str, named: str
+) -> None:
+    result = import_model(app, tmp_path, saved(other_sklearn(kind), tmp_path / "other.skops"))
+    assert result.exit_code == 1 and named in result.output, result.output
+    assert not (tmp_path / "imported.json").exists()
+
+
+@pytest.mark.parametrize(("suffix", "named"), [(".skops", "skops cannot read"), (".joblib", "joblib cannot read")])
+def test_a_truncated_scikit_learn_file_is_refused(app: Flask, tmp_path: Path, suffix: str, named: str) -> None:
+    path = saved(sklearn_pipeline(*generated(300, 1), *every_step()), tmp_path / f"pipeline{suffix}")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    result = import_model(app, tmp_path, path)
+    assert result.exit_code == 1 and named in result.output, result.output

@@ -1,6 +1,6 @@
-"""Models trained elsewhere, imported into the embedded backend's pickle-free artifact: `from_xgboost` and
-`from_lightgbm` read those libraries' own model files, `commands` holds `import-model`. The training library is
-needed here only, never when serving."""
+"""Models trained elsewhere, imported into the embedded backend's pickle-free artifact: `from_xgboost`,
+`from_lightgbm` and `from_sklearn` read those libraries' model files, `commands` holds `import-model`. The
+training library is needed here only, never when serving."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ class ImportRefused(ValueError):
     """The model cannot be imported; the message names the part."""
 
 
+def is_category(name: str, schema: Schema) -> bool:
+    """Whether the schema has a categorical field of this name."""
+    return name in schema.names and bool(schema.fields[schema.names.index(name)].categories)
+
+
 def positions(names: Sequence[str], categorical: Sequence[bool], schema: Schema) -> list[int]:
     """Where each of the model's features stands in the schema; raises ImportRefused unless the model's features
     are the schema's fields, each numeric or categorical in both."""
@@ -22,8 +27,8 @@ def positions(names: Sequence[str], categorical: Sequence[bool], schema: Schema)
         extra, missing = sorted(set(names) - set(schema.names)), sorted(set(schema.names) - set(names))
         raise ImportRefused(f"the model's features do not match the schema: unknown {extra}, missing {missing}")
     found = [schema.names.index(name) for name in names]
-    for name, position, is_category in zip(names, found, categorical, strict=True):
-        if is_category != bool(schema.fields[position].categories):
-            wanted = "categorical" if is_category else "numeric"
+    for name, position, declared in zip(names, found, categorical, strict=True):
+        if declared != bool(schema.fields[position].categories):
+            wanted = "categorical" if declared else "numeric"
             raise ImportRefused(f"feature {name} is {wanted} in the model but not in the schema")
     return found

@@ -23,15 +23,24 @@ def recognise(content: bytes) -> str:
         return "lightgbm"
     if content.lstrip()[:1] == b"{":
         return "xgboost"  # JSON or UBJSON: both open an object
+    if content.startswith((b"PK\x03\x04", b"\x80")):
+        return "sklearn"  # a skops zip, or a joblib or pickle file
     raise click.ClickException(
-        "the file is not a model this command reads: an XGBoost JSON or UBJSON file, or a LightGBM text model file"
+        "the file is not a model this command reads: an XGBoost JSON or UBJSON file, a LightGBM text model file, "
+        "or a scikit-learn model saved with skops or joblib"
     )
 
 
-def tree_artifact(model: dict[str, Any], schema: Schema, threshold: float, described: dict[str, Any]) -> dict[str, Any]:
-    from app.backends.embedded import TREES_FORMAT, checksum
+def artifact_of(model: dict[str, Any], schema: Schema, threshold: float, described: dict[str, Any]) -> dict[str, Any]:
+    """The embedded backend's artifact for an imported model: the logistic format for a linear model, else the
+    trees format."""
+    from app.backends.embedded import FORMAT, TREES_FORMAT, checksum
 
-    artifact = {"format": TREES_FORMAT, "schema": schema.to_dict(), "threshold": threshold, "model": model}
+    artifact: dict[str, Any] = {"schema": schema.to_dict(), "threshold": threshold}
+    if model["kind"] == "linear":
+        artifact.update(format=FORMAT, **{key: model[key] for key in ("intercept", "categorical", "numeric")})
+    else:
+        artifact.update(format=TREES_FORMAT, model=model)
     artifact.update(described)
     artifact["checksum"] = checksum(artifact)
     return artifact
@@ -63,8 +72,8 @@ def import_model_command(
     threshold: float,
     positive: str | None,
 ) -> None:
-    """Import a two-class model trained with XGBoost (binary:logistic) or LightGBM (binary) into a JSON artifact
-    that serves without the library."""
+    """Import a two-class model trained with XGBoost (binary:logistic), LightGBM (binary) or scikit-learn
+    (LogisticRegression, alone or after a ColumnTransformer) into a JSON artifact that serves without the library."""
     if data is None and schema_path is None:
         raise click.UsageError(
             "give --schema FILE, --data CSV --label COLUMN, or both: the fields' rules come from them"
@@ -106,7 +115,7 @@ def import_model_command(
     from app.backends.embedded import EmbeddedBackend, ModelFileError
 
     try:  # what serving will check, checked before the file is written
-        backend = EmbeddedBackend(tree_artifact(model, schema, threshold, described))
+        backend = EmbeddedBackend(artifact_of(model, schema, threshold, described))
     except ModelFileError as problem:
         raise click.ClickException(f"{model_path}: the imported model cannot be served: {problem}") from None
     if dataset:
@@ -114,9 +123,9 @@ def import_model_command(
 
         scores = backend.predict(rows).scores
         described.update(metrics=metrics(dataset.labels, scores, threshold), distribution=distribution(schema, rows))
-    artifact = tree_artifact(model, schema, threshold, described)
+    artifact = artifact_of(model, schema, threshold, described)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(artifact, ensure_ascii=False) + "\n", encoding="utf-8")
-    trees = len(model["trees"])
+    what = f"{len(model['trees'])} trees" if model["kind"] != "linear" else "a logistic regression"
     measured = f": ROC AUC {described['metrics']['roc_auc']:.4f} on {len(rows)} rows" if dataset else ""
-    click.echo(f"wrote {out}: {trees} trees from {model['source']}{measured}")
+    click.echo(f"wrote {out}: {what} from {model['source']}{measured}")

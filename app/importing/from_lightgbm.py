@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.importing import ImportRefused, positions
+from app.importing import ImportRefused, is_category, positions
 from app.schema import Schema
 
 # LightGBM's kZeroThreshold (a float32 constant): with zero_as_missing, values in (-ZERO, ZERO] go the default way.
@@ -70,7 +70,7 @@ def ensemble(document: dict[str, Any], schema: Schema) -> dict[str, Any]:
     infos = document.get("feature_infos") or {}
     # LightGBM lists a categorical feature's values; a feature it found constant has no info and is never split on.
     categorical = [
-        bool(infos[name].get("values")) if isinstance(infos.get(name), dict) else _is_category(name, schema)
+        bool(infos[name].get("values")) if isinstance(infos.get(name), dict) else is_category(name, schema)
         for name in names
     ]
     where = positions(names, categorical, schema)
@@ -90,15 +90,11 @@ def ensemble(document: dict[str, Any], schema: Schema) -> dict[str, Any]:
     }
 
 
-def _is_category(name: str, schema: Schema) -> bool:
-    return name in schema.names and bool(schema.fields[schema.names.index(name)].categories)
-
-
 def _codes(
     names: list[str], categorical: list[bool], where: list[int], pandas: Any, schema: Schema
 ) -> dict[int, list[str]]:
     """For each categorical feature, by its index in the model, the category each code stands for."""
-    features = [index for index, is_category in enumerate(categorical) if is_category]
+    features = [index for index, declared in enumerate(categorical) if declared]
     if pandas is None:
         return {index: list(schema.fields[where[index]].categories) for index in features}
     if not isinstance(pandas, list) or len(pandas) != len(features):

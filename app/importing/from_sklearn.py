@@ -1,0 +1,178 @@
+"""A fitted scikit-learn LogisticRegression, alone or as the last step of a Pipeline whose ColumnTransformer encodes
+and scales the schema's fields, as the embedded backend's logistic artifact.
+
+Every transformer it accepts is affine in each field: one-hot and ordinal codes become a weight per category, and
+scalers fold into each number's slope and offset. The file is read with skops (only scikit-learn and numpy types
+are trusted) or, for a joblib or pickle file, by unpickling it: the user's explicit act at import time, never at
+serving."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from app.importing import ImportRefused, is_category, positions
+from app.schema import Schema
+
+# A skops file's types that scikit-learn's own estimators may hold, and so may be trusted on load.
+TRUSTED_MODULES = ("sklearn.", "numpy.")
+NUMBER_STEPS = ("StandardScaler", "MinMaxScaler", "SimpleImputer")  # SimpleImputer: readings are never missing
+CATEGORY_STEPS = ("OneHotEncoder", "OrdinalEncoder")
+
+
+def load(content: bytes) -> Any:
+    """The fitted estimator: from a skops file (a zip), else from a joblib or pickle file."""
+    if content.startswith(b"PK\x03\x04"):
+        import skops.io
+
+        try:
+            untrusted = skops.io.get_untrusted_types(data=content)
+            refused = [name for name in untrusted if not name.startswith(TRUSTED_MODULES)]
+            if refused:
+                raise ImportRefused(f"the file holds a {refused[0]}, which is not a scikit-learn or numpy type")
+            return skops.io.loads(content, trusted=untrusted)
+        except ImportRefused:
+            raise
+        except Exception as problem:  # skops raises what the zip and its JSON parts raise
+            raise ImportRefused(f"skops cannot read the file: {str(problem)[:200]}") from None
+    import joblib
+
+    try:
+        return joblib.load(io.BytesIO(content))
+    except Exception as problem:  # unpickling raises anything
+        raise ImportRefused(f"joblib cannot read the file: {type(problem).__name__}: {str(problem)[:200]}") from None
+
+
+def ensemble(estimator: Any, schema: Schema) -> dict[str, Any]:
+    """The logistic artifact's model parts (intercept, a weight per category, each number's mean, scale and
+    coefficient); raises ImportRefused naming what does not fit."""
+    import sklearn
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    steps = list(estimator.steps) if isinstance(estimator, Pipeline) else [("model", estimator)]
+    *before, (_, model) = steps
+    if not isinstance(model, LogisticRegression):
+        raise ImportRefused(f"{type(model).__name__}: only LogisticRegression can be imported from scikit-learn yet")
+    if len(getattr(model, "classes_", [])) != 2:
+        raise ImportRefused("the model has several classes: only two classes can be imported")
+    if len(before) > 1 or (before and not isinstance(before[0][1], ColumnTransformer)):
+        kinds = ", ".join(type(step).__name__ for _, step in before)
+        raise ImportRefused(f"pipeline steps {kinds}: only one ColumnTransformer may come before the model")
+    first = before[0][1] if before else model
+    names = [str(name) for name in getattr(first, "feature_names_in_", schema.names)]
+    where = positions(names, [is_category(name, schema) for name in names], schema)
+    if before:
+        parts = [(step, _fields(columns, names, where)) for _, step, columns in first.transformers_]
+    else:
+        parts = [("passthrough", where)]
+    terms = [term for step, fields in parts for term in _terms(step, [schema.fields[i].name for i in fields], schema)]
+    coefs = [float(c) for c in model.coef_[0]]
+    if len(terms) != len(coefs):
+        raise ImportRefused(f"the pipeline makes {len(terms)} columns, but the model has {len(coefs)} coefficients")
+    weights = {f.name: dict.fromkeys(f.categories, 0.0) for f in schema.fields if f.categories}
+    slopes = {f.name: 0.0 for f in schema.fields if not f.categories}
+    intercept = float(model.intercept_[0])
+    for coef, (name, values, slope, offset) in zip(coefs, terms, strict=True):
+        for category, value in values.items():
+            weights[name][category] += coef * value
+        if name in slopes:
+            slopes[name] += coef * slope
+            intercept += coef * offset
+    # Each number is stored as coef * (x - mean) / scale, measured against the middle of its range.
+    numeric = {}
+    for field in schema.fields:
+        if not field.categories:
+            middle = (field.minimum + field.maximum) / 2
+            numeric[field.name] = {"mean": middle, "scale": 1.0, "coef": slopes[field.name]}
+            intercept += slopes[field.name] * middle
+    return {
+        "kind": "linear",
+        "intercept": intercept,
+        "categorical": weights,
+        "numeric": numeric,
+        "source": f"scikit-learn {sklearn.__version__}",
+    }
+
+
+def _fields(columns: Any, names: list[str], where: list[int]) -> list[int]:
+    """The schema positions of a ColumnTransformer's columns, given by name, by input position, or as a mask."""
+    import numpy as np
+
+    if isinstance(columns, str):
+        columns = [columns]
+    chosen = list(columns) if not isinstance(columns, slice) else list(range(len(names)))[columns]
+    if chosen and all(isinstance(c, str) for c in chosen):
+        return [where[names.index(str(c))] for c in chosen]
+    return [where[int(i)] for i in np.arange(len(names))[np.asarray(chosen)]] if chosen else []
+
+
+Term = tuple[str, dict[str, float], float, float]  # a column: its field, each category's value, or a*x + b
+
+
+def _terms(step: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
+    """One term per column that a ColumnTransformer's part makes from its fields."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(step, str):
+        if step == "drop":
+            return []
+        if step != "passthrough":
+            raise ImportRefused(f"transformer {step!r} cannot be imported")
+        chain: list[Any] = []
+    else:
+        chain = [s for _, s in step.steps] if isinstance(step, Pipeline) else [step]
+    kinds = [type(s).__name__ for s in chain]
+    unknown = [k for k in kinds if k not in NUMBER_STEPS + CATEGORY_STEPS]
+    if unknown:
+        raise ImportRefused(
+            f"transformer {unknown[0]} cannot be imported: only {', '.join(NUMBER_STEPS + CATEGORY_STEPS)}"
+        )
+    categorical = [k for k in kinds if k in CATEGORY_STEPS]
+    for name in fields:
+        if bool(categorical) != is_category(name, schema):
+            kind = "encoded as a category" if categorical else "used as a number"
+            raise ImportRefused(f"field {name} is {kind} in the pipeline but not in the schema")
+    if categorical:
+        if kinds[-1] not in CATEGORY_STEPS or len(categorical) > 1 or set(kinds[:-1]) - {"SimpleImputer"}:
+            raise ImportRefused(f"transformers {', '.join(kinds)}: an encoder may only follow a SimpleImputer")
+        return _encoded(chain[-1], fields, schema)
+    terms: list[Term] = []
+    for j, name in enumerate(fields):
+        slope, offset = 1.0, 0.0
+        for s in chain:
+            if type(s).__name__ == "StandardScaler":
+                mean = float(s.mean_[j]) if s.mean_ is not None else 0.0
+                scale = float(s.scale_[j]) if s.scale_ is not None else 1.0
+                slope, offset = slope / scale, (offset - mean) / scale
+            elif type(s).__name__ == "MinMaxScaler":
+                if s.clip:
+                    raise ImportRefused(f"MinMaxScaler(clip=True) on {name} cannot be imported: it is not linear")
+                slope, offset = slope * float(s.scale_[j]), offset * float(s.scale_[j]) + float(s.min_[j])
+        terms.append((name, {}, slope, offset))
+    return terms
+
+
+def _encoded(encoder: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
+    if any(c is not None for c in getattr(encoder, "infrequent_categories_", None) or []):
+        raise ImportRefused("a OneHotEncoder grouping infrequent categories cannot be imported")
+    terms: list[Term] = []
+    for j, name in enumerate(fields):
+        known = [str(c) for c in encoder.categories_[j]]
+        field = schema.fields[schema.names.index(name)]
+        unseen = [c for c in field.categories if c not in known]
+        if unseen:
+            raise ImportRefused(
+                f"feature {name}: the schema's category {unseen[0]!r} is not one the model was trained on "
+                f"({', '.join(known)})"
+            )
+        if type(encoder).__name__ == "OrdinalEncoder":
+            terms.append((name, {c: float(known.index(c)) for c in field.categories}, 0.0, 0.0))
+            continue
+        dropped = None if encoder.drop_idx_ is None or encoder.drop_idx_[j] is None else int(encoder.drop_idx_[j])
+        for code, category in enumerate(known):
+            if code != dropped:
+                terms.append((name, {category: 1.0} if category in field.categories else {}, 0.0, 0.0))
+    return terms
