@@ -1,5 +1,5 @@
-"""Models trained with XGBoost and LightGBM, imported with `import-model` and served by the embedded backend with
-MODEL_PATH: the library's own scores and SHAP values, and refusals that name the part."""
+"""Models trained with XGBoost, LightGBM and scikit-learn, imported with `import-model` and served by the embedded
+backend with MODEL_PATH: the library's own scores and SHAP values, and refusals that name the part."""
 
 from __future__ import annotations
 
@@ -280,12 +280,16 @@ def test_explanations_equal_lightgbms_shap_values(app: Flask, tmp_path: Path) ->
         assert baseline == pytest.approx(float(want[-1]), abs=1e-9)
 
 
-def test_a_lightgbm_model_trained_on_codes_reads_them_as_schema_positions(app: Flask, tmp_path: Path) -> None:
+@pytest.mark.parametrize("table", ["array", "frame"])
+def test_a_lightgbm_model_trained_on_codes_reads_them_as_schema_positions(
+    app: Flask, tmp_path: Path, table: str
+) -> None:
     rows, labels = generated(3000, 6)
     codes = np.array(
         [[CATEGORIES[n].index(v) if n in CATEGORIES else v for n, v in zip(NAMES, r, strict=True)] for r in rows]
     )
-    data = lightgbm.Dataset(codes, labels, feature_name=NAMES, categorical_feature=[0, 2])
+    given = codes if table == "array" else pd.DataFrame(codes, columns=NAMES)
+    data = lightgbm.Dataset(given, labels, feature_name=NAMES, categorical_feature=[0, 2])
     booster = lightgbm.train({**LIGHTGBM, "max_cat_to_onehot": 1}, data, 20)
     client = served_lightgbm(app, tmp_path, booster).test_client()
     answer = client.post("/", json=[dict(zip(NAMES, r, strict=True)) for r in rows[:500]])
@@ -319,8 +323,9 @@ def test_a_truncated_lightgbm_model_or_an_unseen_category_is_refused(app: Flask,
     path = tmp_path / "model.txt"
     lightgbm_booster().save_model(str(path))
     text = path.read_bytes()
-    # Cut among the trees, and inside the last line, where LightGBM itself crashes reading it.
-    for cut in (len(text) // 2, len(text) - 10):
+    # Cut among the trees; after them, which LightGBM reads without a word; inside the last line, where LightGBM
+    # itself crashes reading it.
+    for cut in (len(text) // 2, text.index(b"end of trees\n") + 13, len(text) - 10):
         path.write_bytes(text[:cut])
         result = import_model(app, tmp_path, path)
         assert result.exit_code == 1 and "LightGBM cannot read the file" in result.output, result.output
@@ -335,13 +340,14 @@ def test_a_truncated_lightgbm_model_or_an_unseen_category_is_refused(app: Flask,
 
 
 def test_a_zero_as_missing_split_is_kept_only_where_its_default_way_agrees_with_its_threshold() -> None:
-    for split, default_left in ((0.5, True), (ZERO, True), (-0.5, False), (-ZERO, False)):
+    below = float(np.nextafter(-ZERO, -np.inf))
+    for split, default_left in ((0.5, True), (ZERO, True), (-0.5, False), (below, False)):
         node = {"threshold": split, "missing_type": "Zero", "default_left": default_left}
         threshold = _threshold(node, "load", 0)
-        for value in (0.0, ZERO, np.nextafter(-ZERO, np.inf), split, np.nextafter(split, np.inf)):
-            lightgbm_left = default_left if -ZERO < value <= ZERO else value <= split
+        for value in (0.0, ZERO, -ZERO, below, split, np.nextafter(split, np.inf)):
+            lightgbm_left = default_left if -ZERO <= value <= ZERO else value <= split  # LightGBM's IsZero
             assert (value < threshold) == lightgbm_left
-    for split, default_left in ((0.5, False), (-0.5, True), (0.0, True), (0.0, False)):
+    for split, default_left in ((0.5, False), (-0.5, True), (0.0, True), (0.0, False), (-ZERO, False)):
         with pytest.raises(ImportRefused, match="zero_as_missing"):
             _threshold({"threshold": split, "missing_type": "Zero", "default_left": default_left}, "load", 0)
 
@@ -365,11 +371,14 @@ def every_step() -> list[Any]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
 
+    # Columns named, by position, by a slice of names; passthrough; a field used twice; every accepted step.
     return [
         ("sites", OneHotEncoder(drop="first"), ["site"]),
         ("grades", OrdinalEncoder(categories=[GRADES[::-1]]), ["grade"]),
-        ("scaled", make_pipeline(SimpleImputer(), StandardScaler()), ["load", "heat"]),
-        ("shake", MinMaxScaler(), ["shake"]),
+        ("scaled", make_pipeline(SimpleImputer(), StandardScaler()), ["load"]),
+        ("heat", StandardScaler(with_mean=False), [3]),
+        ("range", MinMaxScaler(), slice("heat", "shake")),
+        ("shake", "passthrough", [4]),
     ]
 
 
@@ -425,7 +434,7 @@ def other_sklearn(kind: str) -> Any:
     ("kind", "named"),
     [
         ("forest", "RandomForestClassifier: only LogisticRegression"),
-        ("function", "transformer FunctionTransformer cannot be imported"),
+        ("function", "transformer FunctionTransformer with a function cannot be imported"),
         ("classes", "several classes"),
         ("unseen", "category 'west' is not one the model was trained on"),
     ],
@@ -444,3 +453,10 @@ def test_a_truncated_scikit_learn_file_is_refused(app: Flask, tmp_path: Path, su
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     result = import_model(app, tmp_path, path)
     assert result.exit_code == 1 and named in result.output, result.output
+    assert not (tmp_path / "imported.json").exists()
+
+
+def test_a_scikit_learn_model_scoring_the_other_class_is_refused(app: Flask, tmp_path: Path) -> None:
+    path = saved(sklearn_pipeline(*generated(300, 1), *every_step()), tmp_path / "pipeline.skops")
+    result = import_model(app, tmp_path, path, "--positive", "0")
+    assert result.exit_code == 1 and "scores its class '1'" in result.output, result.output

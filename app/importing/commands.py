@@ -15,6 +15,8 @@ from app.importing import ImportRefused
 from app.schema import ReadingsError, Schema, SchemaError, load_schema
 
 INSTALL = "pip install -r requirements-import.txt"
+# How joblib's compressed files begin: zlib, gzip, bz2, xz and lzma.
+JOBLIB_COMPRESSED = (b"x\x01", b"x^", b"x\x9c", b"x\xda", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"]\x00\x00")
 
 
 def recognise(content: bytes) -> str:
@@ -23,7 +25,7 @@ def recognise(content: bytes) -> str:
         return "lightgbm"
     if content.lstrip()[:1] == b"{":
         return "xgboost"  # JSON or UBJSON: both open an object
-    if content.startswith((b"PK\x03\x04", b"\x80")):
+    if content.startswith((b"PK\x03\x04", b"\x80", *JOBLIB_COMPRESSED)):
         return "sklearn"  # a skops zip, or a joblib or pickle file
     raise click.ClickException(
         "the file is not a model this command reads: an XGBoost JSON or UBJSON file, a LightGBM text model file, "
@@ -100,12 +102,19 @@ def import_model_command(
         raise click.ClickException(f"importing needs {missing.name}, which is not installed: {INSTALL}") from None
     except (ReadingsError, SchemaError, ImportRefused) as problem:
         raise click.ClickException(f"{model_path}: {getattr(problem, 'message', problem)}") from None
+    classes = model.get("classes")
+    wanted = dataset.positive if dataset else positive
+    if classes and wanted is not None and wanted != classes[1]:
+        raise click.ClickException(
+            f"{model_path}: the model scores its class {classes[1]!r} (classes {classes}), not {wanted!r}: give "
+            f"--positive {classes[1]}, or train it with {wanted!r} as its second class"
+        )
     described: dict[str, Any] = {
         "name": name or model_path.stem,
         "version": version or datetime.date.today().isoformat(),
         "label": {
             "column": label,
-            "positive": dataset.positive if dataset else positive or "1",
+            "positive": dataset.positive if dataset else positive or (classes or ["", "1"])[1],
             "negative": dataset.negative if dataset else "0",
         },
         "metrics": None,

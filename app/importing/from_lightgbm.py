@@ -18,15 +18,20 @@ from typing import Any
 from app.importing import ImportRefused, is_category, positions
 from app.schema import Schema
 
-# LightGBM's kZeroThreshold (a float32 constant): with zero_as_missing, values in (-ZERO, ZERO] go the default way.
+# LightGBM's kZeroThreshold (a float32 constant): with zero_as_missing, values in [-ZERO, ZERO] go the default way.
 ZERO = 1.0000000180025095e-35
 
 
 def load(content: bytes) -> dict[str, Any]:
     """The booster as LightGBM describes it (`dump_model`). LightGBM itself reads the file, in a child process:
     on some truncated files it aborts the process rather than raising."""
-    if b"\nend of trees\n" not in content:  # LightGBM reads the trees before a cut without a word
-        raise ImportRefused("LightGBM cannot read the file: it has no 'end of trees' line, so it is truncated")
+    # LightGBM reads what comes before a cut without a word; the Python package's save_model ends every file
+    # with the DataFrame's categories, so a file without that line is cut short.
+    if not content.rstrip(b"\n").rsplit(b"\n", 1)[-1].startswith(b"pandas_categorical:"):
+        raise ImportRefused(
+            "LightGBM cannot read the file: it does not end with the pandas_categorical line that "
+            "Booster.save_model writes, so it is truncated (or was not saved by LightGBM's Python package)"
+        )
     if importlib.util.find_spec("lightgbm") is None:
         raise ImportError("No module named 'lightgbm'", name="lightgbm")
     child = subprocess.run(
@@ -95,7 +100,7 @@ def _codes(
 ) -> dict[int, list[str]]:
     """For each categorical feature, by its index in the model, the category each code stands for."""
     features = [index for index, declared in enumerate(categorical) if declared]
-    if pandas is None:
+    if not pandas:  # trained on codes: an array, or a DataFrame without category columns
         return {index: list(schema.fields[where[index]].categories) for index in features}
     if not isinstance(pandas, list) or len(pandas) != len(features):
         raise ImportRefused("the model's pandas categories do not match its categorical features")
@@ -174,7 +179,7 @@ def _threshold(node: dict[str, Any], name: str, index: int) -> float:
     but with zero_as_missing values near zero take the node's default way, which must agree with the comparison."""
     split = float(node["threshold"])
     default_left = bool(node.get("default_left"))
-    if node.get("missing_type") == "Zero" and not (split >= ZERO if default_left else split <= -ZERO):
+    if node.get("missing_type") == "Zero" and not (split >= ZERO if default_left else split < -ZERO):
         way = "left" if default_left else "right"
         raise ImportRefused(
             f"tree {index} sends {name} near zero {way} as missing, against its threshold {split}: "

@@ -40,6 +40,8 @@ def load(content: bytes) -> Any:
 
     try:
         return joblib.load(io.BytesIO(content))
+    except ImportError:  # a library the pickle names: the install line says which
+        raise
     except Exception as problem:  # unpickling raises anything
         raise ImportRefused(f"joblib cannot read the file: {type(problem).__name__}: {str(problem)[:200]}") from None
 
@@ -94,6 +96,7 @@ def ensemble(estimator: Any, schema: Schema) -> dict[str, Any]:
         "categorical": weights,
         "numeric": numeric,
         "source": f"scikit-learn {sklearn.__version__}",
+        "classes": [str(c) for c in model.classes_],  # it scores the second
     }
 
 
@@ -103,7 +106,10 @@ def _fields(columns: Any, names: list[str], where: list[int]) -> list[int]:
 
     if isinstance(columns, str):
         columns = [columns]
-    chosen = list(columns) if not isinstance(columns, slice) else list(range(len(names)))[columns]
+    if isinstance(columns, slice) and isinstance(columns.start or columns.stop, str):  # names, both ends kept
+        start = names.index(columns.start) if columns.start else 0
+        columns = names[start : names.index(columns.stop) + 1 if columns.stop else len(names)]
+    chosen: list[Any] = list(columns) if not isinstance(columns, slice) else list(range(len(names)))[columns]
     if chosen and all(isinstance(c, str) for c in chosen):
         return [where[names.index(str(c))] for c in chosen]
     return [where[int(i)] for i in np.arange(len(names))[np.asarray(chosen)]] if chosen else []
@@ -114,8 +120,17 @@ Term = tuple[str, dict[str, float], float, float]  # a column: its field, each c
 
 def _terms(step: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
     """One term per column that a ColumnTransformer's part makes from its fields."""
+    from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import (
+        FunctionTransformer,
+        MinMaxScaler,
+        OneHotEncoder,
+        OrdinalEncoder,
+        StandardScaler,
+    )
 
+    encoders = (OneHotEncoder, OrdinalEncoder)
     if isinstance(step, str):
         if step == "drop":
             return []
@@ -124,30 +139,32 @@ def _terms(step: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
         chain: list[Any] = []
     else:
         chain = [s for _, s in step.steps] if isinstance(step, Pipeline) else [step]
-    kinds = [type(s).__name__ for s in chain]
-    unknown = [k for k in kinds if k not in NUMBER_STEPS + CATEGORY_STEPS]
-    if unknown:
-        raise ImportRefused(
-            f"transformer {unknown[0]} cannot be imported: only {', '.join(NUMBER_STEPS + CATEGORY_STEPS)}"
-        )
-    categorical = [k for k in kinds if k in CATEGORY_STEPS]
+    # A fitted ColumnTransformer keeps "passthrough" as a FunctionTransformer without a function.
+    chain = [s for s in chain if not (isinstance(s, FunctionTransformer) and s.func is None)]
+    for s in chain:
+        if not isinstance(s, (StandardScaler, MinMaxScaler, SimpleImputer, *encoders)):
+            what = "FunctionTransformer with a function" if isinstance(s, FunctionTransformer) else type(s).__name__
+            accepted = ", ".join(NUMBER_STEPS + CATEGORY_STEPS)
+            raise ImportRefused(f"transformer {what} cannot be imported: only {accepted} and passthrough")
+    encoded = any(isinstance(s, encoders) for s in chain)
     for name in fields:
-        if bool(categorical) != is_category(name, schema):
-            kind = "encoded as a category" if categorical else "used as a number"
+        if encoded != is_category(name, schema):
+            kind = "encoded as a category" if encoded else "used as a number"
             raise ImportRefused(f"field {name} is {kind} in the pipeline but not in the schema")
-    if categorical:
-        if kinds[-1] not in CATEGORY_STEPS or len(categorical) > 1 or set(kinds[:-1]) - {"SimpleImputer"}:
-            raise ImportRefused(f"transformers {', '.join(kinds)}: an encoder may only follow a SimpleImputer")
+    if encoded:
+        if not all(isinstance(s, SimpleImputer) for s in chain[:-1]) or not isinstance(chain[-1], encoders):
+            kinds = ", ".join(type(s).__name__ for s in chain)
+            raise ImportRefused(f"transformers {kinds}: an encoder may only follow a SimpleImputer")
         return _encoded(chain[-1], fields, schema)
     terms: list[Term] = []
     for j, name in enumerate(fields):
         slope, offset = 1.0, 0.0
         for s in chain:
-            if type(s).__name__ == "StandardScaler":
-                mean = float(s.mean_[j]) if s.mean_ is not None else 0.0
-                scale = float(s.scale_[j]) if s.scale_ is not None else 1.0
+            if isinstance(s, StandardScaler):  # with_mean=False still fits mean_, and does not subtract it
+                mean = float(s.mean_[j]) if s.with_mean else 0.0
+                scale = float(s.scale_[j]) if s.with_std else 1.0
                 slope, offset = slope / scale, (offset - mean) / scale
-            elif type(s).__name__ == "MinMaxScaler":
+            elif isinstance(s, MinMaxScaler):
                 if s.clip:
                     raise ImportRefused(f"MinMaxScaler(clip=True) on {name} cannot be imported: it is not linear")
                 slope, offset = slope * float(s.scale_[j]), offset * float(s.scale_[j]) + float(s.min_[j])
@@ -157,7 +174,7 @@ def _terms(step: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
 
 def _encoded(encoder: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
     if any(c is not None for c in getattr(encoder, "infrequent_categories_", None) or []):
-        raise ImportRefused("a OneHotEncoder grouping infrequent categories cannot be imported")
+        raise ImportRefused(f"a {type(encoder).__name__} grouping infrequent categories cannot be imported")
     terms: list[Term] = []
     for j, name in enumerate(fields):
         known = [str(c) for c in encoder.categories_[j]]
