@@ -393,7 +393,7 @@ def saved(estimator: Any, path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("suffix", [".skops", ".joblib"])
+@pytest.mark.parametrize("suffix", [".skops", ".joblib", ".joblib.gz"])  # .gz: joblib compresses it
 def test_scores_equal_a_scikit_learn_pipelines_over_http_for_10000_rows(
     app: Flask, tmp_path: Path, suffix: str
 ) -> None:
