@@ -457,6 +457,9 @@ def test_a_truncated_scikit_learn_file_is_refused(app: Flask, tmp_path: Path, su
 
 
 def test_a_scikit_learn_model_scoring_the_other_class_is_refused(app: Flask, tmp_path: Path) -> None:
-    path = saved(sklearn_pipeline(*generated(300, 1), *every_step()), tmp_path / "pipeline.skops")
-    result = import_model(app, tmp_path, path, "--positive", "0")
-    assert result.exit_code == 1 and "scores its class '1'" in result.output, result.output
+    rows, labels = generated(300, 1)
+    named = ["failure" if label else "ok" for label in labels]  # classes_ sort as failure, ok: it scores "ok"
+    path = saved(sklearn_pipeline(rows, named, *every_step()), tmp_path / "pipeline.skops")
+    result = import_model(app, tmp_path, path, "--positive", "failure")
+    assert result.exit_code == 1 and "scores its class 'ok'" in result.output, result.output
+    assert import_model(app, tmp_path, path, "--positive", "ok").exit_code == 0

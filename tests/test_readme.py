@@ -42,7 +42,8 @@ BLOCKS = {
     "flask --app app generate-data --out data/turbines.csv --rows 20000 --seed 20261124": RUN,
     "flask --app app generate-data --example ai4i --out data/ai4i.csv --rows 10000": RUN,
     "pip install -r requirements-import.txt": (
-        "tests/test_importing.py: import-model on a booster the test trains, then served with MODEL_PATH"
+        "tests/test_importing.py: import-model on XGBoost, LightGBM and scikit-learn models the test trains, then "
+        "served with MODEL_PATH"
     ),
 }
 TRAINING_SETUP = "pip install -r requirements-train.txt"  # the line both training blocks start with

@@ -104,7 +104,10 @@ def import_model_command(
         raise click.ClickException(f"{model_path}: {getattr(problem, 'message', problem)}") from None
     classes = model.get("classes")
     wanted = dataset.positive if dataset else positive
-    if classes and wanted is not None and wanted != classes[1]:
+    # Trained on 0 and 1 or False and True, the model scores the positive class, as the boosters do; trained on
+    # named classes, it scores the second, which must be the one the data or --positive names.
+    named = classes not in (None, ["0", "1"], ["False", "True"])
+    if named and wanted is not None and wanted != classes[1]:
         raise click.ClickException(
             f"{model_path}: the model scores its class {classes[1]!r} (classes {classes}), not {wanted!r}: give "
             f"--positive {classes[1]}, or train it with {wanted!r} as its second class"
@@ -114,7 +117,7 @@ def import_model_command(
         "version": version or datetime.date.today().isoformat(),
         "label": {
             "column": label,
-            "positive": dataset.positive if dataset else positive or (classes or ["", "1"])[1],
+            "positive": dataset.positive if dataset else positive or (classes[1] if named else "1"),
             "negative": dataset.negative if dataset else "0",
         },
         "metrics": None,
