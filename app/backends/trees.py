@@ -110,7 +110,9 @@ class Tree:
             k = features.index(split, 1)
             incoming_zero, incoming_one = zeros[k], ones[k]
             _unwind(features, zeros, ones, weights, k)
-        hot_zero, cold_zero = (self.cover[child] / self.cover[node] * incoming_zero for child in (hot, cold))
+        cover = self.cover[node]
+        hot_zero = self.cover[hot] / cover * incoming_zero
+        cold_zero = self.cover[cold] / cover * incoming_zero
         self._recurse(row, phi, hot, features, zeros, ones, weights, hot_zero, incoming_one, split)
         self._recurse(row, phi, cold, features, zeros, ones, weights, cold_zero, 0.0, split)
 
