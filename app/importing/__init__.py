@@ -4,9 +4,9 @@ training library is needed here only, never when serving."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from app.schema import Schema
+from app.schema import Field, Schema
 
 
 class ImportRefused(ValueError):
@@ -32,3 +32,23 @@ def positions(names: Sequence[str], categorical: Sequence[bool], schema: Schema)
             wanted = "categorical" if declared else "numeric"
             raise ImportRefused(f"feature {name} is {wanted} in the model but not in the schema")
     return found
+
+
+def check_trained_on(field: Field, known: Sequence[str]) -> None:
+    """Raises ImportRefused unless the model was trained on every category the schema lets a reading have."""
+    unseen = [c for c in field.categories if c not in known]
+    if unseen:
+        raise ImportRefused(
+            f"feature {field.name}: the schema's category {unseen[0]!r} is not one the model was trained on "
+            f"({', '.join(known)})"
+        )
+
+
+def check_codes(codes: Iterable[int], known: Sequence[str], field: Field, tree: int) -> None:
+    """Raises ImportRefused unless each category code a split lists stands for one of the `known` categories."""
+    unseen = sorted(code for code in codes if not 0 <= code < len(known))
+    if unseen:
+        raise ImportRefused(
+            f"tree {tree} splits {field.name} on category code {unseen[0]}, which the schema's "
+            f"{len(known)} categories do not have"
+        )

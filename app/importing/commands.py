@@ -87,9 +87,7 @@ def import_model_command(
     try:
         reader = importlib.import_module(f"app.importing.from_{library}")
         from app.training.reading import infer_schema, read_dataset, readings
-    except ImportError as missing:
-        raise click.ClickException(f"importing needs {missing.name}, which is not installed: {INSTALL}") from None
-    try:
+
         given = load_schema(schema_path) if schema_path else None
         dataset = read_dataset(data, str(label), None, positive) if data else None
         schema = infer_schema(dataset, given) if dataset else given
@@ -98,7 +96,7 @@ def import_model_command(
             schema = Schema(schema.fields, ",".join(dataset.rows[0]))
         model = reader.ensemble(reader.load(content), schema)
         rows = readings(dataset, schema) if dataset else []
-    except ImportError as missing:  # the library itself, imported when the file is read
+    except ImportError as missing:  # the training libraries, imported here or when the file is read
         raise click.ClickException(f"importing needs {missing.name}, which is not installed: {INSTALL}") from None
     except (ReadingsError, SchemaError, ImportRefused) as problem:
         raise click.ClickException(f"{model_path}: {getattr(problem, 'message', problem)}") from None

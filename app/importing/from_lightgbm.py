@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.importing import ImportRefused, is_category, positions
+from app.backends.trees import NODE_ARRAYS
+from app.importing import ImportRefused, check_codes, check_trained_on, is_category, positions
 from app.schema import Schema
 
 # LightGBM's kZeroThreshold (a float32 constant): with zero_as_missing, values in [-ZERO, ZERO] go the default way.
@@ -109,14 +110,8 @@ def _codes(
         field = schema.fields[where[index]]
         if not all(type(c) in (str, int) for c in categories):
             raise ImportRefused(f"feature {names[index]}: only text or whole-number categories can be imported")
-        known = [str(c) for c in categories]
-        unseen = [c for c in field.categories if c not in known]
-        if unseen:
-            raise ImportRefused(
-                f"feature {names[index]}: the schema's category {unseen[0]!r} is not one the model was trained on "
-                f"({', '.join(known)})"
-            )
-        codes[index] = known
+        codes[index] = [str(c) for c in categories]
+        check_trained_on(field, codes[index])
     return codes
 
 
@@ -124,7 +119,7 @@ def _tree(
     root: dict[str, Any], where: list[int], codes: dict[int, list[str]], schema: Schema, index: int
 ) -> dict[str, Any]:
     """One tree as the artifact's flat arrays, its nodes numbered depth first so every child follows its parent."""
-    out: dict[str, Any] = {key: [] for key in ("feature", "threshold", "left", "right", "value", "cover")}
+    out: dict[str, Any] = {key: [] for key in NODE_ARRAYS}
     out["left_categories"] = {}
     pending: list[tuple[dict[str, Any], int, str]] = [(root, -1, "")]  # a node, its parent's number, which side
     while pending:
@@ -154,12 +149,7 @@ def _tree(
                 raise ImportRefused(f"tree {index} splits {field.name} by category, yet it is numeric")
             known = codes[feature]
             chosen = {int(code) for code in str(node["threshold"]).split("||")}
-            unseen = sorted(code for code in chosen if not 0 <= code < len(known))
-            if unseen:
-                raise ImportRefused(
-                    f"tree {index} splits {field.name} on category code {unseen[0]}, which the schema's "
-                    f"{len(field.categories)} categories do not have"
-                )
+            check_codes(chosen, known, field, index)
             left = {known[code] for code in chosen}
             out["threshold"].append(0.0)
             out["left_categories"][str(number)] = [c for c in field.categories if c in left]

@@ -12,13 +12,11 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from app.importing import ImportRefused, is_category, positions
+from app.importing import ImportRefused, check_trained_on, is_category, positions
 from app.schema import Schema
 
 # A skops file's types that scikit-learn's own estimators may hold, and so may be trusted on load.
 TRUSTED_MODULES = ("sklearn.", "numpy.")
-NUMBER_STEPS = ("StandardScaler", "MinMaxScaler", "SimpleImputer")  # SimpleImputer: readings are never missing
-CATEGORY_STEPS = ("OneHotEncoder", "OrdinalEncoder")
 
 
 def load(content: bytes) -> Any:
@@ -131,6 +129,7 @@ def _terms(step: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
     )
 
     encoders = (OneHotEncoder, OrdinalEncoder)
+    accepted = (StandardScaler, MinMaxScaler, SimpleImputer, *encoders)  # SimpleImputer: readings are never missing
     if isinstance(step, str):
         if step == "drop":
             return []
@@ -142,10 +141,10 @@ def _terms(step: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
     # A fitted ColumnTransformer keeps "passthrough" as a FunctionTransformer without a function.
     chain = [s for s in chain if not (isinstance(s, FunctionTransformer) and s.func is None)]
     for s in chain:
-        if not isinstance(s, (StandardScaler, MinMaxScaler, SimpleImputer, *encoders)):
+        if not isinstance(s, accepted):
             what = "FunctionTransformer with a function" if isinstance(s, FunctionTransformer) else type(s).__name__
-            accepted = ", ".join(NUMBER_STEPS + CATEGORY_STEPS)
-            raise ImportRefused(f"transformer {what} cannot be imported: only {accepted} and passthrough")
+            names = ", ".join(kind.__name__ for kind in accepted)
+            raise ImportRefused(f"transformer {what} cannot be imported: only {names} and passthrough")
     encoded = any(isinstance(s, encoders) for s in chain)
     for name in fields:
         if encoded != is_category(name, schema):
@@ -173,19 +172,16 @@ def _terms(step: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
 
 
 def _encoded(encoder: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
+    from sklearn.preprocessing import OrdinalEncoder
+
     if any(c is not None for c in getattr(encoder, "infrequent_categories_", None) or []):
         raise ImportRefused(f"a {type(encoder).__name__} grouping infrequent categories cannot be imported")
     terms: list[Term] = []
     for j, name in enumerate(fields):
         known = [str(c) for c in encoder.categories_[j]]
         field = schema.fields[schema.names.index(name)]
-        unseen = [c for c in field.categories if c not in known]
-        if unseen:
-            raise ImportRefused(
-                f"feature {name}: the schema's category {unseen[0]!r} is not one the model was trained on "
-                f"({', '.join(known)})"
-            )
-        if type(encoder).__name__ == "OrdinalEncoder":
+        check_trained_on(field, known)
+        if isinstance(encoder, OrdinalEncoder):
             terms.append((name, {c: float(known.index(c)) for c in field.categories}, 0.0, 0.0))
             continue
         dropped = None if encoder.drop_idx_ is None or encoder.drop_idx_[j] is None else int(encoder.drop_idx_[j])

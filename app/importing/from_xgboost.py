@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.importing import ImportRefused, positions
+from app.backends.trees import NODE_ARRAYS
+from app.importing import ImportRefused, check_codes, positions
 from app.schema import Schema
 
 
@@ -81,7 +82,7 @@ def _tree(
             tree["categories_nodes"], tree["categories_segments"], tree["categories_sizes"], strict=True
         )
     }
-    out: dict[str, Any] = {key: [] for key in ("feature", "threshold", "left", "right", "value", "cover")}
+    out: dict[str, Any] = {key: [] for key in NODE_ARRAYS}
     out["left_categories"] = {}
     for node, (low, high) in enumerate(zip(left, right, strict=True)):
         out["left"].append(max(low, 0))  # a leaf's children: -1 in XGBoost, 0 here (never followed)
@@ -98,12 +99,7 @@ def _tree(
         out["value"].append(0.0)
         if tree["split_type"][node] == 1:
             codes = right_sets[node]
-            unseen = sorted(code for code in codes if not 0 <= code < len(field.categories))
-            if unseen:
-                raise ImportRefused(
-                    f"tree {index} splits {name} on category code {unseen[0]}, which the schema's "
-                    f"{len(field.categories)} categories do not have"
-                )
+            check_codes(codes, field.categories, field, index)
             out["threshold"].append(0.0)
             out["left_categories"][str(node)] = [c for code, c in enumerate(field.categories) if code not in codes]
         else:
