@@ -89,28 +89,33 @@ def served(app: Flask, tmp_path: Path, booster: xgboost.Booster, suffix: str) ->
     return create_app({"MODEL_PATH": str(tmp_path / "imported.json")})
 
 
+BOUNDS = {1: (-10.0, 10.0), 3: (0.0, 100.0), 4: (-5.0, 5.0)}  # the numeric fields' ranges, by position
+
+
+def placed(edges: dict[int, set[float]], count: int, seed: int) -> list[list[Any]]:
+    """Generated rows whose numbers are, seven times in ten, one of their field's `edges`, kept in its range."""
+    rng = random.Random(seed)
+    rows, _ = generated(count, 2)
+    for row in rows:
+        for feature, values in edges.items():
+            if values and rng.random() < 0.7:
+                low, high = BOUNDS[feature]
+                row[feature] = max(low, min(high, float(rng.choice(sorted(values)))))
+    return rows
+
+
 def edge_rows(booster: xgboost.Booster, count: int) -> list[list[Any]]:
     """Rows whose numbers sit exactly on the model's split values, on the float32 midpoints beside them, and
     one float64 step either side: where float32 and float64 comparisons part."""
     document = json.loads(booster.save_raw("json"))
-    edges: dict[int, set[float]] = {1: set(), 3: set(), 4: set()}
+    edges: dict[int, set[float]] = {feature: set() for feature in BOUNDS}
     for tree in document["learner"]["gradient_booster"]["model"]["trees"]:
         for node, feature in enumerate(tree["split_indices"]):
             if tree["left_children"][node] != -1 and tree["split_type"][node] == 0:
                 split = float(np.float32(tree["split_conditions"][node]))
                 middle = float64_threshold(split)
                 edges[feature] |= {split, middle, np.nextafter(middle, -np.inf), np.nextafter(middle, np.inf)}
-    rng = random.Random(3)
-    rows, _ = generated(count, 2)
-    for row in rows:
-        for feature, values in edges.items():
-            if values and rng.random() < 0.7:
-                row[feature] = float(rng.choice(sorted(values)))
-    bounds = {1: 10, 3: 100, 4: 5}
-    return [
-        [v if i not in bounds else max(-bounds[i] if i != 3 else 0, min(bounds[i], v)) for i, v in enumerate(r)]
-        for r in rows
-    ]
+    return placed(edges, count, 3)
 
 
 @pytest.mark.parametrize("suffix", [".json", ".ubj"])
@@ -223,7 +228,7 @@ def lightgbm_booster() -> lightgbm.Booster:
 
 def lightgbm_edge_rows(booster: lightgbm.Booster, count: int) -> list[list[Any]]:
     """Rows whose numbers sit exactly on the model's thresholds and one float64 step either side."""
-    edges: dict[int, set[float]] = {1: set(), 3: set(), 4: set()}
+    edges: dict[int, set[float]] = {feature: set() for feature in BOUNDS}
     pending = [tree["tree_structure"] for tree in booster.dump_model()["tree_info"]]
     while pending:
         node = pending.pop()
@@ -232,15 +237,7 @@ def lightgbm_edge_rows(booster: lightgbm.Booster, count: int) -> list[list[Any]]
             if node["decision_type"] == "<=":
                 t = float(node["threshold"])
                 edges[node["split_feature"]] |= {t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf)}
-    rng = random.Random(5)
-    rows, _ = generated(count, 2)
-    bounds = {1: (-10, 10), 3: (0, 100), 4: (-5, 5)}
-    for row in rows:
-        for feature, values in edges.items():
-            if values and rng.random() < 0.7:
-                low, high = bounds[feature]
-                row[feature] = max(low, min(high, float(rng.choice(sorted(values)))))
-    return rows
+    return placed(edges, count, 5)
 
 
 def served_lightgbm(app: Flask, tmp_path: Path, booster: lightgbm.Booster) -> Flask:
