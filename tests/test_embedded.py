@@ -59,7 +59,7 @@ def test_contributions_sum_to_the_log_odds(trained: tuple[dict[str, Any], Any]) 
     _, _, contributions = backend.predict([row], explain=True)
     assert contributions is not None
     model = backend.model
-    assert model.baseline + sum(contributions[0].values()) == pytest.approx(model.log_odds([row])[0], abs=1e-12)
+    assert model.baseline + sum(contributions[0].values()) == pytest.approx(model.margins([row])[0], abs=1e-12)
 
 
 def write(tmp_path: Path, artifact: Any) -> Path:

@@ -411,14 +411,18 @@ def test_scores_equal_a_scikit_learn_pipelines_over_http_for_10000_rows(
 
 
 def other_sklearn(kind: str) -> Any:
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.neighbors import KNeighborsClassifier
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
     rows, labels = generated(400, 4)
     encoder = ("sites", OneHotEncoder(), ["site", "grade"])
     numbers = ["load", "heat", "shake"]
-    if kind == "forest":
-        return sklearn_pipeline(rows, labels, encoder, ("n", "passthrough", numbers), model=RandomForestClassifier(3))
+    if kind == "neighbours":
+        return sklearn_pipeline(rows, labels, encoder, ("n", "passthrough", numbers), model=KNeighborsClassifier())
+    if kind == "exponential":
+        model = GradientBoostingClassifier(loss="exponential", n_estimators=3)
+        return sklearn_pipeline(rows, labels, encoder, ("n", "passthrough", numbers), model=model)
     if kind == "function":
         return sklearn_pipeline(rows, labels, encoder, ("n", FunctionTransformer(np.negative), numbers))
     if kind == "classes":
@@ -430,7 +434,8 @@ def other_sklearn(kind: str) -> Any:
 @pytest.mark.parametrize(
     ("kind", "named"),
     [
-        ("forest", "RandomForestClassifier: only LogisticRegression"),
+        ("neighbours", "KNeighborsClassifier: only LogisticRegression, DecisionTreeClassifier"),
+        ("exponential", "loss exponential: only log_loss"),
         ("function", "transformer FunctionTransformer with a function cannot be imported"),
         ("classes", "several classes"),
         ("unseen", "category 'west' is not one the model was trained on"),
@@ -460,3 +465,120 @@ def test_a_scikit_learn_model_scoring_the_other_class_is_refused(app: Flask, tmp
     result = import_model(app, tmp_path, path, "--positive", "failure")
     assert result.exit_code == 1 and "scores its class 'ok'" in result.output, result.output
     assert import_model(app, tmp_path, path, "--positive", "ok").exit_code == 0
+
+
+# scikit-learn's tree models, after the same pipeline or reading the fields themselves.
+
+
+def sklearn_trees(kind: str) -> Any:
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.tree import DecisionTreeClassifier
+
+    rows, labels = generated(3000, 1)
+    if kind == "hist-native":  # HistGradientBoosting's own categories, from the DataFrame's category columns
+        table = frame(rows)
+        return HistGradientBoostingClassifier(max_iter=40, categorical_features="from_dtype").fit(table, labels)
+    model = {
+        "tree": DecisionTreeClassifier(max_depth=8, random_state=1),
+        "forest": RandomForestClassifier(30, max_depth=8, random_state=1),
+        "extra-trees": ExtraTreesClassifier(30, max_depth=8, random_state=1),
+        "boosting": GradientBoostingClassifier(n_estimators=40, max_depth=3, random_state=1),
+        # The ordinal grade column (the pipeline's fourth) as a native category: a bitset of codes at its nodes.
+        "hist": HistGradientBoostingClassifier(max_iter=40, categorical_features=[3], random_state=1),
+    }[kind]
+    return sklearn_pipeline(rows, labels, *every_step(), model=model)
+
+
+def sklearn_edge_rows(artifact: Path, count: int) -> list[list[Any]]:
+    """Rows whose numbers sit on the imported thresholds and one float64 step below them: the last value that
+    goes left and the first that goes right, where a rounding scikit-learn makes differently would show."""
+    trees = json.loads(artifact.read_text())["model"]["trees"]
+    edges: dict[int, set[float]] = {feature: set() for feature in BOUNDS}
+    for tree in trees:
+        for feature, threshold in zip(tree["feature"], tree["threshold"], strict=True):
+            if feature in edges:
+                edges[feature] |= {threshold, float(np.nextafter(threshold, -np.inf))}
+    return placed(edges, count, 5)
+
+
+def link_margin(score: float, link: str) -> float:
+    return float(np.log(score / (1 - score))) if link == "logistic" else score
+
+
+@pytest.mark.parametrize("kind", ["tree", "forest", "extra-trees", "boosting", "hist", "hist-native"])
+def test_scores_equal_scikit_learn_tree_models_over_http_for_10000_rows(app: Flask, tmp_path: Path, kind: str) -> None:
+    model = sklearn_trees(kind)
+    result = import_model(app, tmp_path, saved(model, tmp_path / "model.skops"))
+    assert result.exit_code == 0 and "from scikit-learn" in result.output, result.output
+    rows = sklearn_edge_rows(tmp_path / "imported.json", 10_000)
+    expected = model.predict_proba(frame(rows) if kind == "hist-native" else pd.DataFrame(rows, columns=NAMES))[:, 1]
+    client = create_app({"MODEL_PATH": str(tmp_path / "imported.json")}).test_client()
+    answer = client.post("/", json=[dict(zip(NAMES, row, strict=True)) for row in rows])
+    scores = [p["score"] for p in answer.get_json()["predictions"]]
+    assert len(scores) == 10_000
+    assert max(abs(s - float(e)) for s, e in zip(scores, expected, strict=True)) <= 1e-9
+    described = client.get("/v1/model").get_json()
+    assert described["link"] == ("identity" if kind in ("tree", "forest", "extra-trees") else "logistic")
+    explained = client.post("/v1/predictions?explain=true", json=[dict(zip(NAMES, r, strict=True)) for r in rows[:20]])
+    for item in explained.get_json()["predictions"]:
+        total = described["baseline"] + sum(item["contributions"].values())
+        assert total == pytest.approx(link_margin(item["score"], described["link"]), abs=1e-9)
+
+
+def shapley_by_columns(model: Any, encoded: list[float]) -> list[float]:
+    """Each column's exact Shapley value for a gradient-boosted model, by enumerating every coalition: a known
+    column follows the row, an unknown one averages the children by training weight (TreeSHAP's definition)."""
+    import itertools
+    import math
+
+    def expected(tree: Any, known: frozenset[int], node: int = 0) -> float:
+        if tree.children_left[node] == -1:
+            return float(tree.value[node, 0, 0])
+        left, right, column = tree.children_left[node], tree.children_right[node], tree.feature[node]
+        if column in known:
+            goes_left = float(np.float32(encoded[column])) <= tree.threshold[node]
+            return expected(tree, known, left if goes_left else right)
+        weight = tree.weighted_n_node_samples
+        shares = weight[left] * expected(tree, known, left) + weight[right] * expected(tree, known, right)
+        return float(shares / weight[node])
+
+    def value(known: frozenset[int]) -> float:
+        return model.learning_rate * sum(expected(t.tree_, known) for t in model.estimators_[:, 0])
+
+    width = len(encoded)
+    phi = [0.0] * width
+    for size in range(width):
+        weight = math.factorial(size) * math.factorial(width - size - 1) / math.factorial(width)
+        for others in itertools.combinations(range(width), size):
+            for column in set(range(width)) - set(others):
+                known = frozenset(others)
+                phi[column] += weight * (value(known | {column}) - value(known))
+    return phi
+
+
+def test_a_one_hot_fields_contribution_is_the_sum_of_its_columns_shapley_values(app: Flask, tmp_path: Path) -> None:
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.preprocessing import OneHotEncoder
+
+    rows, labels = generated(2000, 7)
+    parts = [("sites", OneHotEncoder(), ["site", "grade"]), ("numbers", "passthrough", ["load", "heat", "shake"])]
+    model = GradientBoostingClassifier(n_estimators=6, max_depth=3, random_state=1)
+    pipeline = sklearn_pipeline(rows, labels, *parts, model=model)
+    assert import_model(app, tmp_path, saved(pipeline, tmp_path / "model.skops")).exit_code == 0
+    client = create_app({"MODEL_PATH": str(tmp_path / "imported.json")}).test_client()
+    owners = ["site"] * 4 + ["grade"] * 2 + ["load", "heat", "shake"]  # the pipeline's nine columns
+    for row in rows[:5]:
+        encoded = pipeline[:-1].transform(pd.DataFrame([row], columns=NAMES))
+        phi = shapley_by_columns(
+            pipeline[-1], np.asarray(encoded.todense() if hasattr(encoded, "todense") else encoded)[0].tolist()
+        )
+        answer = client.post("/v1/predictions?explain=true", json=[dict(zip(NAMES, row, strict=True))])
+        contributions = answer.get_json()["predictions"][0]["contributions"]
+        for name in NAMES:
+            want = sum(share for owner, share in zip(owners, phi, strict=True) if owner == name)
+            assert contributions[name] == pytest.approx(want, abs=1e-9)

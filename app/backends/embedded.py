@@ -75,11 +75,13 @@ def _validate(artifact: Any) -> tuple[Schema, Model]:
 
 
 class Model(Protocol):
-    """What the embedded backend scores with: log-odds per row, and each field's share of one row's."""
+    """What the embedded backend scores with: a margin per row, and each field's share of one row's. The link
+    turns a margin into the score: "logistic" (the margin is the log-odds) or "identity" (it is the score)."""
 
-    baseline: float  # the log-odds with no field known; with a row's contributions it sums to the row's
+    link: str
+    baseline: float  # the margin with no field known; with a row's contributions it sums to the row's
 
-    def log_odds(self, rows: Sequence[Reading]) -> list[float]: ...
+    def margins(self, rows: Sequence[Reading]) -> list[float]: ...
 
     def contributions(self, row: Reading) -> dict[str, float]: ...
 
@@ -88,6 +90,8 @@ class Model(Protocol):
 
 class LinearModel:
     """The logistic regression `flask train` fits: a weight per category, a standardised slope per number."""
+
+    link = "logistic"
 
     def __init__(self, artifact: dict[str, Any], schema: Schema) -> None:
         categorical, numeric = artifact.get("categorical"), artifact.get("numeric")
@@ -126,7 +130,7 @@ class LinearModel:
         self._base = self.intercept - math.fsum(offset for *_, offset in self._numbers)
         self.baseline = self.intercept + math.fsum(mean for *_, mean in self._categories)
 
-    def log_odds(self, rows: Sequence[Reading]) -> list[float]:
+    def margins(self, rows: Sequence[Reading]) -> list[float]:
         """Each row's log-odds: the base, then each category's weight and each number's term, in field order,
         added up row by row."""
         columns = rows.columns if isinstance(rows, Readings) else list(zip(*rows, strict=True))
@@ -141,7 +145,7 @@ class LinearModel:
         return {name: terms[name] for name in self.names}
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "linear", "intercept": self.intercept}
+        return {"kind": "linear", "link": self.link, "intercept": self.intercept}
 
 
 def _read(path: str | Path) -> Any:
@@ -196,7 +200,11 @@ class EmbeddedBackend:
             raise _invalid(path, problem) from None
 
     def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
-        scores = list(map(_probability, self.model.log_odds(rows)))
+        margins = self.model.margins(rows)
+        if self.model.link == "logistic":
+            scores = list(map(_probability, margins))
+        else:  # a forest's mean of leaf shares, kept a probability when its sum rounds past 0 or 1
+            scores = [min(1.0, max(0.0, margin)) for margin in margins]
         threshold = self.threshold
         labels = [1 if score >= threshold else 0 for score in scores]
         return Predictions(scores, labels, list(map(self.model.contributions, rows)) if explain else None)

@@ -3,7 +3,11 @@ TreeSHAP explanations.
 
 Each node's test is stored in one form whatever library trained it: a number goes left when it is below the
 node's threshold (the importer has already turned the library's own rule, such as XGBoost's float32 comparison,
-into that threshold); a category goes left when it is one of the node's left categories."""
+into that threshold); a category goes left when it is one of the node's left categories.
+
+A node may also name its column: the input the library's tree split on, when a pipeline made several from one
+field (a one-hot encoder's indicators). Explanations share the margin among columns, as the library's own inputs,
+and then sum each field's columns."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from app.schema import Reading, Schema
 
 LEAF = -1  # the feature of a leaf
 NODE_ARRAYS = ("feature", "threshold", "left", "right", "value", "cover")
+LINKS = ("logistic", "identity")
 
 
 class TreeFileError(ValueError):
@@ -24,9 +29,9 @@ class TreeFileError(ValueError):
 class Tree:
     """One tree as flat arrays indexed by node; node 0 is the root."""
 
-    __slots__ = ("cover", "feature", "left", "left_categories", "right", "threshold", "value")
+    __slots__ = ("column", "cover", "feature", "left", "left_categories", "right", "threshold", "value")
 
-    def __init__(self, spec: dict[str, Any], schema: Schema, where: str) -> None:
+    def __init__(self, spec: dict[str, Any], schema: Schema, columns: Sequence[int], where: str) -> None:
         if not isinstance(spec, dict):
             raise TreeFileError(f"{where} must be an object")
         arrays: list[Any] = [spec.get(name) for name in NODE_ARRAYS]
@@ -59,6 +64,12 @@ class Tree:
                 if not isinstance(chosen, list) or not set(chosen) <= set(field.categories):
                     raise TreeFileError(f"{where}.left_categories.{node} must list categories of {field.name}")
                 self.left_categories[node] = frozenset(chosen)
+        self.column: list[int] = spec.get("column", self.feature)
+        if not isinstance(self.column, list) or len(self.column) != nodes or not _whole_numbers(self.column):
+            raise TreeFileError(f"{where}.column must hold a column number per node")
+        for node in splits:
+            if not 0 <= self.column[node] < len(columns) or columns[self.column[node]] != self.feature[node]:
+                raise TreeFileError(f"{where}.column: node {node}'s column must be one of its field's columns")
 
     def children(self, node: int) -> tuple[int, int]:
         return self.left[node], self.right[node]
@@ -75,7 +86,7 @@ class Tree:
         return math.fsum(self.value[n] * self.cover[n] for n in leaves) / math.fsum(self.cover[n] for n in leaves)
 
     def shap(self, row: Reading, phi: list[float]) -> None:
-        """Adds each field's exact SHAP value for this tree to phi (path-dependent TreeSHAP: Lundberg, Erion and
+        """Adds each column's exact SHAP value for this tree to phi (path-dependent TreeSHAP: Lundberg, Erion and
         Lee, "Consistent individualized feature attribution for tree ensembles", 2018, algorithm 2)."""
         self._recurse(row, phi, 0, [], [], [], [], 1.0, 1.0, LEAF)
 
@@ -101,7 +112,7 @@ class Tree:
             for i in range(1, len(features)):
                 phi[features[i]] += _unwound_sum(zeros, ones, weights, i) * (ones[i] - zeros[i]) * value
             return
-        split = self.feature[node]
+        split = self.column[node]
         hot, cold = self.children(node)
         if not self.goes_left(node, row):
             hot, cold = cold, hot
@@ -178,25 +189,32 @@ def _whole_numbers(values: list[Any]) -> bool:
 
 
 class TreeEnsemble:
-    """The log-odds of a sum of trees: base score plus each tree's leaf, through the logistic link."""
+    """A sum of trees, base score plus each tree's leaf: the log-odds under the logistic link (boosting), or the
+    probability itself under the identity link (a forest, whose leaves hold their share of the mean)."""
 
     def __init__(self, model: Any, schema: Schema) -> None:
         if not isinstance(model, dict) or model.get("kind") != "tree_ensemble":
             raise TreeFileError('model.kind must be "tree_ensemble"')
-        if model.get("link") != "logistic":
-            raise TreeFileError('model.link must be "logistic"')
+        if model.get("link") not in LINKS:
+            raise TreeFileError(f"model.link must be one of {', '.join(LINKS)}")
+        self.link: str = model["link"]
         self.base_score = _number(model.get("base_score"), "model.base_score")
         trees = model.get("trees")
         if not isinstance(trees, list) or not trees:
             raise TreeFileError("model.trees must be a list of trees")
-        self.trees = [Tree(spec, schema, f"model.trees[{i}]") for i, spec in enumerate(trees)]
+        self.columns: list[int] = model.get("columns", list(range(schema.width)))
+        if not isinstance(self.columns, list) or not _whole_numbers(self.columns) or not self.columns:
+            raise TreeFileError("model.columns must hold a field position per column")
+        if not 0 <= min(self.columns) <= max(self.columns) < schema.width:
+            raise TreeFileError("model.columns must hold fields' positions")
+        self.trees = [Tree(spec, schema, self.columns, f"model.trees[{i}]") for i, spec in enumerate(trees)]
         self.names = schema.names
         self.source = model.get("source")
         self.baseline = self.base_score + math.fsum(tree.expected_value() for tree in self.trees)
         # What the walk reads of each tree, gathered once rather than per request.
         self._walk = [(t.feature, t.threshold, t.left, t.right, t.left_categories, t.value) for t in self.trees]
 
-    def log_odds(self, rows: Sequence[Reading]) -> list[float]:
+    def margins(self, rows: Sequence[Reading]) -> list[float]:
         """Each row's base score plus the leaf it reaches in every tree, walked in one loop: per tree-row this
         costs a few comparisons, no call."""
         base, totals = self.base_score, []
@@ -216,10 +234,13 @@ class TreeEnsemble:
         return totals
 
     def contributions(self, row: Reading) -> dict[str, float]:
-        phi = [0.0] * len(self.names)
+        phi = [0.0] * len(self.columns)
         for tree in self.trees:
             tree.shap(row, phi)
-        return dict(zip(self.names, phi, strict=True))
+        fields = [0.0] * len(self.names)
+        for position, share in zip(self.columns, phi, strict=True):
+            fields[position] += share
+        return dict(zip(self.names, fields, strict=True))
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "tree_ensemble", "trees": len(self.trees), "source": self.source}
+        return {"kind": "tree_ensemble", "link": self.link, "trees": len(self.trees), "source": self.source}

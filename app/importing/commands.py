@@ -75,7 +75,8 @@ def import_model_command(
     positive: str | None,
 ) -> None:
     """Import a two-class model trained with XGBoost (binary:logistic), LightGBM (binary) or scikit-learn
-    (LogisticRegression, alone or after a ColumnTransformer) into a JSON artifact that serves without the library."""
+    (LogisticRegression or a tree model, alone or after a ColumnTransformer) into a JSON artifact that serves
+    without the library."""
     if data is None and schema_path is None:
         raise click.UsageError(
             "give --schema FILE, --data CSV --label COLUMN, or both: the fields' rules come from them"
@@ -136,6 +137,7 @@ def import_model_command(
     artifact = artifact_of(model, schema, threshold, described)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(artifact, ensure_ascii=False) + "\n", encoding="utf-8")
-    what = f"{len(model['trees'])} trees" if model["kind"] != "linear" else "a logistic regression"
+    count = len(model["trees"]) if model["kind"] != "linear" else 0
+    what = f"{count} tree{'s' * (count != 1)}" if count else "a logistic regression"
     measured = f": ROC AUC {described['metrics']['roc_auc']:.4f} on {len(rows)} rows" if dataset else ""
     click.echo(f"wrote {out}: {what} from {model['source']}{measured}")

@@ -15,8 +15,11 @@ from typing import Any
 from app.importing import ImportRefused, check_trained_on, is_category, positions
 from app.schema import Schema
 
-# A skops file's types that scikit-learn's own estimators may hold, and so may be trusted on load.
+# A skops file's types that scikit-learn's own estimators may hold, and so may be trusted on load. A partial is
+# trusted only because the function it wraps is itself listed, and checked, as a type of its own (a fitted
+# HistGradientBoosting holds partial(sklearn.utils.validation.check_array)).
 TRUSTED_MODULES = ("sklearn.", "numpy.")
+TRUSTED_TYPES = ("functools.partial",)
 
 
 def load(content: bytes) -> Any:
@@ -26,7 +29,7 @@ def load(content: bytes) -> Any:
 
         try:
             untrusted = skops.io.get_untrusted_types(data=content)
-            refused = [name for name in untrusted if not name.startswith(TRUSTED_MODULES)]
+            refused = [n for n in untrusted if not n.startswith(TRUSTED_MODULES) and n not in TRUSTED_TYPES]
             if refused:
                 raise ImportRefused(f"the file holds a {refused[0]}, which is not a scikit-learn or numpy type")
             return skops.io.loads(content, trusted=untrusted)
@@ -44,31 +47,61 @@ def load(content: bytes) -> Any:
         raise ImportRefused(f"joblib cannot read the file: {type(problem).__name__}: {str(problem)[:200]}") from None
 
 
+TREES = (
+    "DecisionTreeClassifier",
+    "RandomForestClassifier",
+    "ExtraTreesClassifier",
+    "GradientBoostingClassifier",
+    "HistGradientBoostingClassifier",
+)
+
+
 def ensemble(estimator: Any, schema: Schema) -> dict[str, Any]:
-    """The logistic artifact's model parts (intercept, a weight per category, each number's mean, scale and
-    coefficient); raises ImportRefused naming what does not fit."""
+    """The artifact's model parts: the logistic format's for a LogisticRegression, a tree ensemble's for the tree
+    models; raises ImportRefused naming what does not fit."""
     import sklearn
+    import sklearn.ensemble
+    import sklearn.tree
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
     steps = list(estimator.steps) if isinstance(estimator, Pipeline) else [("model", estimator)]
     *before, (_, model) = steps
-    if not isinstance(model, LogisticRegression):
-        raise ImportRefused(f"{type(model).__name__}: only LogisticRegression can be imported from scikit-learn yet")
-    if len(getattr(model, "classes_", [])) != 2:
+    accepted: tuple[type[Any], ...] = (
+        LogisticRegression,
+        *(getattr(sklearn.ensemble, n, None) or getattr(sklearn.tree, n) for n in TREES),
+    )
+    if not isinstance(model, accepted):
+        kinds = ", ".join(("LogisticRegression", *TREES))
+        raise ImportRefused(f"{type(model).__name__}: only {kinds} can be imported from scikit-learn")
+    if getattr(model, "n_outputs_", 1) != 1 or len(getattr(model, "classes_", [])) != 2:
         raise ImportRefused("the model has several classes: only two classes can be imported")
     if len(before) > 1 or (before and not isinstance(before[0][1], ColumnTransformer)):
         kinds = ", ".join(type(step).__name__ for _, step in before)
         raise ImportRefused(f"pipeline steps {kinds}: only one ColumnTransformer may come before the model")
-    first = before[0][1] if before else model
+    first: Any = before[0][1] if before else model
     names = [str(name) for name in getattr(first, "feature_names_in_", schema.names)]
-    where = positions(names, [is_category(name, schema) for name in names], schema)
     if before:
+        where = positions(names, [is_category(name, schema) for name in names], schema)
         parts = [(step, _fields(columns, names, where)) for _, step, columns in first.transformers_]
-    else:
-        parts = [("passthrough", where)]
+    else:  # the model reads the fields themselves: numbers, or categories that HistGradientBoosting encodes
+        native = getattr(model, "is_categorical_", None)
+        where = positions(names, [bool(c) for c in native] if native is not None else [False] * len(names), schema)
+        parts = [("passthrough", [i for i in where if not schema.fields[i].categories])]
     terms = [term for step, fields in parts for term in _terms(step, [schema.fields[i].name for i in fields], schema)]
+    about = {"source": f"scikit-learn {sklearn.__version__}", "classes": [str(c) for c in model.classes_]}
+    if isinstance(model, LogisticRegression):
+        return {**_linear(model, terms, schema), **about}  # it scores the second class
+    from app.importing.sklearn_trees import tree_ensemble
+
+    columns = [name for name, *_ in terms] if before else [schema.fields[i].name for i in where]
+    return {**tree_ensemble(model, first if before else None, names, columns, schema), **about}
+
+
+def _linear(model: Any, terms: list[Term], schema: Schema) -> dict[str, Any]:
+    """The logistic artifact's parts: intercept, a weight per category, each number's mean, scale and
+    coefficient."""
     coefs = [float(c) for c in model.coef_[0]]
     if len(terms) != len(coefs):
         raise ImportRefused(f"the pipeline makes {len(terms)} columns, but the model has {len(coefs)} coefficients")
@@ -88,14 +121,7 @@ def ensemble(estimator: Any, schema: Schema) -> dict[str, Any]:
             middle = (field.minimum + field.maximum) / 2
             numeric[field.name] = {"mean": middle, "scale": 1.0, "coef": slopes[field.name]}
             intercept += slopes[field.name] * middle
-    return {
-        "kind": "linear",
-        "intercept": intercept,
-        "categorical": weights,
-        "numeric": numeric,
-        "source": f"scikit-learn {sklearn.__version__}",
-        "classes": [str(c) for c in model.classes_],  # it scores the second
-    }
+    return {"kind": "linear", "intercept": intercept, "categorical": weights, "numeric": numeric}
 
 
 def _fields(columns: Any, names: list[str], where: list[int]) -> list[int]:
