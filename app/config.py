@@ -111,6 +111,7 @@ def _origins(name: str, text: str) -> str | list[str]:
 SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     "MODEL_BACKEND": ("embedded", _choice("embedded", "sagemaker"), "embedded or sagemaker"),
     "MODEL_PATH": (str(DEFAULT_MODEL_PATH), _text, "the embedded model's JSON artifact"),
+    "TREES_NATIVE": (False, _switch, "on: an imported tree model scores with onnxruntime (requirements-native.txt)"),
     "SAGEMAKER_ENDPOINT_NAME": ("", _text, "endpoint to call when MODEL_BACKEND=sagemaker"),
     "SAGEMAKER_REGION": ("", _text, "the endpoint's AWS region; empty: AWS_REGION, then boto3's configuration"),
     "SCHEMA_PATH": ("", _text, "the SageMaker backend's reading schema: a schema file or a model artifact"),

@@ -25,6 +25,7 @@ DIGEST = hash_key("k")
 BOTH_WAYS: dict[str, tuple[str, Any, Any]] = {
     "MODEL_BACKEND": ("sagemaker", "sagemaker", "sagemaker"),
     "MODEL_PATH": (" model.json ", "model.json", "model.json"),
+    "TREES_NATIVE": ("on", True, True),
     "SAGEMAKER_ENDPOINT_NAME": ("ep", "ep", "ep"),
     "SAGEMAKER_REGION": ("eu-north-1", "eu-north-1", "eu-north-1"),
     "SCHEMA_PATH": ("s.json", "s.json", "s.json"),

@@ -52,9 +52,12 @@ def make_backend(config: Mapping[str, Any]) -> Backend:
     from app.backends.embedded import EmbeddedBackend, ModelFileError
 
     try:
-        backend = EmbeddedBackend.from_file(config["MODEL_PATH"])
+        backend = EmbeddedBackend.from_file(config["MODEL_PATH"], config["TREES_NATIVE"])
     except ModelFileError as problem:
         raise ConfigError("MODEL_PATH", str(problem)) from None
+    except ImportError as missing:
+        why = f"needs {missing.name}, which is not installed: pip install -r requirements-native.txt"
+        raise ConfigError("TREES_NATIVE", why) from None
     if schema is not None and schema.to_dict()["fields"] != backend.schema.to_dict()["fields"]:
         raise ConfigError(
             "SCHEMA_PATH",

@@ -185,17 +185,25 @@ class EmbeddedBackend:
 
     name = "embedded"
 
-    def __init__(self, artifact: dict[str, Any]) -> None:
+    def __init__(self, artifact: dict[str, Any], native: bool = False) -> None:
+        """`native`: a tree ensemble's margins come from onnxruntime (app.backends.native), which raises
+        ImportError when it is not installed; a linear model has nothing to gain and stays as it is."""
         self.artifact = artifact
         self.schema, self.model = _validate(artifact)
         self.threshold: float = artifact["threshold"]
+        if native and artifact["format"] == TREES_FORMAT:
+            from app.backends.native import NativeTrees
+            from app.backends.trees import TreeEnsemble
+
+            assert isinstance(self.model, TreeEnsemble)
+            self.model = NativeTrees(self.model, self.schema)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> EmbeddedBackend:
+    def from_file(cls, path: str | Path, native: bool = False) -> EmbeddedBackend:
         """The backend for an artifact file, read and validated once; raises ModelFileError naming the file."""
         artifact = _read(path)
         try:
-            return cls(artifact)
+            return cls(artifact, native)
         except ModelFileError as problem:
             raise _invalid(path, problem) from None
 

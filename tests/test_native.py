@@ -1,0 +1,76 @@
+"""The optional native scorer (TREES_NATIVE=on): onnxruntime walks the imported trees and gives the pure-Python
+walk's scores; explanations are unchanged."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pytest
+import xgboost
+from click.testing import CliRunner
+from flask import Flask
+
+from app import create_app
+from app.backends.embedded import TREES_FORMAT, EmbeddedBackend, checksum
+from app.config import ConfigError
+from app.importing.commands import import_model_command
+from tests.test_importing import NAMES, SCHEMA, edge_rows, forty_trees, matrix, placed, served, sklearn_trees
+
+
+def both(app: Flask, tmp_path: Path) -> tuple[Any, Any]:
+    served(app, tmp_path, forty_trees(), ".json")
+    path = str(tmp_path / "imported.json")
+    return (
+        create_app({"MODEL_PATH": path}).test_client(),
+        create_app({"MODEL_PATH": path, "TREES_NATIVE": "on"}).test_client(),
+    )
+
+
+def test_native_scores_equal_the_pure_python_walk_and_xgboosts(app: Flask, tmp_path: Path) -> None:
+    booster: xgboost.Booster = forty_trees()
+    rows = edge_rows(booster, 10_000)
+    python, native = both(app, tmp_path)
+    body = [dict(zip(NAMES, row, strict=True)) for row in rows]
+    walked, run = (client.post("/", json=body).get_json()["predictions"] for client in (python, native))
+    assert len(run) == 10_000
+    assert max(abs(a["score"] - b["score"]) for a, b in zip(walked, run, strict=True)) <= 1e-12
+    expected = booster.predict(matrix(rows))
+    assert max(abs(p["score"] - float(e)) for p, e in zip(run, expected, strict=True)) <= 1e-6
+    assert native.get("/v1/model").get_json()["scorer"] == "onnxruntime"
+    assert "scorer" not in python.get("/v1/model").get_json()
+
+
+def test_native_explanations_are_the_pure_python_ones(app: Flask, tmp_path: Path) -> None:
+    python, native = both(app, tmp_path)
+    body = [dict(zip(NAMES, row, strict=True)) for row in edge_rows(forty_trees(), 20)]
+    walked, run = (client.post("/v1/predictions?explain=true", json=body).get_json() for client in (python, native))
+    assert run["predictions"] == pytest.approx(walked["predictions"], abs=1e-12)
+
+
+def test_a_forest_and_a_tree_of_one_leaf_score_alike(tmp_path: Path) -> None:
+    model, schema = tmp_path / "forest.joblib", tmp_path / "schema.json"
+    joblib.dump(sklearn_trees("forest"), model)  # the identity link, categories as one-hot columns
+    schema.write_text(json.dumps(SCHEMA))
+    out = tmp_path / "forest.json"
+    result = CliRunner().invoke(import_model_command, [str(model), "--schema", str(schema), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    artifact = json.loads(out.read_text())
+    leaf = {"feature": [-1], "threshold": [0.0], "left": [0], "right": [0], "value": [0.125], "cover": [1.0]}
+    artifact["model"]["trees"].append({**leaf, "column": [-1]})  # a tree that never splits
+    artifact["checksum"] = checksum(artifact)
+    assert artifact["format"] == TREES_FORMAT
+    rows = [tuple(row) for row in placed({1: {0.0}, 3: {50.0}}, 2000, 9)]
+    walked = EmbeddedBackend(artifact).predict(rows).scores
+    run = EmbeddedBackend(artifact, native=True).predict(rows).scores
+    assert max(abs(a - b) for a, b in zip(walked, run, strict=True)) <= 1e-12
+
+
+def test_without_onnxruntime_the_setting_is_named(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    served(app, tmp_path, forty_trees(), ".json")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r"TREES_NATIVE: needs onnxruntime.*requirements-native\.txt"):
+        create_app({"MODEL_PATH": str(tmp_path / "imported.json"), "TREES_NATIVE": "on"})
