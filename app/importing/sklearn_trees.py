@@ -33,17 +33,19 @@ class Walk:
     def goes_left(self, node: int, values: Any) -> Any:
         """Which of a column's values go left at a node, as the library decides."""
         threshold, as_float32 = self.numeric(node)
-        return self._cast(values, as_float32) <= threshold
+        return compared(values, as_float32) <= threshold
 
     def numeric(self, node: int) -> tuple[float, bool]:
         """The node's threshold, and whether the library compares the value as float32 first."""
         raise NotImplementedError
 
-    @staticmethod
-    def _cast(values: Any, as_float32: bool) -> Any:
-        import numpy as np
 
-        return values.astype(np.float32).astype(np.float64) if as_float32 else values
+def compared(values: Any, as_float32: Any) -> Any:
+    """The values as the library compares them: rounded to float32 where `as_float32` says (a flag, or one per
+    value), else as they are."""
+    import numpy as np
+
+    return np.where(as_float32, values.astype(np.float32).astype(np.float64), values)
 
 
 class ClassicWalk(Walk):
@@ -221,8 +223,7 @@ def _thresholds(
     def left_at(keys: Any) -> Any:
         """Whether each node sends its field's value at these keys left."""
         seen = encoded(readings(owner, _floats(keys).astype(object)))[np.arange(len(nodes)), column]
-        cast = np.where(as_float32, seen.astype(np.float32).astype(np.float64), seen)
-        return cast <= threshold
+        return compared(seen, as_float32) <= threshold
 
     all_left, none_left = left_at(high), ~left_at(low)
     while True:
