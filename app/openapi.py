@@ -180,7 +180,10 @@ def build_document(version: str, schema: Schema, routes: Iterable[Route], keys: 
             "label": {"type": "string", "enum": ["maintenance_required", "healthy"]},
             "contributions": {
                 "type": "object",
-                "description": "Each field's contribution to the log-odds against an average reading.",
+                "description": (
+                    "Each field's contribution to the model's margin against an average reading: the log-odds, "
+                    "or a forest's probability (the link in /v1/model)."
+                ),
                 "additionalProperties": {"type": "number"},
             },
         },

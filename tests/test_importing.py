@@ -412,6 +412,7 @@ def test_scores_equal_a_scikit_learn_pipelines_over_http_for_10000_rows(
 
 def other_sklearn(kind: str) -> Any:
     from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
@@ -420,6 +421,16 @@ def other_sklearn(kind: str) -> Any:
     numbers = ["load", "heat", "shake"]
     if kind == "neighbours":
         return sklearn_pipeline(rows, labels, encoder, ("n", "passthrough", numbers), model=KNeighborsClassifier())
+    if kind == "indicator":
+        imputed = ("n", SimpleImputer(add_indicator=True), numbers)
+        return sklearn_pipeline(rows, labels, encoder, imputed, model=GradientBoostingClassifier(n_estimators=3))
+    if kind == "missing":
+        imputed = ("n", SimpleImputer(missing_values=0.0), numbers)
+        return sklearn_pipeline(rows, labels, encoder, imputed, model=GradientBoostingClassifier(n_estimators=3))
+    if kind == "weights":
+        pipeline = sklearn_pipeline(rows, labels, encoder, ("n", "passthrough", numbers))
+        pipeline[0].transformer_weights = {"n": -1.0}
+        return pipeline.fit(pd.DataFrame(rows, columns=NAMES), labels)
     if kind == "exponential":
         model = GradientBoostingClassifier(loss="exponential", n_estimators=3)
         return sklearn_pipeline(rows, labels, encoder, ("n", "passthrough", numbers), model=model)
@@ -436,6 +447,9 @@ def other_sklearn(kind: str) -> Any:
     [
         ("neighbours", "KNeighborsClassifier: only LogisticRegression, DecisionTreeClassifier"),
         ("exponential", "loss exponential: only log_loss"),
+        ("indicator", "a SimpleImputer that adds indicators or treats a value as missing cannot be imported"),
+        ("missing", "a SimpleImputer that adds indicators or treats a value as missing cannot be imported"),
+        ("weights", "a ColumnTransformer with transformer_weights cannot be imported"),
         ("function", "transformer FunctionTransformer with a function cannot be imported"),
         ("classes", "several classes"),
         ("unseen", "category 'west' is not one the model was trained on"),
@@ -582,3 +596,58 @@ def test_a_one_hot_fields_contribution_is_the_sum_of_its_columns_shapley_values(
         for name in NAMES:
             want = sum(share for owner, share in zip(owners, phi, strict=True) if owner == name)
             assert contributions[name] == pytest.approx(want, abs=1e-9)
+
+
+def skops_with_another_function(kind: str, tmp_path: Path) -> bytes:
+    """A fitted HistGradientBoosting saved with skops, its preprocessor's partial(check_array) swapped for a
+    scikit-learn function that runs code it is given, or a file that names another library's function as if it
+    were defined in scikit-learn."""
+    import functools
+    import io
+    import subprocess
+    import zipfile
+
+    import skops.io
+    from sklearn.utils._testing import assert_run_python_script_without_output
+
+    model = sklearn_trees("hist-native")
+    wrapped = model._preprocessor.transformers_[1][1]
+    if kind == "sklearn function":
+        source = f"open({str(tmp_path / 'ran')!r}, 'w').write('ran')"
+        wrapped.func = functools.partial(assert_run_python_script_without_output, source)
+        return skops.io.dumps(model)
+    # subprocess.check_output, which sklearn.utils._testing imports: the file is edited to name it from there
+    wrapped.func = functools.partial(subprocess.check_output, ["touch", str(tmp_path / "ran")])
+    saved, edited = zipfile.ZipFile(io.BytesIO(skops.io.dumps(model))), io.BytesIO()
+    with zipfile.ZipFile(edited, "w") as out:
+        for item in saved.infolist():
+            data = saved.read(item.filename)
+            if item.filename == "schema.json":
+                data = data.replace(b'"__module__": "subprocess"', b'"__module__": "sklearn.utils._testing"')
+            out.writestr(item, data)
+    return edited.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("kind", "named"),
+    [
+        ("sklearn function", "sklearn.utils._testing.assert_run_python_script_without_output, which is not"),
+        ("named as scikit-learn's", "sklearn.utils._testing.check_output, which is not"),
+    ],
+)
+def test_a_skops_file_holding_a_function_other_than_check_array_is_refused_unloaded(
+    app: Flask, tmp_path: Path, kind: str, named: str
+) -> None:
+    path = tmp_path / "model.skops"
+    path.write_bytes(skops_with_another_function(kind, tmp_path))
+    result = import_model(app, tmp_path, path)
+    assert result.exit_code == 1 and named in result.output, result.output
+    assert not (tmp_path / "imported.json").exists() and not (tmp_path / "ran").exists()
+
+
+def test_a_subclass_of_a_model_is_refused(app: Flask, tmp_path: Path) -> None:
+    from sklearn.tree import ExtraTreeClassifier  # a DecisionTreeClassifier that splits otherwise
+
+    model = sklearn_pipeline(*generated(300, 1), *every_step(), model=ExtraTreeClassifier(random_state=1))
+    result = import_model(app, tmp_path, saved(model, tmp_path / "model.skops"))
+    assert result.exit_code == 1 and "ExtraTreeClassifier: only LogisticRegression" in result.output, result.output

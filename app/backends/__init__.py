@@ -14,7 +14,7 @@ class Predictions(NamedTuple):
 
     scores: list[float]
     labels: list[int]
-    # Each field's additive contribution to the log-odds per reading, when an explanation was asked for.
+    # Each field's additive share of the margin (the log-odds, or a forest's probability) per reading, if asked.
     contributions: list[dict[str, float]] | None = None
 
 

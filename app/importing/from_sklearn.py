@@ -15,11 +15,27 @@ from typing import Any
 from app.importing import ImportRefused, check_trained_on, is_category, positions
 from app.schema import Schema
 
-# A skops file's types that scikit-learn's own estimators may hold, and so may be trusted on load. A partial is
-# trusted only because the function it wraps is itself listed, and checked, as a type of its own (a fitted
-# HistGradientBoosting holds partial(sklearn.utils.validation.check_array)).
+# What a skops file may hold to be loaded: classes defined in scikit-learn or numpy (where the object really is
+# defined, not where the file says to look it up: a scikit-learn module may import other libraries' functions),
+# and of functions only the one a fitted HistGradientBoosting holds, in a partial with its options.
 TRUSTED_MODULES = ("sklearn.", "numpy.")
-TRUSTED_TYPES = ("functools.partial",)
+TRUSTED_FUNCTIONS = ("sklearn.utils.validation.check_array", "functools.partial")
+
+
+def trusted(name: str) -> bool:
+    """Whether a type or function a skops file names may be loaded."""
+    if name in TRUSTED_FUNCTIONS:
+        return True
+    if not name.startswith(TRUSTED_MODULES):  # checked first: importing a module runs its code
+        return False
+    import importlib
+
+    place, _, attribute = name.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(place), attribute)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(found, type) and f"{found.__module__}.".startswith(TRUSTED_MODULES)
 
 
 def load(content: bytes) -> Any:
@@ -29,9 +45,9 @@ def load(content: bytes) -> Any:
 
         try:
             untrusted = skops.io.get_untrusted_types(data=content)
-            refused = [n for n in untrusted if not n.startswith(TRUSTED_MODULES) and n not in TRUSTED_TYPES]
+            refused = [name for name in untrusted if not trusted(name)]
             if refused:
-                raise ImportRefused(f"the file holds a {refused[0]}, which is not a scikit-learn or numpy type")
+                raise ImportRefused(f"the file holds a {refused[0]}, which is not a scikit-learn or numpy class")
             return skops.io.loads(content, trusted=untrusted)
         except ImportRefused:
             raise
@@ -72,7 +88,7 @@ def ensemble(estimator: Any, schema: Schema) -> dict[str, Any]:
         LogisticRegression,
         *(getattr(sklearn.ensemble, n, None) or getattr(sklearn.tree, n) for n in TREES),
     )
-    if not isinstance(model, accepted):
+    if type(model) not in accepted:  # a subclass may score otherwise
         kinds = ", ".join(("LogisticRegression", *TREES))
         raise ImportRefused(f"{type(model).__name__}: only {kinds} can be imported from scikit-learn")
     if getattr(model, "n_outputs_", 1) != 1 or len(getattr(model, "classes_", [])) != 2:
@@ -81,6 +97,8 @@ def ensemble(estimator: Any, schema: Schema) -> dict[str, Any]:
         kinds = ", ".join(type(step).__name__ for _, step in before)
         raise ImportRefused(f"pipeline steps {kinds}: only one ColumnTransformer may come before the model")
     first: Any = before[0][1] if before else model
+    if before and first.transformer_weights:
+        raise ImportRefused("a ColumnTransformer with transformer_weights cannot be imported")
     names = [str(name) for name in getattr(first, "feature_names_in_", schema.names)]
     if before:
         where = positions(names, [is_category(name, schema) for name in names], schema)
@@ -96,6 +114,8 @@ def ensemble(estimator: Any, schema: Schema) -> dict[str, Any]:
     from app.importing.sklearn_trees import tree_ensemble
 
     columns = [name for name, *_ in terms] if before else [schema.fields[i].name for i in where]
+    if len(columns) != model.n_features_in_:
+        raise ImportRefused(f"the pipeline makes {len(columns)} columns, but the model reads {model.n_features_in_}")
     return {**tree_ensemble(model, first if before else None, names, columns, schema), **about}
 
 
@@ -167,6 +187,11 @@ def _terms(step: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
     # A fitted ColumnTransformer keeps "passthrough" as a FunctionTransformer without a function.
     chain = [s for s in chain if not (isinstance(s, FunctionTransformer) and s.func is None)]
     for s in chain:
+        if isinstance(s, SimpleImputer) and (s.add_indicator or not _is_nan(s.missing_values)):
+            raise ImportRefused(
+                "a SimpleImputer that adds indicators or treats a value as missing cannot be imported: readings are "
+                "never missing, so only the default imputer, which changes nothing, can"
+            )
         if not isinstance(s, accepted):
             what = "FunctionTransformer with a function" if isinstance(s, FunctionTransformer) else type(s).__name__
             names = ", ".join(kind.__name__ for kind in accepted)
@@ -215,3 +240,7 @@ def _encoded(encoder: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
             if code != dropped:
                 terms.append((name, {category: 1.0} if category in field.categories else {}, 0.0, 0.0))
     return terms
+
+
+def _is_nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)

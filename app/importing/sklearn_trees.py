@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.backends.trees import LEAF, NODE_ARRAYS
-from app.importing import ImportRefused
+from app.importing import ImportRefused, check_trained_on
 from app.schema import Field, Schema
 
 
@@ -87,12 +87,12 @@ class HistWalk(Walk):
 def walks(model: Any) -> tuple[str, float, list[Walk]]:
     """The model's link, base score and trees."""
     import numpy as np
+    from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 
-    kind = type(model).__name__
-    if kind == "HistGradientBoostingClassifier":
+    if isinstance(model, HistGradientBoostingClassifier):
         base = float(model._baseline_prediction.ravel()[0])  # the fitted model's prior log-odds
         return "logistic", base, [HistWalk(predictor) for (predictor,) in model._predictors]
-    if kind == "GradientBoostingClassifier":
+    if isinstance(model, GradientBoostingClassifier):
         if model.loss != "log_loss":
             raise ImportRefused(f"loss {model.loss}: only log_loss can be imported")
         init = model.init_
@@ -156,11 +156,8 @@ def tree_ensemble(
     for field in schema.fields:
         if field.categories and field.name in columns:
             table = encoded(readings(np.full(len(field.categories), field.name), np.array(field.categories, object)))
-            unknown = [c for c, row in zip(field.categories, table, strict=True) if np.isnan(row).any()]
-            if unknown:
-                raise ImportRefused(
-                    f"feature {field.name}: the schema's category {unknown[0]!r} is unknown to the model"
-                )
+            known = [c for c, row in zip(field.categories, table, strict=True) if not np.isnan(row).any()]
+            check_trained_on(field, known)  # the encoder gives an unknown category no code
             by_category[field.name] = table
     numeric = [
         (t, n)
