@@ -96,6 +96,8 @@ def test_package_is_small_and_holds_only_what_serving_needs(package: Path) -> No
         "pandas",
         "xgboost",
         "lightgbm",
+        "onnx",
+        "onnxruntime",
         "pytest",
         "moto",
         "troposphere",
