@@ -543,7 +543,7 @@ def imported_trees(rounds: int, seconds: int, repeats: int) -> None:
             "<= 50 ms",
             verdict,
         )
-        native_trees(artifact, rows, backend.predict(rows).scores, repeats)
+        native_trees(artifact, rows, backend.predict(rows).scores, load, repeats)
         trees = Served("xgboost", "app.wsgi:app", settings=(("MODEL_PATH", str(artifact)),))
         rps: dict[str, list[float]] = {APP.label: [], trees.label: []}
         for _ in range(rounds):
@@ -559,8 +559,9 @@ def imported_trees(rounds: int, seconds: int, repeats: int) -> None:
         )
 
 
-def native_trees(artifact: Path, rows: Any, walked: list[float], repeats: int) -> None:
-    """The optional native scorer (TREES_NATIVE=on) against MLflow serving the same booster, over HTTP."""
+def native_trees(artifact: Path, rows: Any, walked: list[float], load: float, repeats: int) -> None:
+    """The optional native scorer (TREES_NATIVE=on) against MLflow serving the same booster, over HTTP; `walked`
+    and `load` are the pure-Python scores of `rows` and load time."""
     from app.backends.embedded import EmbeddedBackend
 
     backend = EmbeddedBackend.from_file(artifact, native=True)
@@ -570,7 +571,7 @@ def native_trees(artifact: Path, rows: Any, walked: list[float], repeats: int) -
     record(
         "10,000 rows in process, TREES_NATIVE=on", f"{batch:.0f} ms (largest score difference {apart:.1e})", "-", "-"
     )
-    added = load_ms(artifact, native=True) - load_ms(artifact, native=False)
+    added = load_ms(artifact, native=True) - load
     size = zipped_mb(["onnxruntime", "onnx", "numpy", "google.protobuf"])
     record(
         "what TREES_NATIVE=on adds",

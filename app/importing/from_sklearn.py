@@ -63,33 +63,33 @@ def load(content: bytes) -> Any:
         raise ImportRefused(f"joblib cannot read the file: {type(problem).__name__}: {str(problem)[:200]}") from None
 
 
-TREES = (
-    "DecisionTreeClassifier",
-    "RandomForestClassifier",
-    "ExtraTreesClassifier",
-    "GradientBoostingClassifier",
-    "HistGradientBoostingClassifier",
-)
-
-
 def ensemble(estimator: Any, schema: Schema) -> dict[str, Any]:
     """The artifact's model parts: the logistic format's for a LogisticRegression, a tree ensemble's for the tree
     models; raises ImportRefused naming what does not fit."""
     import sklearn
-    import sklearn.ensemble
-    import sklearn.tree
     from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
+    from sklearn.tree import DecisionTreeClassifier
 
     steps = list(estimator.steps) if isinstance(estimator, Pipeline) else [("model", estimator)]
     *before, (_, model) = steps
     accepted: tuple[type[Any], ...] = (
         LogisticRegression,
-        *(getattr(sklearn.ensemble, n, None) or getattr(sklearn.tree, n) for n in TREES),
+        DecisionTreeClassifier,
+        RandomForestClassifier,
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
     )
     if type(model) not in accepted:  # a subclass may score otherwise
-        kinds = ", ".join(("LogisticRegression", *TREES))
+        kinds = ", ".join(kind.__name__ for kind in accepted)
         raise ImportRefused(f"{type(model).__name__}: only {kinds} can be imported from scikit-learn")
     if getattr(model, "n_outputs_", 1) != 1 or len(getattr(model, "classes_", [])) != 2:
         raise ImportRefused("the model has several classes: only two classes can be imported")
@@ -108,14 +108,14 @@ def ensemble(estimator: Any, schema: Schema) -> dict[str, Any]:
         where = positions(names, [bool(c) for c in native] if native is not None else [False] * len(names), schema)
         parts = [("passthrough", [i for i in where if not schema.fields[i].categories])]
     terms = [term for step, fields in parts for term in _terms(step, [schema.fields[i].name for i in fields], schema)]
+    columns = [name for name, *_ in terms] if before else [schema.fields[i].name for i in where]
+    if len(columns) != model.n_features_in_:
+        raise ImportRefused(f"the pipeline makes {len(columns)} columns, but the model reads {model.n_features_in_}")
     about = {"source": f"scikit-learn {sklearn.__version__}", "classes": [str(c) for c in model.classes_]}
     if isinstance(model, LogisticRegression):
         return {**_linear(model, terms, schema), **about}  # it scores the second class
     from app.importing.sklearn_trees import tree_ensemble
 
-    columns = [name for name, *_ in terms] if before else [schema.fields[i].name for i in where]
-    if len(columns) != model.n_features_in_:
-        raise ImportRefused(f"the pipeline makes {len(columns)} columns, but the model reads {model.n_features_in_}")
     return {**tree_ensemble(model, first if before else None, names, columns, schema), **about}
 
 
@@ -123,8 +123,6 @@ def _linear(model: Any, terms: list[Term], schema: Schema) -> dict[str, Any]:
     """The logistic artifact's parts: intercept, a weight per category, each number's mean, scale and
     coefficient."""
     coefs = [float(c) for c in model.coef_[0]]
-    if len(terms) != len(coefs):
-        raise ImportRefused(f"the pipeline makes {len(terms)} columns, but the model has {len(coefs)} coefficients")
     weights = {f.name: dict.fromkeys(f.categories, 0.0) for f in schema.fields if f.categories}
     slopes = {f.name: 0.0 for f in schema.fields if not f.categories}
     intercept = float(model.intercept_[0])
