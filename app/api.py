@@ -6,13 +6,23 @@ from html import escape
 from itertools import repeat
 from typing import Any
 
+import orjson
 from flask import Blueprint, Flask, Request, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.backends import Backend, Predictions
-from app.errors import ApiError, PayloadTooLarge, UnsupportedMediaType, ValidationError, json_response, render
+from app.errors import (
+    ApiError,
+    NotAcceptable,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationError,
+    batch_hint,
+    json_response,
+    render,
+)
 from app.openapi import build_document
-from app.routes import ROUTES
+from app.routes import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT, INVOCATION_ANSWERS, ROUTES
 from app.schema import ReadingsError, TooManyReadings, UnsupportedBody
 from app.telemetry import record
 
@@ -29,7 +39,11 @@ READINGS_ERRORS: dict[type[ReadingsError], type[ApiError]] = {
 @bp.app_errorhandler(ReadingsError)
 def readings_error(error: ReadingsError) -> Response:
     """A body the validator refused, answered in the one error shape with its status."""
-    return render(READINGS_ERRORS[type(error)](error.message, error.details))
+    message = error.message
+    if isinstance(error, TooManyReadings):  # the bytes that would have held the most readings allowed
+        size = request.content_length
+        message += batch_hint(size * error.limit // error.count if size else None, "MAX_ROWS")
+    return render(READINGS_ERRORS[type(error)](message, error.details))
 
 
 def _backend() -> Backend:
@@ -83,8 +97,18 @@ def predict_classic() -> Response:
 
 def classic_body(predictions: Predictions) -> dict[str, Any]:
     """The linear-learner answer: {"predictions": [{"score": ..., "predicted_label": ...}, ...]}."""
-    scores, labels, _ = predictions
-    return {"predictions": [{"score": s, "predicted_label": k} for s, k in zip(scores, labels, strict=True)]}
+    return {"predictions": classic_items(predictions)}
+
+
+def classic_items(predictions: Predictions) -> list[dict[str, Any]]:
+    """Each reading's score and label, and its contributions if they were asked for."""
+    scores, labels, contributions = predictions
+    if contributions is None:
+        return [{"score": s, "predicted_label": k} for s, k in zip(scores, labels, strict=True)]
+    return [
+        {"score": s, "predicted_label": k, "contributions": c}
+        for s, k, c in zip(scores, labels, contributions, strict=True)
+    ]
 
 
 def _versioned(score: float, label: int, contributions: dict[str, float] | None) -> dict[str, Any]:
@@ -109,6 +133,51 @@ def predict_v1() -> Response:
             "model": {"backend": info["backend"], "name": info.get("name"), "version": info.get("version")},
         }
     )
+
+
+@bp.post("/invocations")
+def invocations() -> Response:
+    """SageMaker's scoring route: the bodies POST / takes, answered as JSON, CSV or JSON Lines as Accept asks,
+    one prediction per reading in order (so Batch Transform's AssembleWith=Line joins them line for line)."""
+    # Decided before the body is read: an answer nobody can take is not worth scoring.
+    accept = request.accept_mimetypes
+    answer = accept.best_match(INVOCATION_ANSWERS) if accept else INVOCATION_ANSWERS[0]
+    if answer is None:
+        raise NotAcceptable(
+            f"Accept asks for none of the types this route answers: {', '.join(INVOCATION_ANSWERS)}.",
+            [{"row": None, "field": "Accept", "message": f"{request.headers.get('Accept')!r} matches none"}],
+        )
+    backend, predictions = _scored(explain=_explain_attribute())
+    if answer == "text/csv":  # score,label, then each field's contribution in field order
+        scores, labels, contributions = predictions
+        lines = [f"{score!r},{label}" for score, label in zip(scores, labels, strict=True)]
+        if contributions is not None:
+            names = backend.schema.names
+            extra = ([repr(c[name]) for name in names] for c in contributions)
+            lines = [",".join([line, *more]) for line, more in zip(lines, extra, strict=True)]
+        return Response("\n".join(lines), mimetype=answer)
+    if answer == "application/jsonlines":
+        return Response(b"\n".join(map(orjson.dumps, classic_items(predictions))), mimetype=answer)
+    return json_response(classic_body(predictions))
+
+
+def _explain_attribute() -> bool:
+    """explain=true among the comma-separated key=value pairs of SageMaker's custom attributes; other pairs are
+    the caller's own and left alone. Raises ValidationError for an explain that is neither true nor false."""
+    attributes = request.headers.get(CUSTOM_ATTRIBUTES, "")
+    if len(attributes) > CUSTOM_ATTRIBUTES_LIMIT:
+        raise ValidationError(
+            f"{CUSTOM_ATTRIBUTES} is longer than SageMaker's {CUSTOM_ATTRIBUTES_LIMIT} characters.",
+            [{"row": None, "field": CUSTOM_ATTRIBUTES, "message": f"{len(attributes)} characters"}],
+        )
+    pairs = (part.partition("=") for part in attributes.split(","))
+    values = [value.strip() for key, _, value in pairs if key.strip() == "explain"]
+    if any(value not in ("true", "false") for value in values) or len(values) > 1:
+        raise ValidationError(
+            f"{CUSTOM_ATTRIBUTES} must hold explain=true or explain=false at most once.",
+            [{"row": None, "field": "explain", "message": f"{', '.join(map(repr, values))} is not one true or false"}],
+        )
+    return values == ["true"]
 
 
 @bp.get("/ping")

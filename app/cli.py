@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from typing import TYPE_CHECKING
@@ -76,6 +77,21 @@ def hash_key_command(generate: bool) -> None:
     click.echo(f"hash: {hash_key(key)}")
 
 
+@click.command("serve-sagemaker")
+def serve_sagemaker_command() -> None:
+    """Serve as a SageMaker model container: gunicorn on 0.0.0.0:$SAGEMAKER_BIND_TO_PORT, the model being the
+    artifact in $SAGEMAKER_BASE_DIR/model/ (the image's `serve` runs this)."""
+    from app import config as settings
+    from app.backends import make_backend
+    from app.container import serving
+
+    command, environment = serving(settings.resolve(os.environ, None), os.environ)
+    # Built once here, so a model that cannot serve stops the container with its reason before any worker starts.
+    make_backend(settings.resolve(environment, None))
+    click.echo(f"serving {environment.get('MODEL_PATH', 'the configured backend')}: {' '.join(command[2:])}")
+    os.execve(command[0], command, environment)  # noqa: S606 - gunicorn replaces this process, to get SIGTERM
+
+
 def register_commands(app: Flask) -> None:
     for command in (
         generate_data_command,
@@ -84,5 +100,6 @@ def register_commands(app: Flask) -> None:
         check_endpoint_command,
         check_url_command,
         hash_key_command,
+        serve_sagemaker_command,
     ):
         app.cli.add_command(command)

@@ -76,6 +76,12 @@ def _switch(name: str, text: str) -> bool:
     return text == "on"
 
 
+def _true_false(name: str, text: str) -> bool:
+    if text.strip().lower() not in ("true", "false"):
+        raise ConfigError(name, f"must be true or false, got {text!r}")
+    return text.strip().lower() == "true"
+
+
 def _text(name: str, text: str) -> str:
     return text.strip()
 
@@ -127,7 +133,19 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     "LOG_LEVEL": ("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "the turbine_status loggers'"),
     "METRICS": ("off", _choice("off", "prometheus", "emf"), "off, prometheus (GET /metrics) or emf (CloudWatch lines)"),
     "PROMETHEUS_MULTIPROC_DIR": ("", _text, "with METRICS=prometheus under gunicorn: the workers' shared directory"),
+    # SageMaker's container contract: set by SageMaker, read by `flask serve-sagemaker` and by the limits.
+    "SAGEMAKER_BASE_DIR": ("/opt/ml", _text, "serve-sagemaker: the model is the artifact in its model/ folder"),
+    "SAGEMAKER_BIND_TO_PORT": (8080, _whole(1, 65535), "serve-sagemaker: the port gunicorn binds on 0.0.0.0"),
+    "SAGEMAKER_MODEL_SERVER_WORKERS": (0, _whole(0, 1024), "serve-sagemaker: gunicorn workers; 0: one per core"),
+    "SAGEMAKER_MODEL_SERVER_TIMEOUT": (60, _positive_int, "serve-sagemaker: seconds a request may take"),
+    "SAGEMAKER_BATCH": (False, _true_false, "true under Batch Transform: MAX_ROWS, unless set, never binds"),
+    "SAGEMAKER_MAX_PAYLOAD_IN_MB": (
+        0,
+        _whole(0, 100),
+        "Batch Transform's MaxPayloadInMB: MAX_CONTENT_LENGTH, unless set",
+    ),
 }
+MEBIBYTE = 1024 * 1024
 # Read when its setting is not set: Lambda sets AWS_REGION for every function.
 FALLBACKS = {"SAGEMAKER_REGION": "AWS_REGION"}
 
@@ -144,6 +162,8 @@ def _as_text(value: Any) -> str:
 def parse(name: str, value: Any) -> Any:
     """One setting's value, from text or from a value given in code; raises ConfigError naming it."""
     _, parser, _ = SETTINGS[name]
+    if isinstance(value, bool) and parser is _true_false:  # SageMaker's own spelling, not on/off
+        value = str(value).lower()
     return parser(name, value if isinstance(value, str) else _as_text(value))
 
 
@@ -163,11 +183,17 @@ def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
 def resolve(environ: Mapping[str, str], config: Mapping[str, Any] | None) -> dict[str, Any]:
     """Defaults, then the environment, then `config`, every setting through its parser; keys of `config` that
     are not settings (Flask's own, TESTING say) pass as they are."""
-    resolved = defaults()
-    resolved.update(from_env(environ))
+    resolved, environment = defaults(), from_env(environ)
+    resolved.update(environment)
     config = config or {}
     resolved.update({key: value for key, value in config.items() if key not in SETTINGS})
     resolved.update(_given(config, SETTINGS))
+    given = {*environment, *config}
+    # Batch Transform sends payloads up to MaxPayloadInMB, as many lines as fit: the size is then the limit.
+    if resolved["SAGEMAKER_MAX_PAYLOAD_IN_MB"] and "MAX_CONTENT_LENGTH" not in given:
+        resolved["MAX_CONTENT_LENGTH"] = resolved["SAGEMAKER_MAX_PAYLOAD_IN_MB"] * MEBIBYTE
+    if resolved["SAGEMAKER_BATCH"] and "MAX_ROWS" not in given:
+        resolved["MAX_ROWS"] = resolved["MAX_CONTENT_LENGTH"]  # a line holds at least one byte
     if resolved["PROMETHEUS_MULTIPROC_DIR"] != environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
         raise ConfigError(
             "PROMETHEUS_MULTIPROC_DIR",

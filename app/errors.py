@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from flask import Response
+from flask import Response, request
 
+from app.config import MEBIBYTE
 from app.logs import service_logger
 from app.telemetry import current_record
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
 log = service_logger("errors")
+INVOCATIONS = "api.invocations"  # SageMaker's scoring route, whose clients are told Batch Transform's settings
 
 # Short codes for the HTTP errors Flask/Werkzeug raise before a view runs.
 HTTP_CODES = {
@@ -71,11 +73,28 @@ class PayloadTooLarge(ApiError):
     code = "payload_too_large"
 
 
+class NotAcceptable(ApiError):
+    status = 406
+    code = "not_acceptable"
+
+
 class BackendError(ApiError):
     """The model backend failed; status 502, 503 or 504 says how."""
 
     status = 502
     code = "backend_error"
+
+
+def batch_hint(fits: int | None, setting: str) -> str:
+    """For a 413 at /invocations, what to tell Batch Transform: the largest MaxPayloadInMB whose mini-batches
+    fit, `fits` being the bytes that would have (None: unknown), or else the setting to raise; empty elsewhere."""
+    if request.endpoint != INVOCATIONS:
+        return ""
+    if fits is None:
+        return f" For Batch Transform, lower MaxPayloadInMB or raise {setting}."
+    if fits >= MEBIBYTE:
+        return f" For Batch Transform, set MaxPayloadInMB to at most {fits // MEBIBYTE}."
+    return f" For Batch Transform, raise {setting}: even MaxPayloadInMB=1 sends more."
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -120,7 +139,9 @@ def register_error_handlers(app: Flask) -> None:
         headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         message = error.description or error.name
         if status == 413:
-            message = f"The request body is larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes."
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            message = f"The request body is larger than the limit of {limit} bytes."
+            message += batch_hint(limit, "MAX_CONTENT_LENGTH")
         elif isinstance(error, ClientDisconnected):
             message = "The body ended before the length its Content-Length announced."
         return render(

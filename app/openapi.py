@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from app.routes import Route
+from app.routes import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT, Route
 from app.schema import MAX_DETAILS, Field, Schema
 
 ERROR_STATUSES = {
@@ -15,6 +15,7 @@ ERROR_STATUSES = {
     "401": "API keys are configured and X-API-Key is missing or wrong.",
     "404": "No such file.",
     "413": "The body is over MAX_CONTENT_LENGTH bytes or holds more than MAX_ROWS readings.",
+    "406": "Accept names none of the answer's media types.",
     "415": "A content type other than text/csv, text/plain or application/json, or a charset other than UTF-8.",
     "429": "The rate limit for this key or client address is used up; see Retry-After.",
     "500": "An unexpected server error (no traceback is given).",
@@ -22,14 +23,24 @@ ERROR_STATUSES = {
     "503": "The SageMaker endpoint throttled, or the service has no AWS credentials or access.",
     "504": "The SageMaker endpoint did not answer in time.",
 }
-QUERY_PARAMETERS = {
+PARAMETERS = {
     "explain": {
         "name": "explain",
         "in": "query",
         "required": False,
         "schema": {"type": "string", "enum": ["true", "false"]},
         "description": "true adds each field's contribution (embedded model only).",
-    }
+    },
+    CUSTOM_ATTRIBUTES: {
+        "name": CUSTOM_ATTRIBUTES,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "maxLength": CUSTOM_ATTRIBUTES_LIMIT},
+        "description": (
+            "SageMaker's CustomAttributes, comma-separated key=value pairs: explain=true adds each field's "
+            "contribution (embedded model only); other pairs are left alone."
+        ),
+    },
 }
 
 
@@ -228,7 +239,7 @@ def build_document(version: str, schema: Schema, routes: Iterable[Route], keys: 
             "summary": route.summary,
             **({"description": f"Served only with {route.when[0]}={route.when[1]}."} if route.when else {}),
             **({"security": [{}, {"apiKey": []}]} if guarded else {}),
-            **({"parameters": [QUERY_PARAMETERS[name] for name in route.query]} if route.query else {}),
+            **({"parameters": [PARAMETERS[name] for name in route.parameters]} if route.parameters else {}),
             **(
                 {"requestBody": {"required": True, "content": {t: {"schema": bodies[t]} for t in route.bodies}}}
                 if route.bodies
@@ -237,7 +248,11 @@ def build_document(version: str, schema: Schema, routes: Iterable[Route], keys: 
             "responses": {
                 "200": {
                     "description": answer.description,
-                    "content": {t: {"schema": answers[answer.body]} for t in answer.media_types},
+                    # A JSON answer has the named schema; any other (CSV, JSON Lines, HTML) is text.
+                    "content": {
+                        t: {"schema": answers[answer.body if t == "application/json" else "text"]}
+                        for t in answer.media_types
+                    },
                 },
                 **_errors(*sorted({*route.errors, *(("401",) if guarded else ())})),
             },

@@ -12,6 +12,10 @@ from app.security import OPEN_ENDPOINTS
 
 CSV_AND_JSON = ("text/csv", "text/plain", "application/json")
 SCORING_ERRORS = ("400", "413", "415", "429", "500", "502", "503", "504")
+# What /invocations answers in, as Accept asks; the first when any will do.
+INVOCATION_ANSWERS = ("application/json", "text/csv", "application/jsonlines")
+CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"  # InvokeEndpoint's CustomAttributes, as SageMaker passes them
+CUSTOM_ATTRIBUTES_LIMIT = 1024  # characters: InvokeEndpoint's own limit
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class Route:
     answer: Answer
     bodies: tuple[str, ...] = ()  # the request body's media types
     errors: tuple[str, ...] = ()  # the error statuses it may answer; 401 is added for a keyed route with keys on
-    query: tuple[str, ...] = ()  # its query parameters' names
+    parameters: tuple[str, ...] = ()  # its query and header parameters' names
     when: tuple[str, str] | None = None  # (setting, value): served only with that setting
     documented: bool = True  # False for the files of a page, which are not part of the API
 
@@ -64,7 +68,22 @@ ROUTES = (
         Answer("One prediction per reading, in input order", ("application/json",), "versioned"),
         bodies=CSV_AND_JSON,
         errors=SCORING_ERRORS,
-        query=("explain",),
+        parameters=("explain",),
+    ),
+    Route(
+        "/invocations",
+        "api.invocations",
+        "POST",
+        "Score readings as a SageMaker container does: JSON, CSV or JSON Lines, as Accept asks",
+        Answer(
+            "One prediction per reading, in input order: JSON as POST / answers, or a line per reading (CSV: score,"
+            "predicted_label, then the contributions in field order when asked)",
+            INVOCATION_ANSWERS,
+            "classic",
+        ),
+        bodies=CSV_AND_JSON,
+        errors=(*SCORING_ERRORS, "406"),
+        parameters=(CUSTOM_ATTRIBUTES,),
     ),
     Route(
         "/ping",

@@ -38,6 +38,11 @@ class ReadingsError(ValueError):
 class TooManyReadings(ReadingsError):
     """More readings than one request may hold."""
 
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"{count} readings sent; at most {limit} are accepted per request.")
+        self.count = count
+        self.limit = limit
+
 
 class UnsupportedBody(ReadingsError):
     """A content type or charset the validator does not read."""
@@ -229,7 +234,7 @@ def _check_count(count: int, max_rows: int) -> None:
     if not count:
         raise ReadingsError("The body holds no readings.")
     if count > max_rows:
-        raise TooManyReadings(f"{count} readings sent; at most {max_rows} are accepted per request.")
+        raise TooManyReadings(count, max_rows)
 
 
 def _csv_values(line: str) -> list[str]:

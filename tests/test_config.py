@@ -41,6 +41,12 @@ BOTH_WAYS: dict[str, tuple[str, Any, Any]] = {
     "LOG_LEVEL": ("DEBUG", "DEBUG", "DEBUG"),
     "METRICS": ("emf", "emf", "emf"),
     "PROMETHEUS_MULTIPROC_DIR": ("", "", ""),
+    "SAGEMAKER_BASE_DIR": ("/srv/ml", "/srv/ml", "/srv/ml"),
+    "SAGEMAKER_BIND_TO_PORT": ("9000", 9000, 9000),
+    "SAGEMAKER_MODEL_SERVER_WORKERS": ("4", 4, 4),
+    "SAGEMAKER_MODEL_SERVER_TIMEOUT": ("30", 30, 30),
+    "SAGEMAKER_BATCH": ("true", True, True),
+    "SAGEMAKER_MAX_PAYLOAD_IN_MB": ("20", 20, 20),
 }
 
 
