@@ -43,9 +43,13 @@ BLOCKS = {
     ),
     "flask --app app generate-data --out data/turbines.csv --rows 20000 --seed 20261124": RUN,
     "flask --app app generate-data --example ai4i --out data/ai4i.csv --rows 10000": RUN,
-    "docker build -f deploy/sagemaker/Dockerfile -t turbine-status .": (
+    "docker build -f deploy/container/Dockerfile -t turbine-status .": (
         "tests/test_container.py: the image's serve command, run as a process (no Docker engine runs here), "
         "answers /ping and /invocations"
+    ),
+    "python deploy/sagemaker.py create turbine-status "
+    "--image ACCOUNT.dkr.ecr.REGION.amazonaws.com/turbine-status:1 \\": (
+        "tests/test_deploy_sagemaker.py: create, transform and delete on moto_server, update with botocore's Stubber"
     ),
     "pip install -r requirements-import.txt": (
         "tests/test_importing.py: import-model on XGBoost, LightGBM and scikit-learn models the test trains, then "
