@@ -23,7 +23,7 @@ from app.errors import (
 )
 from app.openapi import build_document
 from app.routes import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT, INVOCATION_ANSWERS, ROUTES
-from app.schema import ReadingsError, TooManyReadings, UnsupportedBody
+from app.schema import ReadingsError, TooManyReadings, UnsupportedBody, shown
 from app.telemetry import record
 
 bp = Blueprint("api", __name__)
@@ -162,7 +162,7 @@ def invocations() -> Response:
 
 
 def _explain_attribute() -> bool:
-    """explain=true among the comma-separated key=value pairs of SageMaker's custom attributes; other pairs are
+    """Whether SageMaker's custom attributes, comma-separated key=value pairs, hold explain=true; other pairs are
     the caller's own and left alone. Raises ValidationError for an explain that is neither true nor false."""
     attributes = request.headers.get(CUSTOM_ATTRIBUTES, "")
     if len(attributes) > CUSTOM_ATTRIBUTES_LIMIT:
@@ -171,13 +171,14 @@ def _explain_attribute() -> bool:
             [{"row": None, "field": CUSTOM_ATTRIBUTES, "message": f"{len(attributes)} characters"}],
         )
     pairs = (part.partition("=") for part in attributes.split(","))
-    values = [value.strip() for key, _, value in pairs if key.strip() == "explain"]
-    if any(value not in ("true", "false") for value in values) or len(values) > 1:
+    values = [value.strip() for key, sep, value in pairs if sep and key.strip() == "explain"]
+    refused = [value for value in values if value not in ("true", "false")]
+    if refused:
         raise ValidationError(
-            f"{CUSTOM_ATTRIBUTES} must hold explain=true or explain=false at most once.",
-            [{"row": None, "field": "explain", "message": f"{', '.join(map(repr, values))} is not one true or false"}],
+            f"{CUSTOM_ATTRIBUTES}: explain must be true or false.",
+            [{"row": None, "field": "explain", "message": f"{shown(refused[0])!r} is not true or false"}],
         )
-    return values == ["true"]
+    return "true" in values
 
 
 @bp.get("/ping")

@@ -23,6 +23,8 @@ ERROR_STATUSES = {
     "503": "The SageMaker endpoint throttled, or the service has no AWS credentials or access.",
     "504": "The SageMaker endpoint did not answer in time.",
 }
+# A custom attribute: explain=true or explain=false, or any pair that is not explain's.
+_ATTRIBUTE = r"(?:\s*explain\s*=\s*(?:true|false)\s*|(?!\s*explain\s*=)[^,]*)"
 PARAMETERS = {
     "explain": {
         "name": "explain",
@@ -35,10 +37,14 @@ PARAMETERS = {
         "name": CUSTOM_ATTRIBUTES,
         "in": "header",
         "required": False,
-        "schema": {"type": "string", "maxLength": CUSTOM_ATTRIBUTES_LIMIT},
+        "schema": {
+            "type": "string",
+            "maxLength": CUSTOM_ATTRIBUTES_LIMIT,
+            "pattern": f"^{_ATTRIBUTE}(?:,{_ATTRIBUTE})*$",
+        },
         "description": (
             "SageMaker's CustomAttributes, comma-separated key=value pairs: explain=true adds each field's "
-            "contribution (embedded model only); other pairs are left alone."
+            "contribution (embedded model only); explain may only be true or false; other pairs are left alone."
         ),
     },
 }
@@ -150,21 +156,39 @@ def build_document(version: str, schema: Schema, routes: Iterable[Route], keys: 
         "pattern": csv_pattern(schema),
         "example": schema.sample,
     }
+    rows = {"type": "array", "items": item, "minItems": 1}
+    # The plain form: the API also takes the columns in any order (each once), and inputs as a list per field.
+    split = {
+        "type": "object",
+        "properties": {
+            "columns": {"const": list(schema.names)},
+            "data": {"type": "array", "items": _ref("ReadingArray"), "minItems": 1},
+            "index": {"type": "array", "description": "Names the rows; not read."},
+        },
+        "required": ["columns", "data"],
+        "additionalProperties": False,
+    }
+
+    def wrapped(key: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "properties": {key: value}, "required": [key], "additionalProperties": False}
+
     # The request bodies by media type, and the answers' bodies by the names the routes table gives them.
     bodies = {
         "text/csv": csv_body,
         "text/plain": csv_body,
         "application/json": {
+            "description": (
+                "A reading, a list of readings, or a wrapper: instances (SageMaker, TF Serving), or MLflow's "
+                'inputs, dataframe_records and dataframe_split (pandas\' orient="split"; its index only names '
+                "rows). The schemas give the plain forms; the API also takes inputs as one list per field, a value "
+                "per reading, and dataframe_split's columns in any order. Answers follow the order of the readings."
+            ),
             "oneOf": [
                 _ref("Reading"),
-                {"type": "array", "items": item, "minItems": 1},
-                {
-                    "type": "object",
-                    "properties": {"instances": {"type": "array", "items": item, "minItems": 1}},
-                    "required": ["instances"],
-                    "additionalProperties": False,
-                },
-            ]
+                rows,
+                *(wrapped(key, rows) for key in ("instances", "inputs", "dataframe_records")),
+                wrapped("dataframe_split", split),
+            ],
         },
     }
     score = {"type": "number", "minimum": 0, "maximum": 1, "description": "Probability of a breakdown."}

@@ -459,22 +459,24 @@ class Schema:
         return [names.index(name) for name in expected]
 
     def parse_json(self, text: str, max_rows: int) -> Readings:
-        """Readings from a reading object, a list of them, or {"instances": [...]} of objects or arrays."""
+        """Readings from a reading object, a list of them, or a list or frame of them under one of WRAPPERS."""
         try:
             document = _load_json(text)
         except ValueError as problem:
             raise ReadingsError(f"The body is not valid JSON: {problem}.") from None
         except RecursionError:
             raise ReadingsError("The JSON body is nested too deeply.") from None
-        items = _json_items(document)
-        _check_count(len(items), max_rows)
         errors = _Errors()
+        items = _json_items(document, errors)
+        _check_count(len(items), max_rows)
         rows, numbers = [], []
         for number, item in enumerate(items, 1):
             if isinstance(item, dict):
                 values = self._object_values(item, number, errors)
             elif isinstance(item, list):
                 values = item
+            elif isinstance(item, _Refused):
+                values = None
             else:
                 errors.add(number, None, f"a reading must be an object or an array of {self.width} values")
                 values = None
@@ -521,19 +523,88 @@ class Schema:
         return self.validate(rows, numbers, Field.from_texts, _Errors())
 
 
-def _json_items(document: Any) -> list[Any]:
+# The JSON bodies that wrap readings: the SageMaker and TF Serving "instances", and MLflow's scoring formats.
+WRAPPERS = ("instances", "inputs", "dataframe_records", "dataframe_split")
+JSON_SHAPES = (
+    'a reading object, a list of readings, or one of {"instances" | "inputs" | "dataframe_records" | '
+    '"dataframe_split": ...}'
+)
+
+
+class _Refused:
+    """A row of a dataframe_split that cannot become a reading; the error is already noted."""
+
+
+def _json_items(document: Any, errors: _Errors) -> list[Any]:
+    """The readings a JSON body holds, each an object or an array of values in field order; raises
+    ReadingsError for a body of no known shape."""
     if isinstance(document, list):
         return document
-    if isinstance(document, dict) and "instances" in document:
-        extra = sorted(set(document) - {"instances"})
-        if extra:
-            raise ReadingsError(f"Unknown top-level key(s) beside instances: {', '.join(map(shown, extra))}.")
-        if not isinstance(document["instances"], list):
-            raise ReadingsError("instances must be a list of readings.")
-        return document["instances"]
-    if isinstance(document, dict):
+    if not isinstance(document, dict):
+        raise ReadingsError(f"The JSON body must be {JSON_SHAPES}.")
+    wrappers = [key for key in WRAPPERS if key in document]
+    if not wrappers:
         return [document]
-    raise ReadingsError('The JSON body must be a reading object, a list of readings, or {"instances": [...]}.')
+    key, extra = wrappers[0], sorted(set(document) - {wrappers[0]})
+    if "params" in extra:
+        raise ReadingsError(f"params are not accepted beside {key}: this model takes none.")
+    if extra:
+        raise ReadingsError(f"Unknown top-level key(s) beside {key}: {', '.join(map(shown, extra))}.")
+    value = document[key]
+    if key == "dataframe_split":
+        return _split_items(value, errors)
+    if key == "inputs" and isinstance(value, dict):
+        return _columnar_items(value)
+    if not isinstance(value, list):
+        raise ReadingsError(f"{key} must be a list of readings.")
+    return value
+
+
+def _split_items(frame: Any, errors: _Errors) -> list[Any]:
+    """pandas' orient="split": {"columns": [...], "data": [[...], ...]} and an optional "index", which only
+    names the rows and is not read (answers follow the order of "data")."""
+    if (
+        not isinstance(frame, dict)
+        or not {"columns", "data"} <= set(frame)
+        or set(frame) - {"columns", "data", "index"}
+    ):
+        raise ReadingsError(
+            'dataframe_split must be {"columns": [...], "data": [[...], ...]}, with an optional "index".'
+        )
+    columns, data = frame["columns"], frame["data"]
+    if (
+        not isinstance(columns, list)
+        or not all(isinstance(c, str) for c in columns)
+        or len(set(columns)) != len(columns)
+    ):
+        raise ReadingsError("dataframe_split.columns must list column names, each once.")
+    if not isinstance(data, list):
+        raise ReadingsError("dataframe_split.data must be a list of rows.")
+    if not isinstance(frame.get("index", []), list):
+        raise ReadingsError("dataframe_split.index must be a list.")
+    items: list[Any] = []
+    for number, row in enumerate(data, 1):
+        if isinstance(row, list) and len(row) == len(columns):
+            items.append(dict(zip(columns, row, strict=True)))
+        else:
+            sent = f"{len(row)} values" if isinstance(row, list) else "not a list"
+            errors.add(
+                number, None, f"a row of dataframe_split.data must hold {len(columns)} values, one per column: {sent}"
+            )
+            items.append(_Refused())
+    return items
+
+
+def _columnar_items(columns: dict[str, Any]) -> list[Any]:
+    """The columnar "inputs": {"field": [value per reading], ...}, every list as long as the others."""
+    if not columns or not all(isinstance(values, list) for values in columns.values()):
+        raise ReadingsError("inputs as an object must map each field to a list of values, one per reading.")
+    lengths = {name: len(values) for name, values in columns.items()}
+    if len(set(lengths.values())) != 1:
+        shown_lengths = ", ".join(f"{shown(name)}: {length}" for name, length in lengths.items())
+        raise ReadingsError(f"inputs' lists must be equally long, one value per reading; found {shown_lengths}.")
+    names = list(columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
 def to_csv(rows: Iterable[Reading]) -> str:

@@ -16,6 +16,7 @@ from app.backends import Predictions
 from app.schema import Reading, turbine_schema
 from app.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE
+from tests.test_schema import mlflow_bodies
 
 TURBINE = turbine_schema()
 FIELD_NAMES = TURBINE.names
@@ -402,7 +403,7 @@ def test_invocations_explains_on_sagemakers_custom_attribute(client: FlaskClient
     assert list(plain["predictions"][0]) == ["score", "predicted_label"]
 
 
-@pytest.mark.parametrize("attributes", ["explain=yes", "explain=true,explain=false", "explain"])
+@pytest.mark.parametrize("attributes", ["explain=yes", "explain=true,explain=", "trace=1, explain = on"])
 def test_invocations_explain_attribute_must_be_true_or_false(client: FlaskClient, attributes: str) -> None:
     response = post_csv(client, SAMPLE, "/invocations", headers={INVOCATIONS_ATTRIBUTES: attributes})
     assert response.status_code == 400
@@ -429,3 +430,14 @@ def test_invocations_413_for_rows_names_what_would_fit() -> None:
     few = create_app({"TESTING": True, "MAX_ROWS": 3})
     message = post_csv(few.test_client(), body, "/invocations").get_json()["message"]
     assert message.endswith("For Batch Transform, raise MAX_ROWS: even MaxPayloadInMB=1 sends more.")
+
+
+def test_invocations_takes_mlflows_request_formats_and_a_header_row(client: FlaskClient) -> None:
+    """An MLflow client switches by changing its URL: its bodies, written by MLflow's serializer, get the answer
+    POST / gives the same readings as CSV."""
+    expected = post_csv(client, f"{SAMPLE}\n{HEALTHY}").get_json()
+    for shape, body in mlflow_bodies().items():
+        response = client.post("/invocations", data=body, content_type="application/json")
+        assert response.get_json() == expected, shape
+    with_header = post_csv(client, f"{','.join(FIELD_NAMES)}\n{SAMPLE}\n{HEALTHY}", "/invocations")
+    assert with_header.get_json() == expected
