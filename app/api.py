@@ -36,6 +36,9 @@ READINGS_ERRORS: dict[type[ReadingsError], type[ApiError]] = {
 }
 
 
+HEADER_LENGTH = "Inference-Header-Content-Length"  # Triton's binary tensor extension: the JSON part's bytes
+
+
 @bp.app_errorhandler(ReadingsError)
 def readings_error(error: ReadingsError) -> Response:
     """A body the validator refused, answered in the one error shape with its status."""
@@ -61,16 +64,19 @@ def _body(req: Request) -> bytes:
     return body
 
 
-def _scored(explain: bool = False) -> tuple[Backend, Predictions]:
-    """The request body's readings, validated and scored, noted in the request's record; raises the schema's
-    ReadingsError or the backend's BackendError."""
+def _scored(explain: bool = False, values: list[list[Any]] | None = None) -> tuple[Backend, Predictions]:
+    """The request body's readings (or, from another protocol, `values` per reading in field order), validated
+    and scored, noted in the request's record; raises the schema's ReadingsError or the backend's BackendError."""
     # The objects behind Flask's proxies, read once: each read through a proxy looks the context up again.
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     backend: Backend = app.extensions["backend"]
-    rows = backend.schema.parse_body(
-        _body(req), req.mimetype, req.mimetype_params.get("charset"), app.config["MAX_ROWS"]
-    )
+    if values is None:
+        rows = backend.schema.parse_body(
+            _body(req), req.mimetype, req.mimetype_params.get("charset"), app.config["MAX_ROWS"]
+        )
+    else:
+        rows = backend.schema.parse_values(values, app.config["MAX_ROWS"])
     served = record(req.environ)
     served.rows = len(rows)
     predictions = backend.predict(rows, explain=explain)
@@ -181,6 +187,74 @@ def _explain_attribute() -> bool:
     return "true" in values
 
 
+# The Open Inference Protocol (V2): the model is the one /v1/model describes, by its name and version.
+@bp.get("/v2")
+def v2_server() -> Response:
+    return json_response({"name": "turbine-status", "version": "1", "extensions": ["binary_tensor_data"]})
+
+
+@bp.get("/v2/health/live")
+def v2_live() -> Response:
+    return json_response({"live": True})
+
+
+@bp.get("/v2/health/ready")
+def v2_ready() -> Response:
+    return json_response({"ready": True})  # the app exists only once its backend is built
+
+
+def _identity() -> tuple[str, str]:
+    """The served model's name and version, as /v1/model gives them (a SageMaker endpoint's name)."""
+    info = _backend().describe()
+    return str(info.get("name") or info.get("endpoint")), str(info.get("version", "1"))
+
+
+def _served(name: str, version: str | None) -> tuple[str, str]:
+    """The served model's name and version, if the path names them; raises a 404 naming what it serves."""
+    served = _identity()
+    if name != served[0] or version not in (None, served[1]):
+        asked = f"{name} version {version}" if version else name
+        raise ApiError(
+            f"No model {asked}: this server serves {served[0]} version {served[1]}.",
+            [{"row": None, "field": "version" if name == served[0] else "name", "message": "not served here"}],
+            status=404,
+            code="not_found",
+        )
+    return served
+
+
+@bp.get("/v2/models/<name>")
+@bp.get("/v2/models/<name>/versions/<version>")
+def v2_model(name: str, version: str | None = None) -> Response:
+    from app.inference_protocol import model_metadata
+
+    return json_response(model_metadata(*_served(name, version), _backend().schema))
+
+
+@bp.get("/v2/models/<name>/ready")
+@bp.get("/v2/models/<name>/versions/<version>/ready")
+def v2_model_ready(name: str, version: str | None = None) -> Response:
+    return json_response({"name": _served(name, version)[0], "ready": True})
+
+
+@bp.post("/v2/models/<name>/infer")
+@bp.post("/v2/models/<name>/versions/<version>/infer")
+def v2_infer(name: str, version: str | None = None) -> Response:
+    """Score the readings an infer request's tensors hold, one per field, through the one validator."""
+    from app.inference_protocol import ProtocolError, infer_response, parse_infer
+
+    served = _served(name, version)
+    try:
+        wanted = parse_infer(_body(request), request.headers.get(HEADER_LENGTH), _backend().schema)
+    except ProtocolError as error:
+        raise ValidationError(error.message, [{"row": None, "field": error.field, "message": error.message}]) from None
+    _, predictions = _scored(values=wanted.rows)
+    body, header = infer_response(*served, wanted, predictions)
+    if header is None:
+        return Response(body, mimetype="application/json")
+    return Response(body, mimetype="application/octet-stream", headers={HEADER_LENGTH: str(header)})
+
+
 @bp.get("/ping")
 def ping() -> Response:
     """Say the service is up and which backend answers."""
@@ -226,7 +300,7 @@ def openapi() -> Response:
     if OPENAPI_KEY not in extensions:
         backend, config = _backend(), current_app.config
         extensions[OPENAPI_KEY] = build_document(
-            str(backend.describe().get("version", "1")),
+            _identity(),
             backend.schema,
             [route for route in ROUTES if route.served(config)],
             bool(config["API_KEYS"]),

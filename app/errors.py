@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
 log = service_logger("errors")
+OPEN_INFERENCE = "api.v2_"  # the Open Inference Protocol's routes, whose errors carry their message as "error"
 INVOCATIONS = "api.invocations"  # SageMaker's scoring route, whose clients are told Batch Transform's settings
 
 # Short codes for the HTTP errors Flask/Werkzeug raise before a view runs.
@@ -103,7 +104,10 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
 
 
 def render(error: ApiError) -> Response:
-    return json_response(error.body(), error.status, error.headers)
+    body = error.body()
+    if (request.endpoint or "").startswith(OPEN_INFERENCE):  # the protocol's clients show only "error"
+        body["error"] = error.message
+    return json_response(body, error.status, error.headers)
 
 
 def error_response(error: Exception) -> Response:

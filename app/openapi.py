@@ -13,7 +13,7 @@ from app.schema import MAX_DETAILS, Field, Schema
 ERROR_STATUSES = {
     "400": "A bad reading or body; details name each bad row and field.",
     "401": "API keys are configured and X-API-Key is missing or wrong.",
-    "404": "No such file.",
+    "404": "No such file, or (/v2) no such model or version: the path names the model /v1/model describes.",
     "413": "The body is over MAX_CONTENT_LENGTH bytes or holds more than MAX_ROWS readings.",
     "406": "Accept names none of the answer's media types.",
     "415": "A content type other than text/csv, text/plain or application/json, or a charset other than UTF-8.",
@@ -48,6 +48,20 @@ PARAMETERS = {
         ),
     },
 }
+
+
+PATH_PARAMETER = re.compile(r"<(\w+)>")  # Flask's <name>, OpenAPI's {name}
+
+
+def _parameters(route: Route, name: str, version: str) -> list[dict[str, Any]]:
+    """The route's path parameters (the served model's name and version: any other is a 404), then its query and
+    header parameters."""
+    served = {"name": name, "version": version}
+    path = [
+        {"name": key, "in": "path", "required": True, "schema": {"type": "string", "enum": [served[key]]}}
+        for key in PATH_PARAMETER.findall(route.rule)
+    ]
+    return path + [PARAMETERS[key] for key in route.parameters]
 
 
 def _field_schema(field: Field) -> dict[str, Any]:
@@ -128,8 +142,11 @@ def _errors(*statuses: str) -> dict[str, Any]:
     return {s: {"description": ERROR_STATUSES[s], "content": _json(_ref("Error"))} for s in statuses}
 
 
-def build_document(version: str, schema: Schema, routes: Iterable[Route], keys: bool = False) -> dict[str, Any]:
-    """The OpenAPI document for these routes of a model of this version whose readings have these fields."""
+def build_document(
+    model: tuple[str, str], schema: Schema, routes: Iterable[Route], keys: bool = False
+) -> dict[str, Any]:
+    """The OpenAPI document for these routes of the model (name, version) whose readings have these fields."""
+    name, version = model
     fields = schema.fields
     reading = {
         "type": "object",
@@ -173,7 +190,7 @@ def build_document(version: str, schema: Schema, routes: Iterable[Route], keys: 
         return {"type": "object", "properties": {key: value}, "required": [key], "additionalProperties": False}
 
     # The request bodies by media type, and the answers' bodies by the names the routes table gives them.
-    bodies = {
+    bodies: dict[str, dict[str, Any]] = {
         "text/csv": csv_body,
         "text/plain": csv_body,
         "application/json": {
@@ -190,6 +207,79 @@ def build_document(version: str, schema: Schema, routes: Iterable[Route], keys: 
                 wrapped("dataframe_split", split),
             ],
         },
+    }
+    # The Open Inference Protocol's plain JSON form: the API also takes INT64 or INT32 for whole numbers, data
+    # nested as [[v], ...], several readings per tensor, and Triton's binary tensor extension.
+    tensor_inputs = [
+        {
+            "type": "object",
+            "properties": {
+                "name": {"const": f.name},
+                "datatype": {"enum": ["BYTES"] if f.categories else ["FP64", "FP32"]},
+                "shape": {"type": "array", "prefixItems": [{"const": 1}, {"const": 1}], "minItems": 1, "maxItems": 2},
+                "data": {"type": "array", "prefixItems": [_field_schema(f)], "minItems": 1, "maxItems": 1},
+                "parameters": {
+                    "type": "object",
+                    "properties": {"content_type": {"type": "string"}},
+                    "additionalProperties": False,
+                },
+            },
+            "required": ["name", "datatype", "shape", "data"],
+            "additionalProperties": False,
+        }
+        for f in fields
+    ]
+    infer_request = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "parameters": {"type": "object"},
+            "inputs": {
+                "type": "array",
+                "description": "One tensor per field, in field order here (any order is taken), a value per reading.",
+                "prefixItems": tensor_inputs,
+                "minItems": len(fields),
+                "maxItems": len(fields),
+            },
+            "outputs": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"enum": ["score", "predicted_label"]},
+                        "parameters": {"type": "object"},
+                    },
+                    "required": ["name"],
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "required": ["inputs"],
+        "additionalProperties": False,
+    }
+    infer_answer = {
+        "type": "object",
+        "properties": {
+            "model_name": {"const": name},
+            "model_version": {"const": version},
+            "id": {"type": "string"},
+            "outputs": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"enum": ["score", "predicted_label"]},
+                        "datatype": {"enum": ["FP64", "INT64"]},
+                        "shape": {"type": "array", "items": {"type": "integer"}},
+                        "data": {"type": "array"},
+                        "parameters": {"type": "object"},
+                    },
+                    "required": ["name", "datatype", "shape"],
+                },
+            },
+        },
+        "required": ["model_name", "model_version", "outputs"],
     }
     score = {"type": "number", "minimum": 0, "maximum": 1, "description": "Probability of a breakdown."}
     label = {"type": "integer", "enum": [0, 1], "description": "1: maintenance required."}
@@ -232,11 +322,23 @@ def build_document(version: str, schema: Schema, routes: Iterable[Route], keys: 
         },
         "required": ["predictions", "model"],
     }
-    answers = {"classic": classic, "versioned": versioned, "object": {"type": "object"}, "text": {"type": "string"}}
+    answers = {
+        "classic": classic,
+        "versioned": versioned,
+        "infer": infer_answer,
+        "object": {"type": "object"},
+        "text": {"type": "string"},
+    }
     error = {
         "type": "object",
         "properties": {
-            "error": {"type": "string", "description": "A short code, such as invalid_input."},
+            "error": {
+                "type": "string",
+                "description": (
+                    "A short code, such as invalid_input; on the /v2 routes the message, as the Open Inference "
+                    "Protocol has it."
+                ),
+            },
             "message": {"type": "string"},
             "details": {
                 "type": "array",
@@ -263,9 +365,9 @@ def build_document(version: str, schema: Schema, routes: Iterable[Route], keys: 
             "summary": route.summary,
             **({"description": f"Served only with {route.when[0]}={route.when[1]}."} if route.when else {}),
             **({"security": [{}, {"apiKey": []}]} if guarded else {}),
-            **({"parameters": [PARAMETERS[name] for name in route.parameters]} if route.parameters else {}),
+            **({"parameters": parameters} if (parameters := _parameters(route, name, version)) else {}),
             **(
-                {"requestBody": {"required": True, "content": {t: {"schema": bodies[t]} for t in route.bodies}}}
+                {"requestBody": {"required": True, "content": {t: {"schema": body(route, t)} for t in route.bodies}}}
                 if route.bodies
                 else {}
             ),
@@ -282,10 +384,13 @@ def build_document(version: str, schema: Schema, routes: Iterable[Route], keys: 
             },
         }
 
+    def body(route: Route, media_type: str) -> dict[str, Any]:
+        return infer_request if route.body == "infer" else bodies[media_type]
+
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         if route.documented:
-            paths.setdefault(route.rule, {})[route.method.lower()] = operation(route)
+            paths.setdefault(PATH_PARAMETER.sub(r"{\1}", route.rule), {})[route.method.lower()] = operation(route)
     return {
         "openapi": "3.1.0",
         "info": {

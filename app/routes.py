@@ -35,6 +35,7 @@ class Route:
     summary: str
     answer: Answer
     bodies: tuple[str, ...] = ()  # the request body's media types
+    body: str = "readings"  # the request body's schema in the document: readings, or an infer request
     errors: tuple[str, ...] = ()  # the error statuses it may answer; 401 is added for a keyed route with keys on
     parameters: tuple[str, ...] = ()  # its query and header parameters' names
     when: tuple[str, str] | None = None  # (setting, value): served only with that setting
@@ -84,6 +85,32 @@ ROUTES = (
         bodies=CSV_AND_JSON,
         errors=(*SCORING_ERRORS, "406"),
         parameters=(CUSTOM_ATTRIBUTES,),
+    ),
+    *(
+        Route(f"/v2{rule}", f"api.v2_{name}", "GET", summary, Answer(description, ("application/json",), body))
+        for rule, name, summary, description, body in (
+            ("", "server", "Open Inference Protocol: the server's metadata", "Name, version, extensions", "object"),
+            ("/health/live", "live", "Open Inference Protocol: live", "Live", "object"),
+            ("/health/ready", "ready", "Open Inference Protocol: ready once the model is loaded", "Ready", "object"),
+        )
+    ),
+    *(
+        Route(
+            f"/v2/models/<name>{version}{rule}",
+            f"api.v2_{endpoint}",
+            method,
+            summary,
+            Answer(description, ("application/json",), body),
+            bodies=("application/json",) if method == "POST" else (),
+            body="infer",
+            errors=(*SCORING_ERRORS, "404") if method == "POST" else ("404", "429"),
+        )
+        for version in ("", "/versions/<version>")
+        for rule, endpoint, method, summary, description, body in (
+            ("", "model", "GET", "Open Inference Protocol: the model's inputs and outputs", "Metadata", "object"),
+            ("/ready", "model_ready", "GET", "Open Inference Protocol: the model is ready", "Ready", "object"),
+            ("/infer", "infer", "POST", "Open Inference Protocol: score readings", "Output tensors", "infer"),
+        )
     ),
     Route(
         "/ping",

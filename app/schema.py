@@ -518,6 +518,12 @@ class Schema:
                 raise _hinted(error, JSON_HINT) from None
             raise
 
+    def parse_values(self, rows: Sequence[Sequence[Any]], max_rows: int) -> Readings:
+        """Readings from rows of JSON values in field order, such as another protocol's tensors give them; raises
+        ReadingsError as for a JSON body."""
+        _check_count(len(rows), max_rows)
+        return self.validate(rows, range(1, len(rows) + 1), Field.from_json, _Errors())
+
     def parse_rows(self, rows: Sequence[Sequence[str]], numbers: Sequence[int]) -> Readings:
         """Rows of CSV values, such as a data file's, numbered for errors; raises ReadingsError."""
         return self.validate(rows, numbers, Field.from_texts, _Errors())

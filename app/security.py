@@ -16,7 +16,19 @@ if TYPE_CHECKING:
     from app.telemetry import HeaderWriter
 
 # Endpoints anyone may call: health, the page, its assets and the API's description with Swagger UI's files.
-OPEN_ENDPOINTS = frozenset({"api.ping", "api.page", "static", "api.openapi", "api.docs", "swagger_ui"})
+OPEN_ENDPOINTS = frozenset(
+    {
+        "api.ping",
+        "api.v2_server",
+        "api.v2_live",
+        "api.v2_ready",
+        "api.page",
+        "static",
+        "api.openapi",
+        "api.docs",
+        "swagger_ui",
+    }
+)
 LIMITER_RETRY_AFTER = "X-Limiter-Retry-After"
 PAGE_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

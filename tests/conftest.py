@@ -107,6 +107,17 @@ def package(deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 @pytest.fixture(scope="session")
 def lambda_path(package: Path, deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """PYTHONPATH for a process that sees what Lambda sees: the unzipped package, then the runtime's boto3."""
+    return unzipped(package, deploy_venv, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def prod_lambda_path(deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The same for the prod stage's package, whose settings choose the SageMaker backend."""
+    package = build("prod", tmp_path_factory.mktemp("build") / "turbine-status-prod.zip", deploy_venv)
+    return unzipped(package, deploy_venv, tmp_path_factory)
+
+
+def unzipped(package: Path, deploy_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     code = tmp_path_factory.mktemp("task")
     with zipfile.ZipFile(package) as z:
         z.extractall(code)

@@ -95,8 +95,8 @@ def get(port: int, path: str) -> tuple[int, bytes]:
 
 @contextmanager
 def container(base: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """The image's `serve`, run as a process with the artifact in `base`/model/; yields its port once /ping
-    answers, then stops it with SIGTERM as SageMaker does."""
+    """The image's `serve`, run as a process with the artifact in `base`/model/ and its log in `base`/serve.log;
+    yields its port once /ping answers, then stops it with SIGTERM as SageMaker does."""
     port = free_port()
     environ = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
@@ -105,7 +105,8 @@ def container(base: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
         "SAGEMAKER_BIND_TO_PORT": str(port),
         "SAGEMAKER_MODEL_SERVER_WORKERS": "2",
     }
-    serve = subprocess.Popen(["sh", str(SERVE)], cwd=ROOT, env=environ, stderr=subprocess.PIPE)
+    with (base / "serve.log").open("wb") as log:
+        serve = subprocess.Popen(["sh", str(SERVE)], cwd=ROOT, env=environ, stderr=log)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -132,7 +133,7 @@ def test_the_images_serve_command_answers_ping_and_invocations(tmp_path: Path) -
         with urllib.request.urlopen(request, timeout=5) as answer:
             assert answer.read() == b"0.9877870058627136,1\n0.9877870058627136,1"
     assert serve.returncode == 0
-    assert serve.stderr is not None and b"Handling signal: term" in serve.stderr.read()
+    assert b"Handling signal: term" in (tmp_path / "serve.log").read_bytes()
 
 
 class InvokeEndpointShim(BaseHTTPRequestHandler):
@@ -164,9 +165,11 @@ class InvokeEndpointShim(BaseHTTPRequestHandler):
 
 
 @pytest.mark.slow
-def test_the_seeds_chain_lambda_to_the_sagemaker_backend_to_our_container(tmp_path: Path, lambda_path: str) -> None:
-    """API Gateway event -> the packaged Lambda handler with MODEL_BACKEND=sagemaker -> botocore's
-    sagemaker-runtime client -> the shim -> our container's /invocations, and the answer back."""
+def test_the_seeds_chain_lambda_to_the_sagemaker_backend_to_our_container(
+    tmp_path: Path, prod_lambda_path: str
+) -> None:
+    """API Gateway event -> the prod stage's packaged Lambda handler (MODEL_BACKEND=sagemaker in its settings) ->
+    botocore's sagemaker-runtime client -> the shim -> our container's /invocations, and the answer back."""
     with container(unpacked(tmp_path, "model.json")) as (port, _):
         InvokeEndpointShim.container_port = port
         shim = ThreadingHTTPServer(("127.0.0.1", 0), InvokeEndpointShim)
@@ -174,11 +177,9 @@ def test_the_seeds_chain_lambda_to_the_sagemaker_backend_to_our_container(tmp_pa
         try:
             event = rest_event("POST", "/", SAMPLE, {"Content-Type": "text/csv"})
             run = run_events(
-                lambda_path,
+                prod_lambda_path,
                 [event],
                 {
-                    "MODEL_BACKEND": "sagemaker",
-                    "SAGEMAKER_ENDPOINT_NAME": "turbine-status",
                     "AWS_REGION": "eu-west-1",
                     "AWS_ACCESS_KEY_ID": "testing",
                     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -187,8 +188,9 @@ def test_the_seeds_chain_lambda_to_the_sagemaker_backend_to_our_container(tmp_pa
             )
         finally:
             shim.shutdown()
-    assert InvokeEndpointShim.endpoints == ["turbine-status"]
+            shim.server_close()
     (response,) = run.responses
+    assert InvokeEndpointShim.endpoints == ["turbine-status-endpoint"], (response, run.stderr[-3000:])
     assert response["statusCode"] == 200, run.stderr
     embedded = create_app({"TESTING": True}).test_client().post("/", data=SAMPLE, content_type="text/csv")
     assert (

@@ -1,0 +1,217 @@
+"""The Open Inference Protocol (KServe's V2, which Triton, MLServer and Seldon speak) over REST: an infer
+request's tensors as rows for the one validator, and the scores as output tensors. Free of HTTP; imported by the
+/v2 views when one is called.
+
+One input per field, as MLServer's pandas codec makes them: BYTES for a category, FP64, FP32, INT64 or INT32 for
+a number, shape [rows] (or [rows, 1]). Tensors come as JSON, or with Triton's binary tensor data extension
+(a JSON header of Inference-Header-Content-Length bytes, then each binary input's bytes in order); outputs are
+binary when the request asks, as Triton's clients do by default."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from app.backends import Predictions
+from app.schema import Schema
+
+NUMBER_TYPES = {"FP64": "d", "FP32": "f", "INT64": "q", "INT32": "i"}  # struct's little-endian codes
+OUTPUTS = {"score": "FP64", "predicted_label": "INT64"}
+TENSOR_KEYS = frozenset({"name", "shape", "datatype", "parameters", "data"})
+# binary_data_size: Triton's binary extension; content_type: MLServer's codecs name the tensor's kind.
+TENSOR_PARAMETERS = frozenset({"binary_data_size", "content_type"})
+
+
+class ProtocolError(ValueError):
+    """A request the protocol does not allow; `field` names the input, output or key at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    rows: list[list[Any]]  # values in field order, one list per reading
+    outputs: tuple[str, ...]  # the outputs asked for, in order
+    binary: frozenset[str]  # of those, the ones to send as binary data
+    id: str | None
+
+
+def model_metadata(name: str, version: str, schema: Schema) -> dict[str, Any]:
+    return {
+        "name": name,
+        "versions": [version],
+        "platform": "turbine-status",
+        "inputs": [
+            {"name": f.name, "datatype": "BYTES" if f.categories else "FP64", "shape": [-1]} for f in schema.fields
+        ],
+        "outputs": [{"name": output, "datatype": datatype, "shape": [-1]} for output, datatype in OUTPUTS.items()],
+    }
+
+
+def parse_infer(body: bytes, header_length: str | None, schema: Schema) -> InferRequest:
+    """The readings and wanted outputs of an infer request; raises ProtocolError naming what is wrong."""
+    header, binary = _split(body, header_length)
+    try:
+        document = orjson.loads(header)
+    except orjson.JSONDecodeError as problem:
+        raise ProtocolError(f"The request is not valid JSON: {problem}.") from None
+    if not isinstance(document, dict) or not isinstance(document.get("inputs"), list):
+        raise ProtocolError('An infer request is an object with "inputs": [{"name", "shape", "datatype", "data"}].')
+    unknown = sorted(set(document) - {"id", "parameters", "inputs", "outputs"})
+    if unknown:
+        raise ProtocolError(f"Unknown key(s) in the request: {', '.join(unknown)}.", unknown[0])
+    by_name: dict[str, list[Any]] = {}
+    offset = 0
+    for tensor in document["inputs"]:
+        name, values, offset = _input(tensor, binary, offset, schema)
+        if name in by_name:
+            raise ProtocolError(f"Input {name} is given twice.", name)
+        by_name[name] = values
+    if offset != len(binary):
+        raise ProtocolError(f"{len(binary) - offset} bytes of binary data follow the inputs' binary_data_size.")
+    missing = [f.name for f in schema.fields if f.name not in by_name]
+    if missing:
+        raise ProtocolError(f"Missing input(s): {', '.join(missing)}.", missing[0])
+    counts = {len(values) for values in by_name.values()}
+    if len(counts) != 1:
+        raise ProtocolError("Every input must hold one value per reading: their shapes differ.")
+    outputs, binary_outputs = _outputs(document)
+    rows = [list(row) for row in zip(*(by_name[name] for name in schema.names), strict=True)]
+    request_id = document.get("id")
+    if "id" in document and not isinstance(request_id, str):
+        raise ProtocolError("id must be a string.", "id")
+    return InferRequest(rows, outputs, binary_outputs, request_id)
+
+
+def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
+    if header_length is None:
+        return body, b""
+    if not header_length.isdigit() or int(header_length) > len(body):
+        raise ProtocolError("Inference-Header-Content-Length must be the JSON header's length in bytes.")
+    return body[: int(header_length)], body[int(header_length) :]
+
+
+def _input(tensor: Any, binary: bytes, offset: int, schema: Schema) -> tuple[str, list[Any], int]:
+    """One input's name and values, and where the next input's binary data starts."""
+    if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
+        raise ProtocolError('Each input must be an object with a "name".')
+    name = tensor["name"]
+    unknown = sorted(set(tensor) - TENSOR_KEYS)
+    if unknown:
+        raise ProtocolError(f"Unknown key(s) in input {name}: {', '.join(unknown)}.", name)
+    parameters = tensor.get("parameters", {})
+    if not isinstance(parameters, dict) or set(parameters) - TENSOR_PARAMETERS:
+        raise ProtocolError(f"Input {name}'s parameters may hold only {', '.join(sorted(TENSOR_PARAMETERS))}.", name)
+    if not isinstance(parameters.get("content_type", ""), str):
+        raise ProtocolError(f"Input {name}'s content_type must be a string.", name)
+    if name not in schema.names:
+        raise ProtocolError(f"Unknown input {name}; the inputs are the fields: {', '.join(schema.names)}.", name)
+    field = schema.fields[schema.names.index(name)]
+    datatype, shape = tensor.get("datatype"), tensor.get("shape")
+    allowed = ("BYTES",) if field.categories else tuple(NUMBER_TYPES)
+    if datatype not in allowed:
+        raise ProtocolError(f"Input {name} must have datatype {' or '.join(allowed)}, not {datatype!r}.", name)
+    if (
+        not isinstance(shape, list)
+        or not all(type(n) is int and n >= 0 for n in shape)
+        or len(shape) not in (1, 2)
+        or (len(shape) == 2 and shape[1] != 1)
+    ):
+        raise ProtocolError(f"Input {name} must have shape [rows] or [rows, 1], not {shape!r}.", name)
+    size = parameters.get("binary_data_size")
+    if size is not None:
+        if type(size) is not int or size < 0 or offset + size > len(binary):
+            raise ProtocolError(f"Input {name}'s binary_data_size is not the bytes that follow.", name)
+        values = _decoded(binary[offset : offset + size], datatype, name)
+        offset += size
+    elif "data" in tensor:
+        values = _flat(tensor["data"], name)
+    else:
+        raise ProtocolError(f"Input {name} has no data.", name)
+    if len(values) != shape[0]:
+        raise ProtocolError(f"Input {name} holds {len(values)} values, but its shape {shape} says {shape[0]}.", name)
+    if datatype.startswith("INT") and not all(type(v) is int for v in values):
+        raise ProtocolError(f"Input {name} is {datatype}: its data must be whole numbers.", name)
+    return name, values, offset
+
+
+def _flat(data: Any, name: str) -> list[Any]:
+    """JSON data, flat or nested one level as [rows, 1] writes it."""
+    if not isinstance(data, list):
+        raise ProtocolError(f"Input {name}'s data must be a list.", name)
+    if data and all(isinstance(v, list) and len(v) == 1 for v in data):
+        return [v[0] for v in data]
+    return data
+
+
+def _decoded(raw: bytes, datatype: str, name: str) -> list[Any]:
+    if datatype == "BYTES":  # each element: its length as 4 bytes little-endian, then the bytes
+        values, at = [], 0
+        while at < len(raw):
+            if at + 4 > len(raw) or at + 4 + (length := int.from_bytes(raw[at : at + 4], "little")) > len(raw):
+                raise ProtocolError(f"Input {name}'s BYTES data is cut short.", name)
+            try:
+                values.append(raw[at + 4 : at + 4 + length].decode())
+            except UnicodeDecodeError:
+                raise ProtocolError(f"Input {name} holds bytes that are not UTF-8.", name) from None
+            at += 4 + length
+        return values
+    code = NUMBER_TYPES[datatype]
+    if len(raw) % struct.calcsize(code):
+        raise ProtocolError(f"Input {name}'s binary data is not a whole number of {datatype} values.", name)
+    return list(struct.unpack(f"<{len(raw) // struct.calcsize(code)}{code}", raw))
+
+
+def _outputs(document: dict[str, Any]) -> tuple[tuple[str, ...], frozenset[str]]:
+    parameters = document.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise ProtocolError("parameters must be an object.", "parameters")
+    every_binary = parameters.get("binary_data_output") is True
+    if "outputs" not in document:
+        return tuple(OUTPUTS), frozenset(OUTPUTS) if every_binary else frozenset()
+    requested = document["outputs"]
+    if not isinstance(requested, list) or not requested:
+        raise ProtocolError('outputs must be a list of {"name": ...}.', "outputs")
+    names, binary = [], set()
+    for output in requested:
+        if not isinstance(output, dict) or not isinstance(output.get("name"), str) or output["name"] not in OUTPUTS:
+            raise ProtocolError(f'Each output must be {{"name": one of {", ".join(OUTPUTS)}}}.', "outputs")
+        if set(output) - {"name", "parameters"}:
+            raise ProtocolError(f'Each output must be {{"name": one of {", ".join(OUTPUTS)}}}.', "outputs")
+        wanted = output.get("parameters", {})
+        if not isinstance(wanted, dict):
+            raise ProtocolError(f"Output {output['name']}'s parameters must be an object.", "outputs")
+        names.append(output["name"])
+        if every_binary or wanted.get("binary_data") is True:
+            binary.add(output["name"])
+    return tuple(names), frozenset(binary)
+
+
+def infer_response(
+    name: str, version: str, request: InferRequest, predictions: Predictions
+) -> tuple[bytes, int | None]:
+    """The response body, and the length of its JSON header when binary data follows it."""
+    columns: dict[str, Sequence[float]] = {"score": predictions.scores, "predicted_label": predictions.labels}
+    tensors, tail = [], []
+    for output in request.outputs:
+        values = columns[output]
+        tensor: dict[str, Any] = {"name": output, "datatype": OUTPUTS[output], "shape": [len(values)]}
+        if output in request.binary:
+            packed = struct.pack(f"<{len(values)}{NUMBER_TYPES[OUTPUTS[output]]}", *values)
+            tensor["parameters"] = {"binary_data_size": len(packed)}
+            tail.append(packed)
+        else:
+            tensor["data"] = values
+        tensors.append(tensor)
+    document: dict[str, Any] = {"model_name": name, "model_version": version, "outputs": tensors}
+    if request.id is not None:
+        document["id"] = request.id
+    header = orjson.dumps(document)
+    return header + b"".join(tail), len(header) if tail else None

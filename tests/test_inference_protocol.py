@@ -1,0 +1,136 @@
+"""The Open Inference Protocol (V2) routes: spoken to by Triton's own HTTP client, tritonclient[http], against
+the app on loopback (binary tensors, as the client sends by default, and JSON), and its errors over the test
+client."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import tritonclient.http as triton
+from flask.testing import FlaskClient
+from tritonclient.utils import InferenceServerException
+
+from app.schema import turbine_schema
+from app.training import DEFAULT_SEED
+from app.training.data import turbine_dataset
+from tests.conftest import SAMPLE, serve_on_loopback
+
+TURBINE = turbine_schema()
+NAME, VERSION = "turbine-breakdown-logistic", "1.0.0"  # the bundled model's, as /v1/model gives them
+INFER = f"/v2/models/{NAME}/infer"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[triton.InferenceServerClient]:
+    for port in serve_on_loopback(["flask", "--app", "app", "run", "--port"]):
+        client = triton.InferenceServerClient(f"127.0.0.1:{port}")
+        yield client
+        client.close()
+
+
+def tensors(lines: list[str], binary: bool) -> list[triton.InferInput]:
+    """One InferInput per field, as MLServer's pandas codec lays a frame out: BYTES for categories, FP64."""
+    columns = list(zip(*(line.split(",") for line in lines), strict=True))
+    inputs = []
+    for field, values in zip(TURBINE.fields, columns, strict=True):
+        array = np.array(values, dtype=object) if field.categories else np.array(values, dtype=np.float64)
+        tensor = triton.InferInput(field.name, [len(lines)], "BYTES" if field.categories else "FP64")
+        tensor.set_data_from_numpy(array, binary_data=binary)
+        inputs.append(tensor)
+    return inputs
+
+
+def classic(client: FlaskClient, lines: list[str]) -> list[dict[str, Any]]:
+    answer: list[dict[str, Any]] = client.post("/", data="\n".join(lines), content_type="text/csv").get_json()[
+        "predictions"
+    ]
+    return answer
+
+
+def test_health_and_metadata_as_tritons_client_reads_them(server: triton.InferenceServerClient) -> None:
+    assert server.is_server_live() and server.is_server_ready()
+    assert server.is_model_ready(NAME) and server.is_model_ready(NAME, VERSION)
+    assert not server.is_model_ready("another-model")
+    assert server.get_server_metadata()["extensions"] == ["binary_tensor_data"]
+    metadata = server.get_model_metadata(NAME)
+    assert metadata["versions"] == [VERSION]
+    assert [(i["name"], i["datatype"]) for i in metadata["inputs"]] == [
+        (f.name, "BYTES" if f.categories else "FP64") for f in TURBINE.fields
+    ]
+    assert [o["name"] for o in metadata["outputs"]] == ["score", "predicted_label"]
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_the_sample_and_a_thousand_rows_score_as_post_root(
+    server: triton.InferenceServerClient, client: FlaskClient, binary: bool
+) -> None:
+    lines = [SAMPLE, *(",".join(map(str, row)) for row in turbine_dataset(999, DEFAULT_SEED + 7).rows)]
+    outputs = [triton.InferRequestedOutput(name, binary_data=binary) for name in ("score", "predicted_label")]
+    for batch in ([SAMPLE], lines):
+        result = server.infer(NAME, tensors(batch, binary), outputs=outputs, request_id="batch-1")
+        expected = classic(client, batch)
+        assert result.as_numpy("score").tolist() == [p["score"] for p in expected]
+        assert result.as_numpy("predicted_label").tolist() == [p["predicted_label"] for p in expected]
+        assert result.get_response()["id"] == "batch-1"
+    assert expected[0] == {"score": 0.9877870058627136, "predicted_label": 1}
+
+
+def test_the_clients_default_binary_outputs(server: triton.InferenceServerClient, client: FlaskClient) -> None:
+    result = server.infer(NAME, tensors([SAMPLE], binary=True), model_version=VERSION)  # no outputs named
+    assert result.as_numpy("score").tolist() == [classic(client, [SAMPLE])[0]["score"]]
+
+
+def test_a_bad_value_reaches_the_client_naming_row_and_field(server: triton.InferenceServerClient) -> None:
+    with pytest.raises(InferenceServerException, match=re.escape("row 1, field wind_speed: 500.0 is out of range")):
+        server.infer(NAME, tensors([SAMPLE.replace(",64,", ",500,")], binary=True))
+
+
+def request(**changes: Any) -> dict[str, Any]:
+    """An infer request for the sample, in JSON, with `changes` to its first numeric input (wind_speed)."""
+    inputs = []
+    for field, value in zip(TURBINE.fields, SAMPLE.split(","), strict=True):
+        tensor = {"name": field.name, "shape": [1], "datatype": "BYTES" if field.categories else "FP64"}
+        tensor["data"] = [value if field.categories else float(value)]
+        inputs.append({**tensor, **(changes if field.name == "wind_speed" else {})})
+    return {"inputs": inputs}
+
+
+@pytest.mark.parametrize(
+    ("document", "field", "fragment"),
+    [
+        (request(datatype="BYTES"), "wind_speed", "must have datatype FP64 or FP32 or INT64 or INT32"),
+        (request(datatype="INT64", data=[64.5]), "wind_speed", "INT64: its data must be whole numbers"),
+        (request(shape=[2]), "wind_speed", "holds 1 values, but its shape [2] says 2"),
+        (request(shape=[1, 2]), "wind_speed", "must have shape [rows] or [rows, 1]"),
+        (request(name="wind"), "wind", "Unknown input wind"),
+        ({"inputs": request()["inputs"][1:]}, "turbine_id", "Missing input(s): turbine_id"),
+        ({**request(), "outputs": [{"name": "label"}]}, "outputs", "Each output must be"),
+        ({**request(), "model": "x"}, "model", "Unknown key(s) in the request: model"),
+        (request(data="64"), "wind_speed", "data must be a list"),
+    ],
+)
+def test_protocol_errors_are_400s_naming_the_input(
+    client: FlaskClient, document: dict[str, Any], field: str, fragment: str
+) -> None:
+    response = client.post(INFER, json=document)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert fragment in body["error"] and body["error"] == body["message"]
+    assert body["details"][0]["field"] == field
+
+
+def test_int64_numbers_and_nested_data_are_taken(client: FlaskClient) -> None:
+    response = client.post(INFER, json=request(datatype="INT64", shape=[1, 1], data=[[64]]))
+    assert response.status_code == 200
+    assert response.get_json()["outputs"][0]["data"] == [classic(client, [SAMPLE])[0]["score"]]
+
+
+@pytest.mark.parametrize("path", ["/v2/models/another/infer", f"/v2/models/{NAME}/versions/9/infer"])
+def test_another_model_or_version_is_a_404_naming_the_served_one(client: FlaskClient, path: str) -> None:
+    response = client.post(path, json=request())
+    assert response.status_code == 404
+    assert response.get_json()["error"].endswith(f"this server serves {NAME} version {VERSION}.")
