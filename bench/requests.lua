@@ -1,5 +1,6 @@
 -- wrk script. args[1]: "classic" (the classic CSV line to /), "mlflow" (the same line under a header, to
--- /invocations) or "mixed" (good and bad requests in turn); args[2]: answers after which a thread stops
+-- /invocations), "invocations" (the line to /invocations), "oip" (the reading as an Open Inference Protocol
+-- request for the bundled model) or "mixed" (good and bad requests in turn); args[2]: answers after which a thread stops
 -- (0: none). Prints "STATUS {json}" with the count of answers per status code.
 local threads = {}
 
@@ -21,6 +22,20 @@ function init(args)
     requests = { wrk.format("POST", "/", csv, sample) }
   elseif mode == "mlflow" then
     requests = { wrk.format("POST", "/invocations", csv, header .. "\n" .. sample) }
+  elseif mode == "invocations" then
+    requests = { wrk.format("POST", "/invocations", csv, sample) }
+  elseif mode == "oip" then
+    local names, values, inputs = {}, {}, {}
+    for name in header:gmatch("[^,]+") do table.insert(names, name) end
+    for value in sample:gmatch("[^,]+") do table.insert(values, value) end
+    for i, name in ipairs(names) do
+      local number = tonumber(values[i])
+      local tensor = number and string.format('"datatype":"FP64","data":[%s]', values[i])
+        or string.format('"datatype":"BYTES","data":["%s"]', values[i])
+      table.insert(inputs, string.format('{"name":"%s","shape":[1],%s}', name, tensor))
+    end
+    local body = '{"inputs":[' .. table.concat(inputs, ",") .. ']}'
+    requests = { wrk.format("POST", "/v2/models/turbine-breakdown-logistic/infer", json, body) }
   else
     requests = {
       wrk.format("POST", "/", csv, sample),

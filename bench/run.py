@@ -207,11 +207,11 @@ def ten_thousand_rows(repeats: int, baseline: Served | None) -> None:
     profile_batch(body, repeats)
 
 
-def post_once(port: int, path: str, body: bytes) -> float:
+def post_once(port: int, path: str, body: bytes, accept: str = "application/json") -> float:
     """Seconds for one POST of a CSV body on a new connection; the answer must be a 200."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     start = time.perf_counter()
-    connection.request("POST", path, body, {"Content-Type": "text/csv"})
+    connection.request("POST", path, body, {"Content-Type": "text/csv", "Accept": accept})
     response = connection.getresponse()
     response.read()
     elapsed = time.perf_counter() - start
@@ -445,8 +445,46 @@ def wait_ready(port: int) -> None:
     raise RuntimeError("the MLflow server did not become ready")
 
 
-def post_median(port: int, path: str, body: bytes, repeats: int) -> float:
-    return statistics.median(post_once(port, path, body) for _ in range(repeats))
+def post_median(port: int, path: str, body: bytes, repeats: int, accept: str = "application/json") -> float:
+    return statistics.median(post_once(port, path, body, accept) for _ in range(repeats))
+
+
+def protocols(rounds: int, seconds: int, repeats: int) -> None:
+    print("6. the same app as a SageMaker container and an Open Inference Protocol server (gunicorn)", flush=True)
+    from app.training.data import turbine_dataset
+
+    port = free_port()
+    modes = ("classic", "invocations", "oip")  # requests.lua: the sample to /, /invocations, /v2/.../infer
+    rps: dict[str, list[float]] = {mode: [] for mode in modes}
+    batch = "\n".join(map(",".join, turbine_dataset(10_000, 1).rows)).encode()
+    with server(server_command("gunicorn", APP, port), port, served_env(APP)):
+        url = f"http://127.0.0.1:{port}"
+        for mode in modes:
+            wrk(url, REQUESTS, 2, args=[mode])
+        for _ in range(rounds):  # interleaved, so a slow spell of the machine hits every route
+            for mode in modes:
+                result = wrk(url, REQUESTS, seconds, args=[mode])
+                failed = result["socket_errors"] + sum(c for s, c in result["statuses"].items() if s != "200")
+                if failed:
+                    raise SystemExit(f"{mode}: {failed} failed requests in a round:\n{result['raw']}")
+                rps[mode].append(float(result["rps"]))
+        classic = post_median(port, "/", batch, repeats)
+        lines = post_median(port, "/invocations", batch, repeats, accept="text/csv")
+    single = {mode: statistics.median(rates) for mode, rates in rps.items()}
+    for mode, what, goal in (("oip", "/v2/models/NAME/infer", 0.8), ("invocations", "/invocations", 0.95)):
+        ratio = single[mode] / single["classic"]
+        record(
+            f"single row, {what} vs POST /",
+            f"{single[mode]:.0f} vs {single['classic']:.0f} req/s = {ratio:.2f} (rounds: {listed(rps[mode])})",
+            f">= {goal}",
+            "met" if ratio >= goal else "missed",
+        )
+    record(
+        "Batch Transform's request: 10,000 lines to /invocations, answered as CSV lines",
+        f"{lines * 1000:.0f} ms (POST / with the JSON answer: {classic * 1000:.0f} ms)",
+        "-",
+        "-",
+    )
 
 
 def xgboost_model(out: Path) -> Path:
@@ -634,6 +672,7 @@ def main() -> None:
     lambda_package(3 if args.quick else 7)
     mlflow_peer(servers, rounds, seconds, repeats)
     imported_trees(rounds, seconds, repeats)
+    protocols(rounds, seconds, repeats)
     cpu = next(
         (
             line.split(":", 1)[1].strip()
