@@ -36,9 +36,6 @@ READINGS_ERRORS: dict[type[ReadingsError], type[ApiError]] = {
 }
 
 
-HEADER_LENGTH = "Inference-Header-Content-Length"  # Triton's binary tensor extension: the JSON part's bytes
-
-
 @bp.app_errorhandler(ReadingsError)
 def readings_error(error: ReadingsError) -> Response:
     """A body the validator refused, answered in the one error shape with its status."""
@@ -241,7 +238,7 @@ def v2_model_ready(name: str, version: str | None = None) -> Response:
 @bp.post("/v2/models/<name>/versions/<version>/infer")
 def v2_infer(name: str, version: str | None = None) -> Response:
     """Score the readings an infer request's tensors hold, one per field, through the one validator."""
-    from app.inference_protocol import ProtocolError, infer_response, parse_infer
+    from app.inference_protocol import HEADER_LENGTH, ProtocolError, infer_response, parse_infer
 
     served = _served(name, version)
     try:

@@ -19,6 +19,7 @@ import orjson
 from app.backends import Predictions
 from app.schema import Schema
 
+HEADER_LENGTH = "Inference-Header-Content-Length"  # Triton's binary tensor extension: the JSON part's bytes
 NUMBER_TYPES = {"FP64": "d", "FP32": "f", "INT64": "q", "INT32": "i"}  # struct's little-endian codes
 OUTPUTS = {"score": "FP64", "predicted_label": "INT64"}
 TENSOR_KEYS = frozenset({"name", "shape", "datatype", "parameters", "data"})
