@@ -25,6 +25,9 @@ OUTPUTS = {"score": "FP64", "predicted_label": "INT64"}
 TENSOR_KEYS = frozenset({"name", "shape", "datatype", "parameters", "data"})
 # binary_data_size: Triton's binary extension; content_type: MLServer's codecs name the tensor's kind.
 TENSOR_PARAMETERS = frozenset({"binary_data_size", "content_type"})
+NO_PARAMETERS: dict[str, Any] = {}  # read only
+# The datatypes an input may have, as tuples: a datatype sent may be any JSON value, even one that cannot be hashed.
+CATEGORY_TYPES, NUMBER_NAMES = ("BYTES",), tuple(NUMBER_TYPES)
 
 
 class ProtocolError(ValueError):
@@ -104,26 +107,28 @@ def _input(tensor: Any, binary: bytes, offset: int, schema: Schema) -> tuple[str
     if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
         raise ProtocolError('Each input must be an object with a "name".')
     name = tensor["name"]
-    unknown = sorted(set(tensor) - TENSOR_KEYS)
-    if unknown:
-        raise ProtocolError(f"Unknown key(s) in input {name}: {', '.join(unknown)}.", name)
-    parameters = tensor.get("parameters", {})
-    if not isinstance(parameters, dict) or set(parameters) - TENSOR_PARAMETERS:
-        raise ProtocolError(f"Input {name}'s parameters may hold only {', '.join(sorted(TENSOR_PARAMETERS))}.", name)
-    if not isinstance(parameters.get("content_type", ""), str):
-        raise ProtocolError(f"Input {name}'s content_type must be a string.", name)
-    if name not in schema.names:
+    if tensor.keys() - TENSOR_KEYS:
+        raise ProtocolError(f"Unknown key(s) in input {name}: {', '.join(sorted(tensor.keys() - TENSOR_KEYS))}.", name)
+    parameters = tensor.get("parameters", NO_PARAMETERS)
+    if parameters is not NO_PARAMETERS:
+        if not isinstance(parameters, dict) or parameters.keys() - TENSOR_PARAMETERS:
+            allowed = ", ".join(sorted(TENSOR_PARAMETERS))
+            raise ProtocolError(f"Input {name}'s parameters may hold only {allowed}.", name)
+        if not isinstance(parameters.get("content_type", ""), str):
+            raise ProtocolError(f"Input {name}'s content_type must be a string.", name)
+    field = schema.by_name.get(name)
+    if field is None:
         raise ProtocolError(f"Unknown input {name}; the inputs are the fields: {', '.join(schema.names)}.", name)
-    field = schema.fields[schema.names.index(name)]
     datatype, shape = tensor.get("datatype"), tensor.get("shape")
-    allowed = ("BYTES",) if field.categories else tuple(NUMBER_TYPES)
-    if datatype not in allowed:
-        raise ProtocolError(f"Input {name} must have datatype {' or '.join(allowed)}, not {datatype!r}.", name)
+    if datatype not in (types := CATEGORY_TYPES if field.categories else NUMBER_NAMES):
+        allowed = " or ".join(types)
+        raise ProtocolError(f"Input {name} must have datatype {allowed}, not {datatype!r}.", name)
     if (
-        not isinstance(shape, list)
-        or not all(type(n) is int and n >= 0 for n in shape)
-        or len(shape) not in (1, 2)
-        or (len(shape) == 2 and shape[1] != 1)
+        type(shape) is not list
+        or not 1 <= len(shape) <= 2
+        or type(shape[0]) is not int
+        or shape[0] < 0
+        or (len(shape) == 2 and (type(shape[1]) is not int or shape[1] != 1))
     ):
         raise ProtocolError(f"Input {name} must have shape [rows] or [rows, 1], not {shape!r}.", name)
     size = parameters.get("binary_data_size")
@@ -145,9 +150,11 @@ def _input(tensor: Any, binary: bytes, offset: int, schema: Schema) -> tuple[str
 
 def _flat(data: Any, name: str) -> list[Any]:
     """JSON data, flat or nested one level as [rows, 1] writes it."""
-    if not isinstance(data, list):
+    if type(data) is not list:
         raise ProtocolError(f"Input {name}'s data must be a list.", name)
-    if data and all(isinstance(v, list) and len(v) == 1 for v in data):
+    if not data or type(data[0]) is not list:
+        return data
+    if all(type(v) is list and len(v) == 1 for v in data):
         return [v[0] for v in data]
     return data
 

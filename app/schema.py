@@ -295,6 +295,7 @@ class Schema:
     def __init__(self, fields: Sequence[Field], sample: str = "") -> None:
         self.fields = tuple(fields)
         self.names = tuple(field.name for field in self.fields)
+        self.by_name = {field.name: field for field in self.fields}
         self.width = len(self.fields)
         self._lower_names = frozenset(name.lower() for name in self.names)
         # The quick look for a header: a line whose csv values name a field has a name somewhere in its text.
