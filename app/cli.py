@@ -81,9 +81,14 @@ def hash_key_command(generate: bool) -> None:
 def serve_sagemaker_command() -> None:
     """Serve as a SageMaker model container: gunicorn on 0.0.0.0:$SAGEMAKER_BIND_TO_PORT, the model being the
     artifact in $SAGEMAKER_BASE_DIR/model/ (the image's `serve` runs this)."""
+    import importlib.util
+
     from app import config as settings
     from app.backends import make_backend
     from app.container import serving
+
+    if importlib.util.find_spec("gunicorn") is None:
+        raise click.ClickException("gunicorn is not installed: pip install -r deploy/container/requirements.txt")
 
     command, environment = serving(settings.resolve(os.environ, None), os.environ)
     # Built once here, so a model that cannot serve stops the container with its reason before any worker starts.
