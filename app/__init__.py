@@ -17,6 +17,7 @@ from app.docs import add_swagger_ui
 from app.errors import register_error_handlers
 from app.logs import init_logging
 from app.metrics import init_metrics
+from app.routes import CUSTOM_ATTRIBUTES, HEADER_LENGTH
 from app.security import init_security, security_headers
 from app.telemetry import add_request_middleware
 
@@ -44,8 +45,9 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         send_wildcard=app.config["CORS_ORIGINS"] == "*",
         always_send=False,  # CORS headers answer an Origin; other clients need none
         methods=["GET", "HEAD", "POST", "OPTIONS"],  # the methods the routes answer
-        allow_headers=["Content-Type", "X-API-Key"],
+        allow_headers=["Content-Type", "X-API-Key", CUSTOM_ATTRIBUTES, HEADER_LENGTH],
         expose_headers=[
+            HEADER_LENGTH,
             "X-Request-Id",
             "Retry-After",
             "X-RateLimit-Limit",

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Flask, Request, Response, current_app, request
+from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.backends import Backend, Predictions
@@ -22,7 +23,7 @@ from app.errors import (
     render,
 )
 from app.openapi import build_document
-from app.routes import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT, INVOCATION_ANSWERS, ROUTES
+from app.routes import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT, HEADER_LENGTH, INVOCATION_ANSWERS, ROUTES
 from app.schema import ReadingsError, TooManyReadings, UnsupportedBody, shown
 from app.telemetry import record
 
@@ -143,7 +144,8 @@ def invocations() -> Response:
     """SageMaker's scoring route: the bodies POST / takes, answered as JSON, CSV or JSON Lines as Accept asks,
     one prediction per reading in order (so Batch Transform's AssembleWith=Line joins them line for line)."""
     # Decided before the body is read: an answer nobody can take is not worth scoring.
-    accept = request.accept_mimetypes
+    # Matched on the media type alone: parameters such as charset=utf-8 or header=present change nothing here.
+    accept = MIMEAccept([(value.partition(";")[0].strip(), quality) for value, quality in request.accept_mimetypes])
     answer = accept.best_match(INVOCATION_ANSWERS) if accept else INVOCATION_ANSWERS[0]
     if answer is None:
         raise NotAcceptable(
@@ -238,7 +240,7 @@ def v2_model_ready(name: str, version: str | None = None) -> Response:
 @bp.post("/v2/models/<name>/versions/<version>/infer")
 def v2_infer(name: str, version: str | None = None) -> Response:
     """Score the readings an infer request's tensors hold, one per field, through the one validator."""
-    from app.inference_protocol import HEADER_LENGTH, ProtocolError, infer_response, parse_infer
+    from app.inference_protocol import ProtocolError, infer_response, parse_infer
 
     served = _served(name, version)
     try:

@@ -46,6 +46,6 @@ def serving(config: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[list
         "app.wsgi:app",
     ]
     environment = dict(environ)
-    if "MODEL_PATH" not in environ and config["MODEL_BACKEND"] == "embedded":
+    if not environ.get("MODEL_PATH", "").strip() and config["MODEL_BACKEND"] == "embedded":
         environment["MODEL_PATH"] = str(model_file(config["SAGEMAKER_BASE_DIR"]))
     return command, environment

@@ -9,6 +9,7 @@ binary when the request asks, as Triton's clients do by default."""
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import orjson
 from app.backends import Predictions
 from app.schema import Schema
 
-HEADER_LENGTH = "Inference-Header-Content-Length"  # Triton's binary tensor extension: the JSON part's bytes
+DIGITS = re.compile("[0-9]+")  # ASCII digits only: str.isdigit takes "²"
 NUMBER_TYPES = {"FP64": "d", "FP32": "f", "INT64": "q", "INT32": "i"}  # struct's little-endian codes
 OUTPUTS = {"score": "FP64", "predicted_label": "INT64"}
 TENSOR_KEYS = frozenset({"name", "shape", "datatype", "parameters", "data"})
@@ -97,7 +98,7 @@ def parse_infer(body: bytes, header_length: str | None, schema: Schema) -> Infer
 def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     if header_length is None:
         return body, b""
-    if not header_length.isdigit() or int(header_length) > len(body):
+    if not DIGITS.fullmatch(header_length) or int(header_length) > len(body):
         raise ProtocolError("Inference-Header-Content-Length must be the JSON header's length in bytes.")
     return body[: int(header_length)], body[int(header_length) :]
 
@@ -132,6 +133,8 @@ def _input(tensor: Any, binary: bytes, offset: int, schema: Schema) -> tuple[str
     ):
         raise ProtocolError(f"Input {name} must have shape [rows] or [rows, 1], not {shape!r}.", name)
     size = parameters.get("binary_data_size")
+    if size is not None and "data" in tensor:
+        raise ProtocolError(f"Input {name} has both data and binary_data_size: send one.", name)
     if size is not None:
         if type(size) is not int or size < 0 or offset + size > len(binary):
             raise ProtocolError(f"Input {name}'s binary_data_size is not the bytes that follow.", name)
@@ -178,27 +181,40 @@ def _decoded(raw: bytes, datatype: str, name: str) -> list[Any]:
 
 
 def _outputs(document: dict[str, Any]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The outputs asked for, and which of them as binary data. Other request parameters (Triton's priority or
+    timeout, MLServer's content_type) do not change the answer."""
     parameters = document.get("parameters", {})
     if not isinstance(parameters, dict):
         raise ProtocolError("parameters must be an object.", "parameters")
-    every_binary = parameters.get("binary_data_output") is True
+    every_binary = parameters.get("binary_data_output", False)
+    if type(every_binary) is not bool:
+        raise ProtocolError("parameters.binary_data_output must be true or false.", "parameters")
     if "outputs" not in document:
         return tuple(OUTPUTS), frozenset(OUTPUTS) if every_binary else frozenset()
     requested = document["outputs"]
     if not isinstance(requested, list) or not requested:
         raise ProtocolError('outputs must be a list of {"name": ...}.', "outputs")
-    names, binary = [], set()
+    names: list[str] = []
+    binary = set()
     for output in requested:
-        if not isinstance(output, dict) or not isinstance(output.get("name"), str) or output["name"] not in OUTPUTS:
-            raise ProtocolError(f'Each output must be {{"name": one of {", ".join(OUTPUTS)}}}.', "outputs")
-        if set(output) - {"name", "parameters"}:
-            raise ProtocolError(f'Each output must be {{"name": one of {", ".join(OUTPUTS)}}}.', "outputs")
-        wanted = output.get("parameters", {})
-        if not isinstance(wanted, dict):
-            raise ProtocolError(f"Output {output['name']}'s parameters must be an object.", "outputs")
-        names.append(output["name"])
-        if every_binary or wanted.get("binary_data") is True:
-            binary.add(output["name"])
+        name = output.get("name") if isinstance(output, dict) else None
+        wanted = output.get("parameters", {}) if isinstance(output, dict) else None
+        if (
+            not isinstance(name, str)
+            or name not in OUTPUTS
+            or set(output) - {"name", "parameters"}
+            or not isinstance(wanted, dict)
+            or set(wanted) - {"binary_data"}
+            or type(wanted.get("binary_data", False)) is not bool
+        ):
+            raise ProtocolError(
+                f'Each output must be {{"name": one of {", ".join(OUTPUTS)}}}, with at most '
+                '"parameters": {"binary_data": true or false}.',
+                "outputs",
+            )
+        names.append(name)
+        if every_binary or wanted.get("binary_data"):
+            binary.add(name)
     return tuple(names), frozenset(binary)
 
 

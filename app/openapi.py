@@ -44,7 +44,8 @@ PARAMETERS = {
         },
         "description": (
             "SageMaker's CustomAttributes, comma-separated key=value pairs: explain=true adds each field's "
-            "contribution (embedded model only); explain may only be true or false; other pairs are left alone."
+            "contribution (embedded model only); explain may only be true or false, and if it is given more than once "
+            "any true asks; other pairs are left alone."
         ),
     },
 }
@@ -233,7 +234,11 @@ def build_document(
         "type": "object",
         "properties": {
             "id": {"type": "string"},
-            "parameters": {"type": "object"},
+            "parameters": {
+                "type": "object",
+                "description": "binary_data_output asks for every output as binary data; others are not read.",
+                "properties": {"binary_data_output": {"type": "boolean"}},
+            },
             "inputs": {
                 "type": "array",
                 "description": "One tensor per field, in field order here (any order is taken), a value per reading.",
@@ -248,7 +253,11 @@ def build_document(
                     "type": "object",
                     "properties": {
                         "name": {"enum": ["score", "predicted_label"]},
-                        "parameters": {"type": "object"},
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"binary_data": {"type": "boolean"}},
+                            "additionalProperties": False,
+                        },
                     },
                     "required": ["name"],
                     "additionalProperties": False,
@@ -282,6 +291,14 @@ def build_document(
         "required": ["model_name", "model_version", "outputs"],
     }
     score = {"type": "number", "minimum": 0, "maximum": 1, "description": "Probability of a breakdown."}
+    contributions = {
+        "type": "object",
+        "description": (
+            "Each field's contribution to the model's margin against an average reading: the log-odds, or a "
+            "forest's probability (the link in /v1/model). Only when asked for."
+        ),
+        "additionalProperties": {"type": "number"},
+    }
     label = {"type": "integer", "enum": [0, 1], "description": "1: maintenance required."}
     classic = {
         "type": "object",
@@ -290,7 +307,7 @@ def build_document(
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "properties": {"score": score, "predicted_label": label},
+                    "properties": {"score": score, "predicted_label": label, "contributions": contributions},
                     "required": ["score", "predicted_label"],
                 },
             }
@@ -303,14 +320,7 @@ def build_document(
             "score": score,
             "predicted_label": label,
             "label": {"type": "string", "enum": ["maintenance_required", "healthy"]},
-            "contributions": {
-                "type": "object",
-                "description": (
-                    "Each field's contribution to the model's margin against an average reading: the log-odds, "
-                    "or a forest's probability (the link in /v1/model)."
-                ),
-                "additionalProperties": {"type": "number"},
-            },
+            "contributions": contributions,
         },
         "required": ["score", "predicted_label", "label"],
     }

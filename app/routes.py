@@ -16,6 +16,7 @@ SCORING_ERRORS = ("400", "413", "415", "429", "500", "502", "503", "504")
 INVOCATION_ANSWERS = ("application/json", "text/csv", "application/jsonlines")
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"  # InvokeEndpoint's CustomAttributes, as SageMaker passes them
 CUSTOM_ATTRIBUTES_LIMIT = 1024  # characters: InvokeEndpoint's own limit
+HEADER_LENGTH = "Inference-Header-Content-Length"  # Triton's binary tensor extension: the JSON part's bytes
 
 
 @dataclass(frozen=True)
@@ -100,16 +101,30 @@ ROUTES = (
             f"api.v2_{endpoint}",
             method,
             summary,
-            Answer(description, ("application/json",), body),
+            Answer(
+                description,
+                ("application/json", "application/octet-stream") if method == "POST" else ("application/json",),
+                body,
+            ),
             bodies=("application/json",) if method == "POST" else (),
-            body="infer",
-            errors=(*SCORING_ERRORS, "404") if method == "POST" else ("404", "429"),
+            body="infer" if method == "POST" else "readings",
+            # Any content type is read as an infer request: no 415.
+            errors=(*(e for e in SCORING_ERRORS if e != "415"), "404") if method == "POST" else ("404", "429"),
         )
         for version in ("", "/versions/<version>")
         for rule, endpoint, method, summary, description, body in (
             ("", "model", "GET", "Open Inference Protocol: the model's inputs and outputs", "Metadata", "object"),
             ("/ready", "model_ready", "GET", "Open Inference Protocol: the model is ready", "Ready", "object"),
-            ("/infer", "infer", "POST", "Open Inference Protocol: score readings", "Output tensors", "infer"),
+            (
+                "/infer",
+                "infer",
+                "POST",
+                "Open Inference Protocol: score readings",
+                "Output tensors: JSON, or with binary outputs an octet stream whose first "
+                "Inference-Header-Content-Length bytes are the JSON (Triton's binary tensor extension, which "
+                "requests may use too)",
+                "infer",
+            ),
         )
     ),
     Route(

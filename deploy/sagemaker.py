@@ -49,6 +49,8 @@ class Endpoint:
     def __post_init__(self) -> None:
         if self.serverless_memory is not None and self.serverless_memory not in SERVERLESS_MEMORY:
             raise DeployError(f"--memory must be one of {', '.join(map(str, SERVERLESS_MEMORY))} MB")
+        if self.instance_count < 1:
+            raise DeployError("--instance-count must be at least 1")
         if not 1 <= self.max_concurrency <= 200:
             raise DeployError("--max-concurrency must be from 1 to 200")
         if not 0 <= self.capture_percent <= 100:
@@ -131,6 +133,9 @@ def update(
     name = _model_and_config(client, endpoint, stamp or _stamp())
     client.update_endpoint(EndpointName=endpoint.name, EndpointConfigName=name)
     (wait or _waiter(client))(endpoint.name)
+    serving = serving_config(client, endpoint.name)
+    if serving != name:  # SageMaker rolled the update back: the old pair still serves, and stays
+        raise DeployError(f"endpoint {endpoint.name} still serves {serving}, not {name}: the update did not take")
     done = [f"model {name}", f"endpoint configuration {name}", f"endpoint {endpoint.name} now serves {name}"]
     return done + _remove_pair(client, old)
 
@@ -202,6 +207,8 @@ def transform(
 
 
 def _endpoint(args: argparse.Namespace) -> Endpoint:
+    if not args.serverless and (args.memory is not None or args.max_concurrency is not None):
+        raise DeployError("--memory and --max-concurrency are Serverless Inference's: add --serverless")
     pairs = [pair.partition("=") for pair in args.env]
     if any(not key or sep != "=" for key, sep, _ in pairs):
         raise DeployError("--env takes NAME=VALUE")
@@ -212,8 +219,8 @@ def _endpoint(args: argparse.Namespace) -> Endpoint:
         role=args.role,
         instance_type=args.instance_type,
         instance_count=args.instance_count,
-        serverless_memory=args.memory if args.serverless else None,
-        max_concurrency=args.max_concurrency,
+        serverless_memory=(args.memory or 2048) if args.serverless else None,
+        max_concurrency=args.max_concurrency or 5,
         capture=args.capture,
         capture_percent=args.capture_percent,
         environment={key: value for key, _, value in pairs},
@@ -232,8 +239,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--instance-type", default="ml.m5.large")
         sub.add_argument("--instance-count", type=int, default=1)
         sub.add_argument("--serverless", action="store_true", help="Serverless Inference instead of instances")
-        sub.add_argument("--memory", type=int, default=2048, help="Serverless Inference's memory, MB")
-        sub.add_argument("--max-concurrency", type=int, default=5, help="Serverless Inference's concurrency")
+        sub.add_argument("--memory", type=int, help="Serverless Inference's memory, MB (default 2048)")
+        sub.add_argument("--max-concurrency", type=int, help="Serverless Inference's concurrency (default 5)")
         sub.add_argument("--capture", help="s3:// prefix: SageMaker Data Capture of requests and answers")
         sub.add_argument("--capture-percent", type=int, default=100)
         sub.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="the container's settings")
@@ -250,6 +257,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, client: Any = None) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     args = _parser().parse_args(argv)
     if client is None:
         import boto3
@@ -266,7 +275,7 @@ def main(argv: list[str] | None = None, client: Any = None) -> int:
             )
         else:
             done = delete(client, args.name)
-    except DeployError as error:
+    except (DeployError, BotoCoreError, ClientError) as error:  # what AWS refused, said in one line
         print(f"error: {error}", file=sys.stderr)
         return 2
     for line in done:

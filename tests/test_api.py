@@ -357,7 +357,13 @@ INVOCATIONS_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 
 def test_invocations_answers_as_post_root_does(client: FlaskClient) -> None:
     body = f"{SAMPLE}\n{HEALTHY}"
-    for accept in (None, "application/json", "*/*", "application/json; q=0.9, text/html"):
+    for accept in (
+        None,
+        "application/json",
+        "*/*",
+        "application/json; q=0.9, text/html",
+        "application/json; charset=utf-8",
+    ):
         headers = {"Accept": accept} if accept else {}
         response = post_csv(client, body, "/invocations", headers=headers)
         assert response.status_code == 200
@@ -441,3 +447,19 @@ def test_invocations_takes_mlflows_request_formats_and_a_header_row(client: Flas
         assert response.get_json() == expected, shape
     with_header = post_csv(client, f"{','.join(FIELD_NAMES)}\n{SAMPLE}\n{HEALTHY}", "/invocations")
     assert with_header.get_json() == expected
+
+
+def test_invocations_accept_parameters_do_not_change_the_type(client: FlaskClient) -> None:
+    for accept in ("text/csv; charset=utf-8", "text/csv;header=present"):
+        response = post_csv(client, SAMPLE, "/invocations", headers={"Accept": accept})
+        assert (response.status_code, response.mimetype) == (200, "text/csv"), accept
+
+
+def test_a_preflight_allows_the_protocols_headers(client: FlaskClient) -> None:
+    asked = "x-amzn-sagemaker-custom-attributes, inference-header-content-length, content-type"
+    response = client.options(
+        "/invocations",
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": asked},
+    )
+    allowed = {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")}
+    assert allowed >= {h.strip() for h in asked.split(",")}

@@ -186,6 +186,7 @@ def test_update_moves_the_endpoint_then_removes_the_old_pair() -> None:
             {"EndpointArn": "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/turbines"},
             {"EndpointName": "turbines", "EndpointConfigName": new},
         )
+        stub.add_response("describe_endpoint", described(new), {"EndpointName": "turbines"})
         stub.add_response(
             "describe_endpoint_config",
             {
@@ -231,3 +232,43 @@ def described(config: str) -> dict[str, Any]:
         "CreationTime": "2026-12-01",
         "LastModifiedTime": "2026-12-01",
     }
+
+
+def test_an_update_sagemaker_rolled_back_removes_nothing() -> None:
+    sagemaker = boto3.session.Session().client(
+        "sagemaker", region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    endpoint = Endpoint("turbines", IMAGE, "s3://models/v2.tar.gz", ROLE)
+    with Stubber(sagemaker) as stub:
+        stub.add_response("describe_endpoint", described("turbines-v1"), {"EndpointName": "turbines"})
+        stub.add_response("create_model", {"ModelArn": "arn:aws:sagemaker:eu-west-1:123456789012:model/turbines-v2"})
+        stub.add_response(
+            "create_endpoint_config",
+            {"EndpointConfigArn": "arn:aws:sagemaker:eu-west-1:123456789012:endpoint-config/turbines-v2"},
+        )
+        stub.add_response("update_endpoint", {"EndpointArn": "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/t"})
+        stub.add_response("describe_endpoint", described("turbines-v1"), {"EndpointName": "turbines"})
+        with pytest.raises(DeployError, match="still serves turbines-v1, not turbines-v2: the update did not take"):
+            update(sagemaker, endpoint, stamp="v2", wait=lambda name: None)
+        stub.assert_no_pending_responses()  # no delete was asked for
+
+
+@pytest.mark.parametrize(
+    ("options", "why"),
+    [
+        (["--memory", "1500"], "--memory and --max-concurrency are Serverless Inference's: add --serverless"),
+        (["--instance-count", "0"], "--instance-count must be at least 1"),
+    ],
+)
+def test_cli_refuses_options_that_do_not_fit_before_making_anything(moto: str, options: list[str], why: str) -> None:
+    done = command(
+        moto, "create", "t", "--image", IMAGE, "--model-data", "s3://m/model.tar.gz", "--role", ROLE, *options
+    )
+    assert (done.returncode, done.stderr.strip()) == (2, f"error: {why}")
+    assert ours(client(moto)) == {"endpoints": [], "configs": [], "models": []}
+
+
+def test_what_aws_refuses_is_one_line_not_a_traceback(moto: str) -> None:
+    done = command(moto, "create", "t", "--image", IMAGE, "--model-data", "s3://m/model.tar.gz", "--role", "not-an-arn")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr

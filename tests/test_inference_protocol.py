@@ -4,6 +4,7 @@ client."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -75,13 +76,17 @@ def test_the_sample_and_a_thousand_rows_score_as_post_root(
         expected = classic(client, batch)
         assert result.as_numpy("score").tolist() == [p["score"] for p in expected]
         assert result.as_numpy("predicted_label").tolist() == [p["predicted_label"] for p in expected]
-        assert result.get_response()["id"] == "batch-1"
+        answer = result.get_response()
+        assert answer["id"] == "batch-1"
+        for output in answer["outputs"]:  # sent as the client asked
+            assert ("binary_data_size" in output.get("parameters", {})) is binary and ("data" in output) is not binary
     assert expected[0] == {"score": 0.9877870058627136, "predicted_label": 1}
 
 
 def test_the_clients_default_binary_outputs(server: triton.InferenceServerClient, client: FlaskClient) -> None:
     result = server.infer(NAME, tensors([SAMPLE], binary=True), model_version=VERSION)  # no outputs named
     assert result.as_numpy("score").tolist() == [classic(client, [SAMPLE])[0]["score"]]
+    assert all("binary_data_size" in output["parameters"] for output in result.get_response()["outputs"])
 
 
 def test_a_bad_value_reaches_the_client_naming_row_and_field(server: triton.InferenceServerClient) -> None:
@@ -111,6 +116,9 @@ def request(**changes: Any) -> dict[str, Any]:
         ({**request(), "outputs": [{"name": "label"}]}, "outputs", "Each output must be"),
         ({**request(), "model": "x"}, "model", "Unknown key(s) in the request: model"),
         (request(data="64"), "wind_speed", "data must be a list"),
+        (request(parameters={"binary_data_size": 8}), "wind_speed", "has both data and binary_data_size"),
+        ({**request(), "parameters": {"binary_data_output": "yes"}}, "parameters", "must be true or false"),
+        ({**request(), "outputs": [{"name": "score", "parameters": {"classification": 2}}]}, "outputs", "binary_data"),
     ],
 )
 def test_protocol_errors_are_400s_naming_the_input(
@@ -127,6 +135,14 @@ def test_int64_numbers_and_nested_data_are_taken(client: FlaskClient) -> None:
     response = client.post(INFER, json=request(datatype="INT64", shape=[1, 1], data=[[64]]))
     assert response.status_code == 200
     assert response.get_json()["outputs"][0]["data"] == [classic(client, [SAMPLE])[0]["score"]]
+
+
+@pytest.mark.parametrize("length", ["²", "-1", "99999"])
+def test_a_header_length_that_is_not_the_json_part_is_a_400(client: FlaskClient, length: str) -> None:
+    body = json.dumps(request()).encode()
+    response = client.post(INFER, data=body, headers={"Inference-Header-Content-Length": length})
+    assert response.status_code == 400
+    assert "Inference-Header-Content-Length must be" in response.get_json()["error"]
 
 
 @pytest.mark.parametrize("path", ["/v2/models/another/infer", f"/v2/models/{NAME}/versions/9/infer"])

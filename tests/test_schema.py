@@ -175,8 +175,9 @@ def test_json_shapes(document: Any) -> None:
 
 
 def mlflow_bodies() -> dict[str, str]:
-    """The sample and the healthy reading in MLflow's scoring formats, as MLflow's own serializer writes them
-    (dataframe_records: pandas' orient="records", which MLflow's documentation gives for it)."""
+    """The sample and the healthy reading in MLflow's scoring formats: dataframe_split and inputs as MLflow's own
+    serializer writes them, dataframe_records and instances from pandas' orient="records" (MLflow's documentation
+    gives that for them; its serializer writes neither)."""
     import pandas as pd
     from mlflow.models import convert_input_example_to_serving_input
 
