@@ -53,6 +53,8 @@ class Endpoint:
             raise DeployError("--instance-count must be at least 1")
         if not 1 <= self.max_concurrency <= 200:
             raise DeployError("--max-concurrency must be from 1 to 200")
+        if self.serverless_memory is not None and self.capture:
+            raise DeployError("Serverless Inference does not take Data Capture: leave out --capture, or use instances")
         if not 0 <= self.capture_percent <= 100:
             raise DeployError("--capture-percent must be from 0 to 100")
         for value, option in ((self.model_data, "--model-data"), (self.capture, "--capture")):

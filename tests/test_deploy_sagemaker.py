@@ -138,6 +138,7 @@ def test_an_unknown_endpoint_is_an_error_not_a_traceback(moto: str) -> None:
         ({"max_concurrency": 0}, "--max-concurrency must be from 1 to 200"),
         ({"capture": "capture/turbines"}, "--capture must be an s3:// URI"),
         ({"model_data": "/tmp/model.tar.gz"}, "--model-data must be an s3:// URI"),
+        ({"serverless_memory": 2048, "capture": "s3://capture/t"}, "Serverless Inference does not take Data Capture"),
     ],
 )
 def test_settings_sagemaker_would_refuse_are_refused_first(options: dict[str, Any], why: str) -> None:
