@@ -147,6 +147,8 @@ def build_document(
     model: tuple[str, str], schema: Schema, routes: Iterable[Route], keys: bool = False
 ) -> dict[str, Any]:
     """The OpenAPI document for these routes of the model (name, version) whose readings have these fields."""
+    from app.inference_protocol import OUTPUTS  # the protocol's code loads with its document, not at start-up
+
     name, version = model
     fields = schema.fields
     reading = {
@@ -252,7 +254,7 @@ def build_document(
                 "items": {
                     "type": "object",
                     "properties": {
-                        "name": {"enum": ["score", "predicted_label"]},
+                        "name": {"enum": list(OUTPUTS)},
                         "parameters": {
                             "type": "object",
                             "properties": {"binary_data": {"type": "boolean"}},
@@ -278,8 +280,8 @@ def build_document(
                 "items": {
                     "type": "object",
                     "properties": {
-                        "name": {"enum": ["score", "predicted_label"]},
-                        "datatype": {"enum": ["FP64", "INT64"]},
+                        "name": {"enum": list(OUTPUTS)},
+                        "datatype": {"enum": list(OUTPUTS.values())},
                         "shape": {"type": "array", "items": {"type": "integer"}},
                         "data": {"type": "array"},
                         "parameters": {"type": "object"},
