@@ -9,7 +9,7 @@ import pytest
 
 from app.backends.embedded import EmbeddedBackend
 from app.training.data import turbine_dataset
-from app.training.fit import metrics, train
+from app.training.fit import BINS, histogram, metrics, train
 from app.training.reading import infer_schema
 
 
@@ -37,10 +37,12 @@ def test_train_holds_out_a_stratified_fifth_and_exports_a_loadable_artifact() ->
 
 
 def test_metrics_count_the_confusion_matrix_at_the_threshold() -> None:
-    measured = metrics([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], 0.5)
+    measured = metrics([0, 0, 1, 1], [0.1, 0.6, 0.4, 1.0], 0.5)
     assert measured == {
         "rows": 4,
         "positive_rate": 0.5,
+        "predicted_positive_rate": 0.5,
+        "score_counts": [0, 1, 0, 0, 1, 0, 1, 0, 0, 1],  # 1.0 falls in the last bin
         "roc_auc": 0.75,
         "accuracy": 0.5,
         "precision": 0.5,
@@ -55,3 +57,21 @@ def test_importing_training_does_not_import_scikit_learn() -> None:
         "assert not {'sklearn', 'numpy'} & {name.split('.')[0] for name in sys.modules}, 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_histogram_has_bins_of_about_equal_count_with_their_means() -> None:
+    values = [float(v % 97) for v in range(2000)]
+    found = histogram(values)
+    assert found["edges"][0] == 0 and found["edges"][-1] == 96
+    assert sum(found["counts"]) == 2000 and len(found["counts"]) == BINS
+    assert max(found["counts"]) - min(found["counts"]) <= 2 * 2000 / 97
+    assert all(a <= m <= b for a, m, b in zip(found["edges"], found["means"], found["edges"][1:], strict=False))
+
+
+def test_a_histogram_of_repeated_values_keeps_only_bins_that_hold_some() -> None:
+    assert histogram([0.0, 0.0, 0.0, 0.0, 1.0, 2.0]) == {
+        "edges": [0.0, 0.25, 1.25, 2.0],
+        "counts": [4, 1, 1],
+        "means": [0.0, 1.0, 2.0],
+    }
+    assert histogram([5.0]) == {"edges": [5.0, 5.0], "counts": [1], "means": [5.0]}

@@ -5,6 +5,7 @@ scikit-learn is imported only inside the functions here: serving never needs it.
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 THRESHOLD = 0.5
 HELD_OUT = 0.2
+BINS = 20  # equal-frequency bins of each number's training values, for the drift report
+SCORE_BINS = 10  # equal-width bins of the held-out scores
 
 
 def build_pipeline(schema: Schema, seed: int) -> Pipeline:
@@ -52,9 +55,13 @@ def metrics(labels: Sequence[int], scores: Sequence[float], threshold: float) ->
 
     predicted = [int(s >= threshold) for s in scores]
     (tn, fp), (fn, tp) = confusion_matrix(labels, predicted, labels=[0, 1]).tolist()
+    score_counts = Counter(min(int(s * SCORE_BINS), SCORE_BINS - 1) for s in scores)
     return {
         "rows": len(labels),
         "positive_rate": sum(labels) / len(labels),
+        "predicted_positive_rate": sum(predicted) / len(predicted),
+        # Scores in [k/SCORE_BINS, (k+1)/SCORE_BINS), the last bin closed.
+        "score_counts": [score_counts[k] for k in range(SCORE_BINS)],
         "roc_auc": float(roc_auc_score(labels, scores)),
         "accuracy": float(accuracy_score(labels, predicted)),
         "precision": float(precision_score(labels, predicted, zero_division=0)),
@@ -64,7 +71,8 @@ def metrics(labels: Sequence[int], scores: Sequence[float], threshold: float) ->
 
 
 def distribution(schema: Schema, rows: Sequence[Reading]) -> dict[str, Any]:
-    """Each field's training distribution: quartiles of a number, shares of a category."""
+    """Each field's training distribution: quartiles, standard deviation and histogram of a number, shares of a
+    category."""
     summary: dict[str, Any] = {}
     for field, column in zip(schema.fields, zip(*rows, strict=True), strict=True):
         if field.categories:
@@ -79,8 +87,29 @@ def distribution(schema: Schema, rows: Sequence[Reading]) -> dict[str, Any]:
                 "q3": q3,
                 "max": max(column),
                 "mean": statistics.fmean(column),
+                "std": statistics.pstdev(column),
+                "histogram": histogram(column),
             }
     return summary
+
+
+def histogram(values: Sequence[float]) -> dict[str, list[float]]:
+    """Up to BINS bins holding about as many values each: `edges` from the smallest value to the largest, and
+    each bin's count and mean. Bin k holds edges[k] <= value < edges[k + 1], the last bin also its upper edge."""
+    ordered = sorted(values)
+    cuts = statistics.quantiles(ordered, n=BINS, method="inclusive") if len(ordered) > 1 else []
+    edges = sorted({ordered[0], *cuts, ordered[-1]})
+    if len(edges) == 1:
+        edges.append(edges[0])
+    members: list[list[float]] = [[] for _ in edges[1:]]
+    for value in ordered:
+        members[min(bisect.bisect_right(edges, value) - 1, len(members) - 1)].append(value)
+    kept = [k for k, found in enumerate(members) if found]
+    return {
+        "edges": [edges[0], *(edges[k + 1] for k in kept)],
+        "counts": [len(members[k]) for k in kept],
+        "means": [statistics.fmean(members[k]) for k in kept],
+    }
 
 
 def export(pipeline: Pipeline, schema: Schema, threshold: float, extra: dict[str, Any]) -> dict[str, Any]:
