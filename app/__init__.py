@@ -12,7 +12,7 @@ from flask import Flask
 from flask_cors import CORS
 
 from app import config as settings
-from app.backends import Backend, make_backend
+from app.backends import Backend, identity, make_backend
 from app.docs import add_swagger_ui
 from app.errors import register_error_handlers
 from app.logs import init_logging
@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         expose_headers=[
             HEADER_LENGTH,
             "X-Request-Id",
+            "X-Inference-Id",
             "Retry-After",
             "X-RateLimit-Limit",
             "X-RateLimit-Remaining",
@@ -57,13 +58,18 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         max_age=600,
     )
     register_error_handlers(app)
-    observe = init_metrics(app)
+    metrics = init_metrics(app)
     init_security(app)
+    if app.config["CAPTURE_URI"]:
+        from app.monitoring.capture import capture_from_config
+
+        counted = metrics.captured if metrics else None
+        app.extensions["capture"] = capture_from_config(app.config, identity(app.extensions["backend"]), counted)
 
     from app import api, cli
 
     app.register_blueprint(api.bp)
     add_swagger_ui(app)
     cli.register_commands(app)
-    add_request_middleware(app, security_headers(app), observe)
+    add_request_middleware(app, security_headers(app), metrics.observe if metrics else None)
     return app

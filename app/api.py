@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from html import escape
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask import Blueprint, Flask, Request, Response, current_app, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.backends import Backend, Predictions
+from app.backends import Backend, Predictions, identity
 from app.errors import (
     ApiError,
     NotAcceptable,
@@ -26,6 +27,9 @@ from app.openapi import build_document
 from app.routes import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT, HEADER_LENGTH, INVOCATION_ANSWERS, ROUTES
 from app.schema import ReadingsError, TooManyReadings, UnsupportedBody, shown
 from app.telemetry import record
+
+if TYPE_CHECKING:
+    from app.monitoring.capture import Capture
 
 bp = Blueprint("api", __name__)
 OPENAPI_KEY = "turbine_status.openapi"  # the built document, in app.extensions
@@ -77,8 +81,12 @@ def _scored(explain: bool = False, values: list[list[Any]] | None = None) -> tup
         rows = backend.schema.parse_values(values, app.config["MAX_ROWS"])
     served = record(req.environ)
     served.rows = len(rows)
-    predictions = backend.predict(rows, explain=explain)
+    served.inference_id = inference_id = secrets.token_hex(16)
+    predictions = backend.predict(rows, explain=explain, inference_id=inference_id)
     served.labels = predictions.labels
+    capture: Capture | None = app.extensions.get("capture")
+    if capture is not None and capture.wanted():
+        capture.predicted(inference_id, rows.columns, predictions.scores, predictions.labels)
     return backend, predictions
 
 
@@ -186,6 +194,21 @@ def _explain_attribute() -> bool:
     return "true" in values
 
 
+@bp.post("/v1/feedback")
+def feedback() -> Response:
+    """Take ground truth back: the label each reading of an answered request turned out to have."""
+    from app.monitoring.feedback import parse_feedback
+
+    capture: Capture | None = current_app.extensions.get("capture")
+    if capture is None:
+        raise ApiError(
+            "Capture is off: ground truth is kept only with CAPTURE_URI set.", status=409, code="capture_off"
+        )
+    truths = parse_feedback(_body(request), request.mimetype, current_app.config["MAX_ROWS"])
+    capture.add(truths)
+    return json_response({"accepted": len(truths)}, 202)
+
+
 # The Open Inference Protocol (V2): the model is the one /v1/model describes, by its name and version.
 @bp.get("/v2")
 def v2_server() -> Response:
@@ -202,15 +225,9 @@ def v2_ready() -> Response:
     return json_response({"ready": True})  # the app exists only once its backend is built
 
 
-def _identity() -> tuple[str, str]:
-    """The served model's name and version, as /v1/model gives them (a SageMaker endpoint's name)."""
-    info = _backend().describe()
-    return str(info.get("name") or info.get("endpoint")), str(info.get("version", "1"))
-
-
 def _served(name: str, version: str | None) -> tuple[str, str]:
     """The served model's name and version, if the path names them; raises a 404 naming what it serves."""
-    served = _identity()
+    served = identity(_backend())
     if name != served[0] or version not in (None, served[1]):
         asked = f"{name} version {version}" if version else name
         raise ApiError(
@@ -299,9 +316,10 @@ def openapi() -> Response:
     if OPENAPI_KEY not in extensions:
         backend, config = _backend(), current_app.config
         extensions[OPENAPI_KEY] = build_document(
-            _identity(),
+            identity(_backend()),
             backend.schema,
             [route for route in ROUTES if route.served(config)],
             bool(config["API_KEYS"]),
+            config["MAX_ROWS"],
         )
     return json_response(extensions[OPENAPI_KEY])

@@ -106,6 +106,15 @@ def _rate_limit(name: str, text: str) -> str:
     return text
 
 
+def _capture_uri(name: str, text: str) -> str:
+    uri = text.strip()
+    if uri in ("", "log:") or (uri.startswith("s3://") and uri[len("s3://") :].partition("/")[0]):
+        return uri
+    if uri.startswith("file://") and uri[len("file://") :].startswith("/"):
+        return uri
+    raise ConfigError(name, f"must be file:///ABSOLUTE/DIR, s3://BUCKET/PREFIX or log:, got {text!r}")
+
+
 def _origins(name: str, text: str) -> str | list[str]:
     origins = [o.strip() for o in text.split(",") if o.strip()]
     if not origins:
@@ -133,6 +142,13 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     "LOG_LEVEL": ("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "the turbine_status loggers'"),
     "METRICS": ("off", _choice("off", "prometheus", "emf"), "off, prometheus (GET /metrics) or emf (CloudWatch lines)"),
     "PROMETHEUS_MULTIPROC_DIR": ("", _text, "with METRICS=prometheus under gunicorn: the workers' shared directory"),
+    "CAPTURE_URI": (
+        "",
+        _capture_uri,
+        "capture predictions and ground truth to file:///DIR, s3://BUCKET/PREFIX or log:",
+    ),
+    "CAPTURE_SAMPLE": (100, _whole(0, 100), "percentage of scoring requests captured"),
+    "CAPTURE_BUFFER": (10_000, _positive_int, "records held for a slow or failing sink; beyond, new ones are dropped"),
     # SageMaker's container contract: set by SageMaker, read by `flask serve-sagemaker` and by the limits.
     "SAGEMAKER_BASE_DIR": ("/opt/ml", _text, "serve-sagemaker: the model is the artifact in its model/ folder"),
     "SAGEMAKER_BIND_TO_PORT": (8080, _whole(1, 65535), "serve-sagemaker: the port gunicorn binds on 0.0.0.0"),
@@ -194,6 +210,9 @@ def resolve(environ: Mapping[str, str], config: Mapping[str, Any] | None) -> dic
         resolved["MAX_CONTENT_LENGTH"] = resolved["SAGEMAKER_MAX_PAYLOAD_IN_MB"] * MEBIBYTE
     if resolved["SAGEMAKER_BATCH"] and "MAX_ROWS" not in given:
         resolved["MAX_ROWS"] = resolved["MAX_CONTENT_LENGTH"]  # a line holds at least one byte
+    if environ.get("AWS_LAMBDA_FUNCTION_NAME") and resolved["CAPTURE_URI"] not in ("", "log:"):
+        # Lambda freezes the function between requests: a buffer would wait, and be lost with the instance.
+        raise ConfigError("CAPTURE_URI", "on AWS Lambda, capture writes log lines: set it to log:")
     if resolved["PROMETHEUS_MULTIPROC_DIR"] != environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
         raise ConfigError(
             "PROMETHEUS_MULTIPROC_DIR",

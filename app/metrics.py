@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, Response, request
 
@@ -17,7 +17,7 @@ from app.telemetry import current_record
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-    from app.telemetry import Observer, RequestRecord
+    from app.telemetry import RequestRecord
 
 # The same names under Prometheus and CloudWatch.
 REQUESTS = "turbine_status_requests_total"
@@ -25,6 +25,7 @@ LATENCY = "turbine_status_request_duration_seconds"
 ROWS = "turbine_status_rows_per_request"
 PREDICTIONS = "turbine_status_predictions_total"
 BACKEND_ERRORS = "turbine_status_backend_errors_total"
+CAPTURED = "turbine_status_capture_records_total"
 NAMESPACE = "turbine-status"  # CloudWatch's
 ROW_BUCKETS = (1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10_000)
 UNMATCHED = "unmatched"  # the route of a request no rule matched: any path would make a label value otherwise
@@ -70,6 +71,12 @@ class PrometheusMetrics:
         self.rows = Histogram(ROWS, "Readings in a scoring request", ["route"], buckets=ROW_BUCKETS, registry=own)
         self.predictions = PromCounter(PREDICTIONS, "Readings scored, by label", ["predicted_label"], registry=own)
         self.backend_errors = PromCounter(BACKEND_ERRORS, "Backend failures answered, by code", ["code"], registry=own)
+        self.capture = PromCounter(
+            CAPTURED, "Capture records written, failed (kept to retry) and dropped", ["outcome"], registry=own
+        )
+
+    def captured(self, outcome: str, count: int) -> None:
+        self.capture.labels(outcome).inc(count)
 
     def observe(self, environ: WSGIEnvironment, record: RequestRecord) -> None:
         method, route, status_text = _labels(environ, record)
@@ -104,6 +111,7 @@ SERVED = _directive(["method", "route", "status"], (REQUESTS, "Count"), (LATENCY
 SERVED_WITH_ROWS = _directive(["method", "route", "status"], (REQUESTS, "Count"), (LATENCY, "Seconds"), (ROWS, "Count"))
 PREDICTED = _directive(["predicted_label"], (PREDICTIONS, "Count"))
 FAILED = _directive(["code"], (BACKEND_ERRORS, "Count"))
+CAPTURE_TROUBLE = _directive(["outcome"], (CAPTURED, "Count"))
 
 
 class EmfMetrics:
@@ -133,9 +141,25 @@ class EmfMetrics:
             more = {"_aws": {**metadata, "CloudWatchMetrics": [PREDICTED]}, "request_id": request_id}
             metrics_log.info("metrics", extra={FIELDS: {**more, "predicted_label": label, PREDICTIONS: count}})
 
+    def captured(self, outcome: str, count: int) -> None:
+        """Capture's failed and dropped records; written ones are not worth a log line each."""
+        if outcome != "written":
+            metadata = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [CAPTURE_TROUBLE]}
+            metrics_log.info("metrics", extra={FIELDS: {"_aws": metadata, "outcome": outcome, CAPTURED: count}})
 
-def init_metrics(app: Flask) -> Observer | None:
-    """What the request middleware tells each request to, when METRICS is on; adds GET /metrics for Prometheus.
+
+class Metrics(Protocol):
+    def observe(self, environ: WSGIEnvironment, record: RequestRecord) -> None:
+        """Count a request that has been answered."""
+        ...
+
+    def captured(self, outcome: str, count: int) -> None:
+        """Count capture records by outcome: written, failed or dropped."""
+        ...
+
+
+def init_metrics(app: Flask) -> Metrics | None:
+    """What counts each request and capture's outcomes, when METRICS is on; adds GET /metrics for Prometheus.
 
     /metrics is not an open endpoint: with API keys on it needs one, like the API."""
     kind = app.config["METRICS"]
@@ -146,7 +170,7 @@ def init_metrics(app: Flask) -> Observer | None:
     if kind == "emf":
         # The metrics are not log chatter: LOG_LEVEL does not silence them (their own logger does).
         metrics_log.setLevel(logging.INFO)
-        return EmfMetrics().observe
+        return EmfMetrics()
     prometheus = PrometheusMetrics(app.config["PROMETHEUS_MULTIPROC_DIR"])
     app.add_url_rule("/metrics", "metrics", prometheus.view, methods=["GET"])
-    return prometheus.observe
+    return prometheus

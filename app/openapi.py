@@ -16,6 +16,7 @@ ERROR_STATUSES = {
     "404": "No such file, or (/v2) no such model or version: the path names the model /v1/model describes.",
     "413": "The body is over MAX_CONTENT_LENGTH bytes or holds more than MAX_ROWS readings.",
     "406": "Accept names none of the answer's media types.",
+    "409": "Capture is off (CAPTURE_URI is not set), so there is nowhere to keep ground truth.",
     "415": "A content type other than text/csv, text/plain or application/json, or a charset other than UTF-8.",
     "429": "The rate limit for this key or client address is used up; see Retry-After.",
     "500": "An unexpected server error (no traceback is given).",
@@ -144,10 +145,12 @@ def _errors(*statuses: str) -> dict[str, Any]:
 
 
 def build_document(
-    model: tuple[str, str], schema: Schema, routes: Iterable[Route], keys: bool = False
+    model: tuple[str, str], schema: Schema, routes: Iterable[Route], keys: bool = False, max_rows: int = 10_000
 ) -> dict[str, Any]:
     """The OpenAPI document for these routes of the model (name, version) whose readings have these fields."""
-    from app.inference_protocol import OUTPUTS  # the protocol's code loads with its document, not at start-up
+    # The protocol's and the feedback's code load with the document, not at start-up.
+    from app.inference_protocol import OUTPUTS
+    from app.monitoring.feedback import INFERENCE_ID
 
     name, version = model
     fields = schema.fields
@@ -334,7 +337,48 @@ def build_document(
         },
         "required": ["predictions", "model"],
     }
+    feedback_request = {
+        "type": "object",
+        "properties": {
+            "feedback": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": max_rows,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "inference_id": {
+                            "type": "string",
+                            "pattern": f"^{INFERENCE_ID.pattern}$",
+                            "description": "The X-Inference-Id of the answer",
+                        },
+                        "label": {
+                            "type": "integer",
+                            "enum": [0, 1],
+                            "description": "What the reading turned out to be",
+                        },
+                        "row": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": max_rows,
+                            "default": 1,
+                            "description": "Which reading of that request, from 1",
+                        },
+                    },
+                    "required": ["inference_id", "label"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["feedback"],
+        "additionalProperties": False,
+    }
     answers = {
+        "accepted": {
+            "type": "object",
+            "properties": {"accepted": {"type": "integer", "minimum": 1}},
+            "required": ["accepted"],
+        },
         "classic": classic,
         "versioned": versioned,
         "infer": infer_answer,
@@ -384,7 +428,7 @@ def build_document(
                 else {}
             ),
             "responses": {
-                "200": {
+                answer.status: {
                     "description": answer.description,
                     # A JSON answer has the named schema; any other (CSV, JSON Lines, HTML) is text.
                     "content": {
@@ -397,7 +441,7 @@ def build_document(
         }
 
     def body(route: Route, media_type: str) -> dict[str, Any]:
-        return infer_request if route.body == "infer" else bodies[media_type]
+        return {"infer": infer_request, "feedback": feedback_request}.get(route.body) or bodies[media_type]
 
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:

@@ -26,6 +26,7 @@ class Answer:
     description: str
     media_types: tuple[str, ...]
     body: str
+    status: str = "200"
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Route:
     summary: str
     answer: Answer
     bodies: tuple[str, ...] = ()  # the request body's media types
-    body: str = "readings"  # the request body's schema in the document: readings, or an infer request
+    body: str = "readings"  # the request body's schema in the document: readings, an infer request, or feedback
     errors: tuple[str, ...] = ()  # the error statuses it may answer; 401 is added for a keyed route with keys on
     parameters: tuple[str, ...] = ()  # its query and header parameters' names
     when: tuple[str, str] | None = None  # (setting, value): served only with that setting
@@ -71,6 +72,16 @@ ROUTES = (
         bodies=CSV_AND_JSON,
         errors=SCORING_ERRORS,
         parameters=("explain",),
+    ),
+    Route(
+        "/v1/feedback",
+        "api.feedback",
+        "POST",
+        "Send ground truth back: the label a scored reading turned out to have (kept with the capture)",
+        Answer("Accepted: written to the capture, off the request path", ("application/json",), "accepted", "202"),
+        bodies=("application/json",),
+        body="feedback",
+        errors=("400", "409", "413", "415", "429", "500"),
     ),
     Route(
         "/invocations",

@@ -270,7 +270,7 @@ def _integer(text: str) -> int | _LongInteger:
     return int(text) if len(text) <= 400 else _LongInteger(text)
 
 
-def _load_json(text: str) -> Any:
+def load_json(text: str) -> Any:
     """The JSON document; raises ValueError for invalid JSON and RecursionError for deep nesting."""
     try:
         return json.loads(text, parse_constant=_reject_constant)
@@ -462,7 +462,7 @@ class Schema:
     def parse_json(self, text: str, max_rows: int) -> Readings:
         """Readings from a reading object, a list of them, or a list or frame of them under one of WRAPPERS."""
         try:
-            document = _load_json(text)
+            document = load_json(text)
         except ValueError as problem:
             raise ReadingsError(f"The body is not valid JSON: {problem}.") from None
         except RecursionError:

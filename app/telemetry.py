@@ -36,6 +36,7 @@ class RequestRecord:
     """What one request was: written while it is served, read once when it is answered."""
 
     request_id: str
+    inference_id: str | None = None  # a scoring request's, which the capture and X-Inference-Id carry
     route: str | None = None  # the URL rule matched, noted when the metrics are on
     rows: int | None = None  # readings in a scoring request
     labels: Sequence[int] = ()  # the predicted labels, in order
@@ -97,6 +98,8 @@ class RequestMiddleware:
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
             record.status = int(status[:3])
             headers.append(("X-Request-Id", record.request_id))
+            if record.inference_id:
+                headers.append(("X-Inference-Id", record.inference_id))
             self.secure(status, headers)
             return start_response(status, headers, exc_info)
 

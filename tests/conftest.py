@@ -33,7 +33,7 @@ class FailingBackend:
     name = "failing"
     schema = turbine_schema()
 
-    def predict(self, rows: list[Reading], explain: bool = False) -> None:
+    def predict(self, rows: list[Reading], explain: bool = False, inference_id: str | None = None) -> None:
         raise BackendError("The endpoint took too long.", status=504, code="backend_timeout")
 
     def describe(self) -> dict[str, object]:

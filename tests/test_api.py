@@ -225,7 +225,7 @@ class BrokenBackend:
     name = "broken"
     schema = TURBINE
 
-    def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
+    def predict(self, rows: Sequence[Reading], explain: bool = False, inference_id: str | None = None) -> Predictions:
         raise RuntimeError("secret internal detail")
 
     def describe(self) -> dict[str, object]:
@@ -320,7 +320,7 @@ def test_classic_answer_is_the_same_with_or_without_an_origin(
         client.post("/", data=body, content_type=content_type, headers=headers, environ_overrides=environ)
         for headers in ({}, {"Origin": ORIGIN})
     ]
-    cors = ("Access-Control-", "Vary", "X-Request-Id")
+    cors = ("Access-Control-", "Vary", "X-Request-Id", "X-Inference-Id")  # the ids differ per request
     plain, with_origin = ((a.status, a.data, [h for h in a.headers if not h[0].startswith(cors)]) for a in answers)
     assert plain == with_origin
     assert answers[1].headers["Access-Control-Allow-Origin"] == "*"

@@ -41,6 +41,9 @@ BOTH_WAYS: dict[str, tuple[str, Any, Any]] = {
     "LOG_LEVEL": ("DEBUG", "DEBUG", "DEBUG"),
     "METRICS": ("emf", "emf", "emf"),
     "PROMETHEUS_MULTIPROC_DIR": ("", "", ""),
+    "CAPTURE_URI": (" s3://bucket/capture ", "s3://bucket/capture", "s3://bucket/capture"),
+    "CAPTURE_SAMPLE": ("25", 25, 25),
+    "CAPTURE_BUFFER": ("500", 500, 500),
     "SAGEMAKER_BASE_DIR": ("/srv/ml", "/srv/ml", "/srv/ml"),
     "SAGEMAKER_BIND_TO_PORT": ("9000", 9000, 9000),
     "SAGEMAKER_MODEL_SERVER_WORKERS": ("4", 4, 4),
@@ -97,6 +100,11 @@ def test_environment_values_are_parsed() -> None:
         ("METRICS", "statsd", "METRICS: must be one of off, prometheus, emf"),
         ("RATELIMIT_DEFAULT", "lots", "RATELIMIT_DEFAULT: must read like '600 per minute'"),
         ("TRUSTED_PROXY_HOPS", "-1", "TRUSTED_PROXY_HOPS: must be from 0 to 5"),
+        ("CAPTURE_URI", "file://capture", "CAPTURE_URI: must be file:///ABSOLUTE/DIR, s3://BUCKET/PREFIX or log:"),
+        ("CAPTURE_URI", "s3:///prefix", "CAPTURE_URI: must be file:///ABSOLUTE/DIR"),
+        ("CAPTURE_URI", "/var/capture", "CAPTURE_URI: must be file:///ABSOLUTE/DIR"),
+        ("CAPTURE_SAMPLE", "101", "CAPTURE_SAMPLE: must be from 0 to 100"),
+        ("CAPTURE_BUFFER", "0", "CAPTURE_BUFFER: must be positive"),
     ],
 )
 def test_bad_values_are_named_from_the_environment_and_from_code(name: str, value: Any, message: str) -> None:
@@ -117,6 +125,14 @@ def test_factory_reads_environment_then_explicit_config(monkeypatch: pytest.Monk
 def test_the_sagemaker_region_falls_back_to_aws_region() -> None:
     assert from_env({"AWS_REGION": "us-east-2"})["SAGEMAKER_REGION"] == "us-east-2"
     assert from_env({"AWS_REGION": "us-east-2", "SAGEMAKER_REGION": "eu-north-1"})["SAGEMAKER_REGION"] == "eu-north-1"
+
+
+def test_on_lambda_capture_writes_log_lines() -> None:
+    """A buffer would wait while Lambda freezes the function, and go with the instance."""
+    lambda_environ = {"AWS_LAMBDA_FUNCTION_NAME": "turbine-status-dev"}
+    with pytest.raises(ConfigError, match="CAPTURE_URI: on AWS Lambda, capture writes log lines: set it to log:"):
+        resolve(lambda_environ, {"CAPTURE_URI": "s3://bucket/capture"})
+    assert resolve(lambda_environ, {"CAPTURE_URI": "log:"})["CAPTURE_URI"] == "log:"
 
 
 def test_the_prometheus_directory_from_code_must_be_the_environments(monkeypatch: pytest.MonkeyPatch) -> None:

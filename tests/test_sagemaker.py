@@ -16,7 +16,7 @@ import pytest
 import requests
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 from botocore.response import StreamingBody
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -127,6 +127,7 @@ def test_readings_are_sent_as_headerless_csv_in_field_order(stubbed: tuple[Flask
         "ContentType": "text/csv",
         "Accept": "application/json",
         "Body": "TID008,VAWT,64.0,80.0,46.0,21.0,55.0,55.0,7.0,34.0,NE",
+        "InferenceId": ANY,  # the answer's X-Inference-Id: test_the_inference_id_goes_to_the_endpoint
     }
     stubber.add_response("invoke_endpoint", answer(npy([0.97], (1,)), "application/x-npy"), expected)
     response = client.post("/", json={"instances": [["TID008", "VAWT", 64, 80, 46, 21, 55, 55, 7, 34, "NE"]]})
@@ -349,6 +350,27 @@ def test_no_answer_from_an_endpoint_gives_a_500(payload: bytes, content_type: st
     assert response.status_code in (200, 502), response.get_data(as_text=True)
     if response.status_code == 502:
         assert response.get_json()["error"] == "bad_model_answer"
+
+
+class RecordingClient:
+    meta = type("Meta", (), {"region_name": REGION})()
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke_endpoint(self, **kwargs: Any) -> Any:
+        self.calls.append(kwargs)
+        return answer(b'{"predictions": [{"score": 0.97}, {"score": 0.1}]}', "application/json")
+
+
+def test_the_inference_id_goes_to_the_endpoint() -> None:
+    """The endpoint's own Data Capture records then join the answer's, by InferenceId."""
+    recording = RecordingClient()
+    client = create_app(backend=SageMakerBackend(ENDPOINT, recording)).test_client()
+    answers = [client.post("/", data=f"{SAMPLE}\n{HEALTHY}", content_type="text/csv") for _ in range(2)]
+    ids = [a.headers["X-Inference-Id"] for a in answers]
+    assert [call["InferenceId"] for call in recording.calls] == ids
+    assert len(set(ids)) == 2 and all(re.fullmatch("[0-9a-f]{32}", i) for i in ids)
 
 
 class TimingOutClient:

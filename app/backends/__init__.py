@@ -22,13 +22,20 @@ class Backend(Protocol):
     name: str
     schema: Schema  # the fields its readings have, which the API validates against
 
-    def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
-        """Score readings in order; raises BackendError when the model cannot answer."""
+    def predict(self, rows: Sequence[Reading], explain: bool = False, inference_id: str | None = None) -> Predictions:
+        """Score readings in order; raises BackendError when the model cannot answer. `inference_id` names the
+        request in the capture, for a backend that records it too."""
         ...
 
     def describe(self) -> dict[str, Any]:
         """What /ping and /v1/model report about this backend and its model."""
         ...
+
+
+def identity(backend: Backend) -> tuple[str, str]:
+    """The served model's name and version, as /v1/model gives them (a SageMaker endpoint's name)."""
+    info = backend.describe()
+    return str(info.get("name") or info.get("endpoint")), str(info.get("version", "1"))
 
 
 def configured_schema(config: Mapping[str, Any]) -> Schema | None:

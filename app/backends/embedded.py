@@ -207,7 +207,7 @@ class EmbeddedBackend:
         except ModelFileError as problem:
             raise _invalid(path, problem) from None
 
-    def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
+    def predict(self, rows: Sequence[Reading], explain: bool = False, inference_id: str | None = None) -> Predictions:
         margins = self.model.margins(rows)
         if self.model.link == "logistic":
             scores = list(map(_probability, margins))

@@ -177,14 +177,14 @@ class SageMakerBackend:
     def region(self) -> str:
         return str(self.client.meta.region_name)
 
-    def predict(self, rows: Sequence[Reading], explain: bool = False) -> Predictions:
+    def predict(self, rows: Sequence[Reading], explain: bool = False, inference_id: str | None = None) -> Predictions:
         if explain:
             raise ApiError(
                 "Explanations come from the embedded model; the SageMaker backend cannot give them.",
                 status=400,
                 code="explain_unsupported",
             )
-        payload, content_type = self._invoke(to_csv(rows))
+        payload, content_type = self._invoke(to_csv(rows), inference_id)
         try:
             answers = parse_answer(payload, content_type)
             if len(answers) != len(rows):
@@ -195,8 +195,9 @@ class SageMakerBackend:
         labels = [int(score >= self.threshold) if label is None else label for score, label in answers]
         return Predictions(scores, labels)
 
-    def _invoke(self, body: str) -> tuple[bytes, str]:
-        """Call InvokeEndpoint and read its answer; raises BackendError with the status that fits the failure."""
+    def _invoke(self, body: str, inference_id: str | None) -> tuple[bytes, str]:
+        """Call InvokeEndpoint and read its answer; raises BackendError with the status that fits the failure. The
+        inference id goes along, so the endpoint's own Data Capture records join ours."""
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
@@ -208,8 +209,9 @@ class SageMakerBackend:
         )
 
         try:
+            named = {"InferenceId": inference_id} if inference_id else {}
             response = self.client.invoke_endpoint(
-                EndpointName=self.endpoint, ContentType="text/csv", Accept="application/json", Body=body
+                EndpointName=self.endpoint, ContentType="text/csv", Accept="application/json", Body=body, **named
             )
             return response["Body"].read(), str(response.get("ContentType", ""))
         except ClientError as error:

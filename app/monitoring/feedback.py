@@ -1,0 +1,77 @@
+"""Ground truth sent back: `{"feedback": [{"inference_id": ID, "label": 0 or 1, "row": N}]}`, checked item by
+item, every problem named by its item and field, as the readings' validator names rows and fields."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from app.monitoring.capture import GroundTruth
+from app.schema import JSON_TYPE, MAX_DETAILS, ReadingsError, TooManyReadings, UnsupportedBody, load_json, shown
+
+INFERENCE_ID = re.compile(r"[0-9a-f]{32}")  # as X-Inference-Id gives it
+ITEM_KEYS = ("inference_id", "label", "row")
+
+
+def _whole(value: Any) -> bool:
+    return type(value) is int  # a JSON integer: not true or false, not 1.0
+
+
+def _problems(item: Any, max_rows: int) -> list[tuple[str | None, str]]:
+    if not isinstance(item, dict):
+        return [(None, "an item must be an object with inference_id, label and, optionally, row")]
+    found: list[tuple[str | None, str]] = [(shown(key), "unknown field") for key in item if key not in ITEM_KEYS]
+    inference_id = item.get("inference_id")
+    if "inference_id" not in item:
+        found.append(("inference_id", "missing"))
+    elif not (isinstance(inference_id, str) and INFERENCE_ID.fullmatch(inference_id)):
+        found.append(
+            (
+                "inference_id",
+                f"{shown(repr(inference_id))} is not an inference id (32 hex digits, as X-Inference-Id gives)",
+            )
+        )
+    label = item.get("label")
+    if "label" not in item:
+        found.append(("label", "missing"))
+    elif not (_whole(label) and label in (0, 1)):
+        found.append(("label", f"{shown(repr(label))} is not 0 or 1"))
+    row = item.get("row", 1)
+    if not (_whole(row) and 1 <= row <= max_rows):
+        found.append(("row", f"{shown(repr(row))} is not a reading's number: a whole number from 1 to {max_rows}"))
+    return found
+
+
+def parse_feedback(body: bytes, mimetype: str, max_rows: int) -> list[GroundTruth]:
+    """The ground truth a feedback body holds; raises UnsupportedBody, TooManyReadings or ReadingsError naming each
+    bad item and field."""
+    if mimetype != JSON_TYPE:
+        raise UnsupportedBody(f"{mimetype or 'no Content-Type'} is not accepted; send application/json.")
+    try:
+        document = load_json(body.decode())
+    except (ValueError, RecursionError) as problem:
+        raise ReadingsError(f"The body is not valid JSON: {problem}.") from None
+    items = document.get("feedback") if isinstance(document, dict) else None
+    if not isinstance(items, list) or not items or set(document) != {"feedback"}:
+        raise ReadingsError(
+            'The body must be {"feedback": [{"inference_id": ..., "label": 0 or 1, "row": 1}, ...]}, with one or '
+            "more items and nothing else."
+        )
+    if len(items) > max_rows:
+        raise TooManyReadings(len(items), max_rows)
+    details = [
+        {"row": number, "field": field, "message": message}
+        for number, item in enumerate(items, 1)
+        for field, message in _problems(item, max_rows)
+    ]
+    if details:
+        first = details[0]
+        where = f"item {first['row']}" + (f", field {first['field']}" if first["field"] else "")
+        listed = "" if len(details) <= MAX_DETAILS else f" (the first {MAX_DETAILS} are listed)"
+        raise ReadingsError(
+            f"{len(details)} problem(s) in the feedback{listed}; first: {where}: {first['message']}",
+            details[:MAX_DETAILS],
+        )
+    now = time.time()
+    return [GroundTruth(item["inference_id"], item.get("row", 1), item["label"], now) for item in items]
