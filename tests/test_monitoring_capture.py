@@ -23,7 +23,7 @@ from flask import Flask
 from moto import mock_aws
 
 from app import create_app
-from app.monitoring.capture import Capture, GroundTruth, Scored, event_id
+from app.monitoring.capture import Capture, GroundTruth, Scored, capture_record, event_id
 from tests.conftest import HEALTHY, SAMPLE
 from tests.loopback import free_port, wait_for_port
 
@@ -371,3 +371,9 @@ def test_under_two_gunicorn_workers_every_request_is_captured_once_including_at_
     found = [r["eventMetadata"]["inferenceId"] for r in records(root)]
     assert sorted(found) == sorted(ids)  # each once, none lost at shutdown
     assert len({p.name for p in (root / "capture").rglob("*.jsonl")}) == 2  # a file per worker
+
+
+def test_a_category_that_needs_quotes_is_quoted_as_the_csv_module_writes_it() -> None:
+    quoted = Scored(ID, 1_796_000_000.0, [['wing "A", north', "plain"], [1.5, 2.0]], [0.5, 0.25], [1, 0])
+    assert capture_record(quoted)["captureData"]["endpointInput"]["data"] == '"wing ""A"", north",1.5\nplain,2.0'
+    assert capture_record(quoted)["eventMetadata"]["inferenceTime"] == "2026-11-30T00:53:20.000Z"

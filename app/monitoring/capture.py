@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import csv
+import functools
 import io
 import os
 import random
@@ -39,6 +40,7 @@ RETRY_SECONDS = (1.0, 5.0, 30.0)  # waits after 1, 2, and 3 or more failed write
 # What a sink's fate is counted as, in the metrics.
 WRITTEN, FAILED, DROPPED = "written", "failed", "dropped"
 SAFE_PART = re.compile(r"[^A-Za-z0-9._-]")
+NEEDS_QUOTES = re.compile(r'[",\r\n]').search
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +70,28 @@ def event_id(truth: GroundTruth) -> str:
     return truth.inference_id if truth.row == 1 else f"{truth.inference_id}:{truth.row}"
 
 
+@functools.lru_cache(maxsize=4)
+def _second(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+
+
+@functools.lru_cache(maxsize=4)
+def _hour(hours: int) -> str:
+    return time.strftime("%Y/%m/%d/%H", time.gmtime(hours * 3600))
+
+
 def iso_time(seconds: float) -> str:
     """ISO 8601 in UTC with milliseconds."""
     whole = int(seconds)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((seconds - whole) * 1000):03d}Z"
+    return f"{_second(whole)}.{int((seconds - whole) * 1000):03d}Z"
 
 
-def _csv(rows: Any) -> str:
+def _csv(columns: Sequence[list[Any]]) -> str:
+    """Rows of the columns as CSV lines, a number as its repr; the csv module only when a text needs quoting."""
+    categories = [column for column in columns if type(column[0]) is str]
+    rows = list(zip(*[column if type(column[0]) is str else map(repr, column) for column in columns], strict=True))
+    if not any(NEEDS_QUOTES("".join(column)) for column in categories):
+        return "\n".join(map(",".join, rows))
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue().rstrip("\n")
@@ -82,7 +99,7 @@ def _csv(rows: Any) -> str:
 
 def capture_record(scored: Scored) -> dict[str, Any]:
     """The Data Capture record of a scored request."""
-    readings = _csv(zip(*[[v if type(v) is str else repr(v) for v in c] for c in scored.columns], strict=True))
+    readings = _csv(scored.columns)
     answers = "\n".join(f"{score!r},{label}" for score, label in zip(scored.scores, scored.labels, strict=True))
     return {
         "captureData": {
@@ -192,7 +209,6 @@ class Capture:
         self._lock = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
 
     def wanted(self) -> bool:
         """Whether to capture this request: CAPTURE_SAMPLE percent of them."""
@@ -224,10 +240,9 @@ class Capture:
 
     def _start(self) -> None:
         # The thread starts with the first record, and again in a forked worker, which inherits no threads.
-        if self._thread is None or self._pid != os.getpid():
+        if self._thread is None or not self._thread.is_alive():
             if self._thread is None:
                 atexit.register(self.close)
-            self._pid = os.getpid()
             self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
             self._thread.start()
 
@@ -258,7 +273,7 @@ class Capture:
                 kind, record = "capture", capture_record(item)
             else:
                 kind, record = "ground-truth", ground_truth_record(item)
-            hour = time.strftime("%Y/%m/%d/%H", time.gmtime(item.time))
+            hour = _hour(int(item.time // 3600))
             groups.setdefault(f"{kind}/{self.model[0]}/{self.model[1]}/{hour}", []).append(orjson.dumps(record))
         try:
             for key, lines in groups.items():
