@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 
 from app.errors import ApiError
 from app.importing.commands import import_model_command
+from app.monitoring.commands import monitor_command
 from app.security import hash_key
 from app.training.commands import generate_data_command, train_command
 
@@ -106,5 +107,6 @@ def register_commands(app: Flask) -> None:
         check_url_command,
         hash_key_command,
         serve_sagemaker_command,
+        monitor_command,
     ):
         app.cli.add_command(command)
