@@ -115,6 +115,13 @@ def _capture_uri(name: str, text: str) -> str:
     raise ConfigError(name, f"must be file:///ABSOLUTE/DIR, s3://BUCKET/PREFIX or log:, got {text!r}")
 
 
+def _s3_uri(name: str, text: str) -> str:
+    uri = text.strip()
+    if uri and not (uri.startswith("s3://") and uri[len("s3://") :].partition("/")[0]):
+        raise ConfigError(name, f"must be s3://BUCKET/PREFIX, got {text!r}")
+    return uri
+
+
 def _origins(name: str, text: str) -> str | list[str]:
     origins = [o.strip() for o in text.split(",") if o.strip()]
     if not origins:
@@ -149,6 +156,9 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     ),
     "CAPTURE_SAMPLE": (100, _whole(0, 100), "percentage of scoring requests captured"),
     "CAPTURE_BUFFER": (10_000, _positive_int, "records held for a slow or failing sink; beyond, new ones are dropped"),
+    "MONITOR_CAPTURE_URI": ("", _s3_uri, "the scheduled report (Lambda): the capture to read, s3://BUCKET/PREFIX"),
+    "MONITOR_REPORT_URI": ("", _s3_uri, "the scheduled report (Lambda): where to write it, s3://BUCKET/PREFIX"),
+    "MONITOR_HOURS": (24, _positive_int, "the scheduled report (Lambda): the hours before each run it covers"),
     # SageMaker's container contract: set by SageMaker, read by `flask serve-sagemaker` and by the limits.
     "SAGEMAKER_BASE_DIR": ("/opt/ml", _text, "serve-sagemaker: the model is the artifact in its model/ folder"),
     "SAGEMAKER_BIND_TO_PORT": (8080, _whole(1, 65535), "serve-sagemaker: the port gunicorn binds on 0.0.0.0"),

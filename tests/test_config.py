@@ -44,6 +44,9 @@ BOTH_WAYS: dict[str, tuple[str, Any, Any]] = {
     "CAPTURE_URI": (" s3://bucket/capture ", "s3://bucket/capture", "s3://bucket/capture"),
     "CAPTURE_SAMPLE": ("25", 25, 25),
     "CAPTURE_BUFFER": ("500", 500, 500),
+    "MONITOR_CAPTURE_URI": ("s3://b/capture", "s3://b/capture", "s3://b/capture"),
+    "MONITOR_REPORT_URI": ("s3://b/reports/", "s3://b/reports/", "s3://b/reports/"),
+    "MONITOR_HOURS": ("6", 6, 6),
     "SAGEMAKER_BASE_DIR": ("/srv/ml", "/srv/ml", "/srv/ml"),
     "SAGEMAKER_BIND_TO_PORT": ("9000", 9000, 9000),
     "SAGEMAKER_MODEL_SERVER_WORKERS": ("4", 4, 4),
@@ -105,6 +108,7 @@ def test_environment_values_are_parsed() -> None:
         ("CAPTURE_URI", "/var/capture", "CAPTURE_URI: must be file:///ABSOLUTE/DIR"),
         ("CAPTURE_SAMPLE", "101", "CAPTURE_SAMPLE: must be from 0 to 100"),
         ("CAPTURE_BUFFER", "0", "CAPTURE_BUFFER: must be positive"),
+        ("MONITOR_REPORT_URI", "file:///tmp/r", "MONITOR_REPORT_URI: must be s3://BUCKET/PREFIX"),
     ],
 )
 def test_bad_values_are_named_from_the_environment_and_from_code(name: str, value: Any, message: str) -> None:
