@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import subprocess
+import sys
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -117,6 +118,10 @@ class Zappa:
     def gateway(self, *args: str) -> str:
         python = str(self.venv / "bin" / "python")
         return self._run([python, "deploy/gateway.py", *args, "-s", str(self.settings_file)], ok=True)
+
+    def capture(self, *args: str) -> str:
+        python = str(self.venv / "bin" / "python")
+        return self._run([python, "deploy/capture.py", *args, "-s", str(self.settings_file)], ok=True)
 
 
 @pytest.fixture
@@ -316,7 +321,110 @@ def test_bad_limits_stop_zappa_before_anything_is_made(zappa: Zappa, aws: str) -
 
 def test_the_callbacks_stay_out_of_the_lambda_package(package: Path) -> None:
     settings = json.loads((ROOT / "zappa_settings.json").read_text())
-    assert settings["dev"]["callbacks"]["post"] == "deploy.gateway.post"
+    assert settings["dev"]["callbacks"]["post"] == "deploy.callbacks.post"
     with zipfile.ZipFile(package) as z:
         assert not [n for n in z.namelist() if n.startswith("deploy/")]
-        assert b"gateway" not in z.read("zappa_settings.py")  # what the handler reads at run time
+        assert b"deploy." not in z.read("zappa_settings.py")  # what the handler reads at run time
+
+
+CAPTURE = {"bucket": "turbine-status-ci-capture", "prefix": "capture"}
+
+
+def logged_record(capsys: pytest.CaptureFixture[str]) -> str:
+    """The line the function writes for a scored request with CAPTURE_URI=log:."""
+    from app import create_app
+
+    app = create_app({"CAPTURE_URI": "log:", "ACCESS_LOG": False})
+    app.test_client().post("/", data="TID008,VAWT,64,80,46.0,21,55,55,7,34,NE", content_type="text/csv")
+    (line,) = capsys.readouterr().out.splitlines()
+    return line
+
+
+def test_capture_on_lambda_is_a_log_subscription_to_a_firehose_stream_into_s3(
+    zappa: Zappa, aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What deploy makes, and a captured line's way from the log group to S3. moto delivers the log events as
+    CloudWatch Logs sends them to Firehose (a gzipped batch, every event of the group): it does not run the
+    stream's processors, which on AWS unpack them to the filtered lines. The report reads either."""
+    from deploy.capture import FILTER_PATTERN
+
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    environment = {**settings["dev"]["environment_variables"], "CAPTURE_URI": "log:"}
+    zappa.stage(capture=CAPTURE, environment_variables=environment)
+    deployed = zappa("deploy", "ci")
+    stream = "turbine-status-ci-capture"
+    assert (
+        f"capture: delivery stream created: {stream} -> s3://{CAPTURE['bucket']}/capture/lambda/turbine-status-ci/"
+        in deployed
+    )
+    assert "capture: bucket created: turbine-status-ci-capture" in deployed
+
+    clients = {s: boto3.client(s, endpoint_url=aws, region_name="eu-west-1") for s in ("firehose", "logs", "s3", "iam")}
+    described = clients["firehose"].describe_delivery_stream(DeliveryStreamName=stream)["DeliveryStreamDescription"]
+    destination = described["Destinations"][0]["ExtendedS3DestinationDescription"]
+    assert destination["BucketARN"] == f"arn:aws:s3:::{CAPTURE['bucket']}"
+    assert destination["Prefix"] == "capture/lambda/turbine-status-ci/!{timestamp:yyyy/MM/dd/HH}/"
+    processors = [p["Type"] for p in destination["ProcessingConfiguration"]["Processors"]]
+    assert processors == ["Decompression", "CloudWatchLogProcessing", "AppendDelimiterToRecord"]
+    group = "/aws/lambda/turbine-status-ci"
+    [subscription] = clients["logs"].describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
+    assert subscription["filterPattern"] == FILTER_PATTERN
+    assert subscription["destinationArn"] == described["DeliveryStreamARN"]
+    assert "capture: turbine-status-ci: already as declared, nothing changed" in zappa("update", "ci")
+
+    line = logged_record(capsys)
+    clients["logs"].create_log_stream(logGroupName=group, logStreamName="2026/12/04/[$LATEST]ci")
+    access = json.dumps({"level": "INFO", "method": "POST", "route": "/", "status": 200})
+    events = [{"timestamp": 1_796_000_000_000, "message": m} for m in (line, access)]
+    clients["logs"].put_log_events(logGroupName=group, logStreamName="2026/12/04/[$LATEST]ci", logEvents=events)
+    [stored] = clients["s3"].list_objects_v2(Bucket=CAPTURE["bucket"], Prefix="capture/lambda/")["Contents"]
+
+    out = tmp_path / "report"
+    report = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "app",
+            "monitor",
+            "--capture",
+            f"s3://{CAPTURE['bucket']}/capture",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**zappa.env, "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert report.returncode in (0, 3), report.stdout + report.stderr
+    found = json.loads((out / "report.json").read_text())
+    assert found["records"]["predictions"] == 1, stored["Key"]
+
+    removed = zappa.capture("remove", "ci")
+    assert f"capture: delivery stream removed: {stream}" in removed
+    assert "capture: role removed: turbine-status-ci-capture-logs" in removed
+    assert clients["logs"].describe_subscription_filters(logGroupName=group)["subscriptionFilters"] == []
+    assert clients["firehose"].list_delivery_streams()["DeliveryStreamNames"] == []
+    assert clients["s3"].list_objects_v2(Bucket=CAPTURE["bucket"])["KeyCount"] == 1  # the data stays
+    zappa("undeploy", "ci", "--yes")
+
+
+def test_the_monitor_stage_deploys_the_report_on_a_schedule_without_an_api(zappa: Zappa, aws: str) -> None:
+    settings = json.loads((ROOT / "zappa_settings.json").read_text())
+    monitor = {k: v for k, v in settings["monitor"].items() if k not in ("extends", "s3_bucket")}
+    zappa.stage(**monitor)
+    zappa("deploy", "ci")
+    events = boto3.client("events", endpoint_url=aws, region_name="eu-west-1")
+    function = boto3.client("lambda", endpoint_url=aws, region_name="eu-west-1").get_function(FunctionName=NAME)
+    scheduled = [rule for rule in events.list_rules()["Rules"] if rule.get("ScheduleExpression") == "rate(1 day)"]
+    [rule] = scheduled
+    [target] = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    assert target["Arn"] == function["Configuration"]["FunctionArn"]
+    assert "app.monitoring.scheduled.run" in rule["Name"] + rule.get("Description", "") + target.get("Input", "")
+    apis = boto3.client("apigateway", endpoint_url=aws, region_name="eu-west-1").get_rest_apis()["items"]
+    assert [a for a in apis if a["name"] == NAME] == []
+    zappa("undeploy", "ci", "--yes")
+    assert [r for r in events.list_rules()["Rules"] if r.get("ScheduleExpression") == "rate(1 day)"] == []
