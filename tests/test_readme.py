@@ -51,6 +51,10 @@ BLOCKS = {
     "--image ACCOUNT.dkr.ecr.REGION.amazonaws.com/turbine-status:1 \\": (
         "tests/test_deploy_sagemaker.py: create, transform and delete on moto_server, update with botocore's Stubber"
     ),
+    "export CAPTURE_URI=file://$PWD/data/capture        # 1. capture on (or s3://BUCKET/PREFIX; log: on Lambda)": (
+        "tests/test_monitoring_capture.py: capture and feedback through the app; tests/test_monitoring_report.py: "
+        "the monitor command on captured requests"
+    ),
     "pip install -r requirements-import.txt": (
         "tests/test_importing.py: import-model on XGBoost, LightGBM and scikit-learn models the test trains, then "
         "served with MODEL_PATH"
