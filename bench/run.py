@@ -1,7 +1,7 @@
 """All benchmarks in one run, on 127.0.0.1, bounded in time; prints a Markdown table for bench/README.md.
 
     apt-get install -y wrk && pip install -r requirements-dev.txt -r bench/requirements.txt
-    python bench/run.py                     # about 7 minutes; --quick for a short smoke run
+    python bench/run.py                     # about 20 minutes; --quick for a short smoke run, --only N for sections
 
 Figures are ratios and medians measured side by side in this one run: timings on shared machines are noisy.
 """
@@ -9,6 +9,7 @@ Figures are ratios and medians measured side by side in this one run: timings on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import csv
 import http.client
@@ -27,7 +28,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from common import ROOT, checkout, children, cpu_seconds, free_port, gunicorn, rss_mb, server, wrk
@@ -35,6 +36,9 @@ from common import ROOT, checkout, children, cpu_seconds, free_port, gunicorn, r
 from app.schema import turbine_schema
 from deploy.package import add_bytecode, build, ensure_venv
 from tests.lambda_harness import run_events, runtime_dir
+
+if TYPE_CHECKING:
+    from flask.testing import FlaskClient
 
 REQUESTS = ROOT / "bench" / "requests.lua"
 MLFLOW_VENV = ROOT / ".venv-mlflow"
@@ -521,6 +525,118 @@ def protocols(rounds: int, seconds: int, repeats: int) -> None:
     )
 
 
+def capture(rounds: int, seconds: int, repeats: int) -> None:
+    print("7. capture on (file sink) against off, and what the log line costs a request on Lambda", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        on = Served("capture on", "app.wsgi:app", settings=(("CAPTURE_URI", f"file://{folder}"),))
+        rps: dict[str, list[float]] = {"off": [], "on": []}
+        answered = 0
+        for turn in range(rounds):  # interleaved, in turn forwards and backwards
+            for label, served in (("off", APP), ("on", on)) if turn % 2 == 0 else (("on", on), ("off", APP)):
+                result, _, _ = one_round("gunicorn", served, seconds)
+                failed = result["socket_errors"] + sum(c for s, c in result["statuses"].items() if s != "200")
+                if failed:
+                    raise SystemExit(f"capture {label}: {failed} failed requests in a round:\n{result['raw']}")
+                rps[label].append(float(result["rps"]))
+                if label == "on":
+                    answered += sum(dict(result["statuses"]).values())
+        captured = sum(len(p.read_bytes().splitlines()) for p in Path(folder).rglob("*.jsonl"))
+    ratio = statistics.median(rps["on"]) / statistics.median(rps["off"])
+    record(
+        "single row, gunicorn: capture on (file sink) vs off",
+        f"{statistics.median(rps['on']):.0f} vs {statistics.median(rps['off']):.0f} req/s = {ratio:.2f} (rounds on: "
+        f"{listed(rps['on'])}; off: {listed(rps['off'])}); {captured} records for {answered} answers of the timed "
+        "runs and their warm-ups",
+        ">= 0.9",
+        "met" if ratio >= 0.9 else "missed",
+    )
+    # Lambda's path: the record is formatted and written to standard output as the request ends.
+    from app import create_app
+
+    body = turbine_schema().sample.encode()
+    costs: dict[str, float] = {}
+    for label, uri in (("off", ""), ("log:", "log:")):
+        client = create_app({"CAPTURE_URI": uri, "ACCESS_LOG": False}).test_client()
+
+        def post(client: FlaskClient = client) -> object:
+            return client.post("/", data=body, content_type="text/csv")
+
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            for _ in range(200):
+                post()
+            costs[label] = statistics.median(timed(post) for _ in range(repeats * 50))
+    record(
+        "one request in process, CAPTURE_URI=log: (Lambda's) vs off",
+        f"{costs['log:'] * 1e6:.0f} vs {costs['off'] * 1e6:.0f} µs: +{(costs['log:'] - costs['off']) * 1e6:.0f} µs "
+        f"per request (medians of {repeats * 50})",
+        "-",
+        "-",
+    )
+
+
+def write_capture(folder: Path, rows: int) -> None:
+    """`rows` single-reading capture records over a day, as the capture code writes them, with ground truth for one
+    in ten: 10,000 readings from the training distribution, scored once by the bundled model, then repeated."""
+    import uuid
+
+    from app.backends.embedded import DEFAULT_MODEL_PATH, EmbeddedBackend
+    from app.monitoring.capture import GroundTruth, Scored, capture_record, ground_truth_record
+    from app.training.data import turbine_dataset
+
+    pool = turbine_schema().parse_csv("\n".join(",".join(row) for row in turbine_dataset(10_000, 99).rows), 10_000)
+    answers = EmbeddedBackend.from_file(DEFAULT_MODEL_PATH).predict(pool)
+    start = time.time() - 86_400
+    with (folder / "capture.jsonl").open("wb") as out, (folder / "truth.jsonl").open("wb") as truth:
+        for k in range(rows):
+            n, ident, at = k % len(pool), str(uuid.uuid4()), start + k * 86_400 / rows
+            scored = Scored(ident, at, [[value] for value in pool[n]], [answers.scores[n]], [answers.labels[n]])
+            out.write(orjson.dumps(capture_record(scored)) + b"\n")
+            if k % 10 == 0:
+                truth.write(orjson.dumps(ground_truth_record(GroundTruth(ident, 1, answers.labels[n], at))) + b"\n")
+
+
+def report_scale(quick: bool) -> None:
+    print("8. the drift report over captured rows: time and peak memory as the rows grow", flush=True)
+    code = (
+        "import resource, sys\n"
+        "from flask.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    print('peak', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    )
+    found = {}
+    for rows in (20_000, 200_000) if quick else (100_000, 1_000_000):
+        with tempfile.TemporaryDirectory() as folder:
+            write_capture(Path(folder), rows)
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-c", code, "--app", "app", "monitor", "--capture", folder, "--out", f"{folder}/out"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
+            took = time.perf_counter() - started
+            if done.returncode not in (0, 3):
+                raise SystemExit(f"monitor over {rows} rows failed:\n{done.stdout}{done.stderr}")
+            peak = int(done.stderr.rsplit("peak ", 1)[1]) / 1024
+            found[rows] = (took, peak)
+            print(f"   {rows:,} rows: {took:.1f} s, peak RSS {peak:.0f} MB", flush=True)
+    (small, (small_s, small_mb)), (large, (large_s, large_mb)) = sorted(found.items())
+    record(
+        f"report over {large:,} captured rows (one per record, a tenth with ground truth)",
+        f"{large_s:.1f} s ({small:,} rows: {small_s:.1f} s)",
+        "<= 60 s",
+        "met" if large_s <= 60 else "missed",
+    )
+    record(
+        f"report's peak memory, {small:,} against {large:,} rows",
+        f"{small_mb:.0f} vs {large_mb:.0f} MB = {large_mb / small_mb:.2f}",
+        "flat",
+        "-",
+    )
+
+
 def xgboost_model(out: Path) -> Path:
     """A 300-tree, depth-6 XGBoost model on the synthetic turbine data, imported into an artifact at `out`."""
     import numpy as np
@@ -688,6 +804,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short rounds: a smoke run, not figures to quote")
     parser.add_argument("--baseline", metavar="REV", help="also measure the app at this git revision, side by side")
+    parser.add_argument("--only", type=int, nargs="+", metavar="N", help="run only these numbered sections")
     args = parser.parse_args()
     rounds, seconds, repeats = (1, 3, 5) if args.quick else (3, 10, 20)
     servers = ["gunicorn", "gunicorn-gthread"]
@@ -695,18 +812,28 @@ def main() -> None:
         servers.append("granian")
     else:
         print("granian is not installed (bench/requirements.txt): skipping that server")
+    wanted = set(args.only or range(1, 9))
     with ExitStack() as cleanup:
         baseline = None
         if args.baseline:
             baseline = Served(
                 f"the app at {args.baseline}", "app.wsgi:app", cleanup.enter_context(checkout(args.baseline))
             )
-        throughput(servers, rounds, seconds, baseline)
-        ten_thousand_rows(repeats, baseline)
-    lambda_package(3 if args.quick else 7)
-    mlflow_peer(servers, rounds, seconds, repeats)
-    imported_trees(rounds, seconds, repeats)
-    protocols(rounds, seconds, repeats)
+        if 1 in wanted:
+            throughput(servers, rounds, seconds, baseline)
+        if 2 in wanted:
+            ten_thousand_rows(repeats, baseline)
+    sections: list[tuple[int, Callable[[], None]]] = [
+        (3, lambda: lambda_package(3 if args.quick else 7)),
+        (4, lambda: mlflow_peer(servers, rounds, seconds, repeats)),
+        (5, lambda: imported_trees(rounds, seconds, repeats)),
+        (6, lambda: protocols(rounds, seconds, repeats)),
+        (7, lambda: capture(rounds, seconds, repeats)),
+        (8, lambda: report_scale(args.quick)),
+    ]
+    for number, run in sections:
+        if number in wanted:
+            run()
     cpu = next(
         (
             line.split(":", 1)[1].strip()
