@@ -25,6 +25,7 @@ from flask import Flask
 from moto import mock_aws
 from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
 
+from app import create_app
 from app.backends.embedded import DEFAULT_MODEL_PATH, checksum, load_artifact
 from app.monitoring.report import build_report, parse_time, unpacked, write_report
 from app.schema import Reading, to_csv, turbine_schema
@@ -232,6 +233,41 @@ def test_ground_truth_joins_by_id_and_row_and_metrics_equal_scikit_learn(app: Fl
     alerted = [name for name, entry in quality["metrics"].items() if entry["alert"]]
     assert alerted == [n for n, v in expected.items() if v < ARTIFACT["metrics"][n] - 0.05]
     assert result.exit_code == (3 if report["alerts"] else 0)
+
+
+def test_the_loop_through_the_api_scoring_feedback_then_report_equals_scikit_learn(tmp_path: Path) -> None:
+    """Readings scored over HTTP with capture on, their truth sent to /v1/feedback by id and row, then the report."""
+    app = create_app({"CAPTURE_URI": f"file://{tmp_path}", "ACCESS_LOG": False})
+    client = app.test_client()
+    rows, truth = readings(600, seed=15)
+    y, p, s, feedback = [], [], [], []
+    for start in range(0, 600, 6):
+        answer = client.post("/", data=to_csv(rows[start : start + 6]), content_type="text/csv")
+        assert answer.status_code == 200
+        ident = answer.headers["X-Inference-Id"]
+        for row, prediction in enumerate(answer.get_json()["predictions"], 1):
+            if (start + row) % 4:  # three in four get their truth
+                feedback.append({"inference_id": ident, "label": truth[start + row - 1], "row": row})
+                y.append(truth[start + row - 1])
+                p.append(prediction["predicted_label"])
+                s.append(prediction["score"])
+    for start in range(0, len(feedback), 100):
+        sent = client.post("/v1/feedback", json={"feedback": feedback[start : start + 100]})
+        assert sent.status_code == 202
+    app.extensions["capture"].close()
+
+    result = run(app, "--capture", f"file://{tmp_path}", "--out", str(tmp_path / "out"))
+
+    assert result.exit_code in (0, 3), result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["records"]["predictions"] == 600 and report["quality"]["labelled"] == len(y) == 450
+    expected = {
+        "accuracy": accuracy_score(y, p),
+        "precision": precision_score(y, p),
+        "recall": recall_score(y, p),
+        "roc_auc": roc_auc_score(y, s),
+    }
+    assert {name: report["quality"]["metrics"][name]["live"] for name in expected} == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(("labelled", "alert"), [(150, True), (60, False)])
