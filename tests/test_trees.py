@@ -1,12 +1,16 @@
-"""The tree scorer's own parts: the quadrature its explanations integrate with."""
+"""The tree scorer's own parts: what it accepts of an ensemble, its walk, and the quadrature its explanations
+integrate with."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from app.backends.trees import quadrature
+from app.backends.trees import LEAF, TreeEnsemble, TreeFileError, quadrature
+from app.schema import turbine_schema
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 8])
@@ -21,3 +25,99 @@ def test_quadrature_integrates_polynomials_below_twice_its_points_exactly(count:
             assert total == pytest.approx(exact, rel=1e-12)
     beyond = math.fsum(w * t ** (2 * count) for t, w in zip(points, weights, strict=True))
     assert beyond != pytest.approx(1 / (2 * count + 1), rel=1e-12)  # one degree more is no longer exact
+
+
+def _ensemble() -> dict[str, Any]:
+    """Two small trees on the turbine fields: one splits on a number then a category, the other is a leaf."""
+    return {
+        "kind": "tree_ensemble",
+        "link": "logistic",
+        "base_score": -0.5,
+        "trees": [
+            {
+                "feature": [4, LEAF, 1, LEAF, LEAF],  # oil_temperature, then turbine_type
+                "threshold": [60.0, 0.0, 0.0, 0.0, 0.0],
+                "left": [1, -1, 3, -1, -1],
+                "right": [2, -1, 4, -1, -1],
+                "value": [0.0, -1.0, 0.0, 0.5, 2.0],
+                "cover": [10.0, 6.0, 4.0, 1.0, 3.0],
+                "left_categories": {"2": ["HAWT"]},
+            },
+            {
+                "feature": [LEAF],
+                "threshold": [0.0],
+                "left": [-1],
+                "right": [-1],
+                "value": [0.25],
+                "cover": [10],
+            },
+        ],
+    }
+
+
+def test_a_small_ensemble_scores_and_averages_its_leaves_by_cover() -> None:
+    ensemble = TreeEnsemble(_ensemble(), turbine_schema())
+    # The leaves' mean weighted by cover: (-1 * 6 + 0.5 * 1 + 2 * 3) / 10 in the first tree, 0.25 in the second.
+    assert ensemble.baseline == pytest.approx(-0.5 + 0.05 + 0.25, abs=1e-15)
+    hot_vawt = ("TID001", "VAWT", 5, 50, 70.0, 20, 30, 50, 5, 30, "N")
+    cool = ("TID001", "HAWT", 5, 50, 40.0, 20, 30, 50, 5, 30, "N")
+    assert ensemble.margins([hot_vawt, cool]) == [-0.5 + 2.0 + 0.25, -0.5 - 1.0 + 0.25]
+
+
+def _broken(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    model = _ensemble()
+    change(model)
+    return model
+
+
+def _set(tree: int, key: str, value: Any) -> Callable[[dict[str, Any]], object]:
+    return lambda model: model["trees"][tree].__setitem__(key, value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.__setitem__("kind", "forest"), 'model.kind must be "tree_ensemble"'),
+        (lambda m: m.__setitem__("link", "probit"), "model.link must be one of logistic, identity"),
+        (lambda m: m.__setitem__("base_score", float("nan")), "model.base_score must be a finite number"),
+        (lambda m: m.__setitem__("trees", []), "model.trees must be a list of trees"),
+        (lambda m: m.__setitem__("columns", [0, 1.5]), "model.columns must hold a field position per column"),
+        (lambda m: m.__setitem__("columns", list(range(12))), "model.columns must hold fields' positions"),
+        (lambda m: m["trees"].__setitem__(1, [0.25]), "model.trees[1] must be an object"),
+        (lambda m: m["trees"][1].pop("cover"), "model.trees[1] must hold the arrays"),
+        (_set(1, "value", [0.25, 0.5]), "model.trees[1] must hold the arrays"),
+        (_set(0, "threshold", [60.0, 0.0, float("inf"), 0.0, 0.0]), "model.trees[0].threshold must hold finite"),
+        (_set(0, "value", [0.0, "-1", 0.0, 0.5, 2.0]), "model.trees[0].value must hold finite numbers"),
+        (_set(0, "cover", [10.0, 6.0, 4.0, 0.0, 3.0]), "model.trees[0].cover: every node must cover some"),
+        (_set(0, "feature", [4, LEAF, 11, LEAF, LEAF]), "model.trees[0].feature must hold fields' positions"),
+        (_set(0, "feature", [4, -2, 1, LEAF, LEAF]), "model.trees[0].feature must hold fields' positions"),
+        (_set(0, "feature", [4.0, LEAF, 1, LEAF, LEAF]), "model.trees[0].feature must hold fields' positions"),
+        (_set(0, "left", [1, -1, 3.0, -1, -1]), "model.trees[0].left and .right must hold node numbers"),
+        (_set(0, "right", [2, -1, 2, -1, -1]), "model.trees[0]: node 2's children must be later nodes"),
+        (_set(0, "left", [0, -1, 3, -1, -1]), "model.trees[0]: node 0's children must be later nodes"),
+        (_set(0, "right", [2, -1, 5, -1, -1]), "model.trees[0]: node 2's children must be later nodes"),
+        (_set(0, "left_categories", []), "model.trees[0].left_categories must be an object"),
+        (_set(0, "left_categories", {}), "model.trees[0].left_categories.2 must list categories of turbine_type"),
+        (_set(0, "left_categories", {"2": ["HAWT", "X"]}), "left_categories.2 must list categories of turbine_type"),
+        (_set(0, "left_categories", {"2": "HAWT"}), "model.trees[0].left_categories.2 must list categories"),
+        (_set(0, "column", [4, -1, 1]), "model.trees[0].column must hold a column number per node"),
+        (_set(0, "column", [4, -1, 1.0, -1, -1]), "model.trees[0].column must hold a column number per node"),
+        (_set(0, "column", [4, -1, 2, -1, -1]), "model.trees[0].column: node 2's column must be one of its field's"),
+        (_set(0, "column", [11, -1, 1, -1, -1]), "model.trees[0].column: node 0's column must be one of its field's"),
+        (_set(0, "column", [-1, -1, 1, -1, -1]), "model.trees[0].column: node 0's column must be one of its field's"),
+    ],
+)
+def test_a_broken_ensemble_is_refused_naming_the_part(change: Callable[[dict[str, Any]], object], message: str) -> None:
+    with pytest.raises(TreeFileError) as refused:
+        TreeEnsemble(_broken(change), turbine_schema())
+    assert message in str(refused.value)
+
+
+def test_a_tree_without_columns_must_split_where_the_ensembles_columns_say() -> None:
+    """With model.columns naming other inputs than the fields, a tree must say which column each node splits."""
+    model = _ensemble()
+    model["columns"] = [0, 1, 1, *range(2, 11)]  # turbine_type one-hot into two columns
+    with pytest.raises(TreeFileError, match=r"model.trees\[0\].column: node 0's column"):
+        TreeEnsemble(model, turbine_schema())
+    model["trees"][0]["column"] = [5, -1, 2, -1, -1]
+    assert TreeEnsemble(model, turbine_schema()).trees[0].column == [5, -1, 2, -1, -1]
