@@ -27,7 +27,7 @@ from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_a
 
 from app import create_app
 from app.backends.embedded import DEFAULT_MODEL_PATH, checksum, load_artifact
-from app.monitoring.report import build_report, parse_time, unpacked, write_report
+from app.monitoring.report import MIN_LIVE, build_report, parse_time, unpacked, write_report
 from app.schema import Reading, to_csv, turbine_schema
 from app.training import DEFAULT_SEED
 from app.training.data import generate_dataset
@@ -151,6 +151,31 @@ def test_known_drift_flags_exactly_the_drifted_fields_and_exits_3(app: Flask, tm
     assert [h["predictions"] for h in report["hours"]] == [2000, 2000]
     assert any(alert.startswith("drift: oil_temperature") for alert in report["alerts"])
     assert "alert: drift: turbine_id" in result.output
+
+
+@pytest.mark.parametrize(("count", "status"), [(MIN_LIVE - 1, 0), (MIN_LIVE, 3)])
+def test_drift_raises_an_alert_only_from_a_hundred_live_readings(
+    app: Flask, tmp_path: Path, count: int, status: int
+) -> None:
+    """A few readings are far from any distribution: their distances are shown, and only say drift."""
+    rows = drifted(readings(count, seed=13)[0])
+    write_captures(tmp_path / "capture" / "a.jsonl", app.extensions["backend"], rows)
+
+    result = run(app, "--capture", f"file://{tmp_path / 'capture'}", "--out", str(tmp_path / "out"))
+
+    assert result.exit_code == status, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["fields"]["oil_temperature"]["drift"] is True  # computed and shown either way
+    page = (tmp_path / "out" / "report.html").read_text()
+    if status:
+        assert report["drift_alerts"] == {"minimum_live": MIN_LIVE, "reason": None}
+        assert "alert: drift: oil_temperature" in result.output
+        return
+    reason = f"{count} live readings, fewer than {MIN_LIVE}: drift is reported, no drift alert"
+    assert report["drift_alerts"] == {"minimum_live": MIN_LIVE, "reason": reason}
+    assert report["alerts"] == [] and report["status"] == "ok"
+    assert f"note: {reason}" in result.output and "alert:" not in result.output
+    assert "No drift alert" in page and reason in page
 
 
 def test_the_page_is_self_contained_with_a_chart_per_field(app: Flask, tmp_path: Path) -> None:

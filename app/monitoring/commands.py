@@ -79,6 +79,8 @@ def monitor_command(
     )
     for alert in report["alerts"]:
         click.echo(f"alert: {alert}")
+    if report["drift_alerts"]["reason"]:
+        click.echo(f"note: {report['drift_alerts']['reason']}")
     if report["alerts"]:
         raise SystemExit(ALERT_STATUS)
     click.echo("no alerts")

@@ -35,6 +35,7 @@ SMALL_REFERENCE = 1000  # at or below this many rows evidently switches to KS an
 FEW_VALUES = 5  # a number with this many distinct values or fewer is compared as categories
 METRIC_DROP = 0.05  # a metric this far below its held-out value raises an alert
 MIN_LABELLED = 100  # fewer labelled predictions are reported but raise no metric alert
+MIN_LIVE = 100  # fewer live readings are compared and reported but raise no drift alert
 OTHER = "(other)"  # live categories the schema does not name, beyond the first few
 KNOWN_EXTRA = 20  # unknown categories kept by name before the rest count as OTHER
 GROUND_TRUTH = b"groundTruthData"
@@ -649,14 +650,18 @@ def build_report(
     fields = {name: fields[name] for name in schema.names}
     predictions = _predictions(reader, metrics)
     quality = _quality(reader, metrics) if reader.truth_records else None
-    alerts = [
-        f"drift: {name}: {TESTS[entry['test']]} {entry['value']:.4f} >= {entry['threshold']}"
-        for name, entry in fields.items()
-        if entry["drift"]
-    ]
+    drifted = {name: entry for name, entry in fields.items() if entry["drift"]}
     score = predictions["score"]
     if score["drift"]:
-        alerts.append(f"drift: scores: {TESTS[score['test']]} {score['value']:.4f} >= {score['threshold']}")
+        drifted["scores"] = score
+    # A handful of readings is far from any distribution: their distances are shown, not alerted on.
+    withheld = f"{reader.predictions} live readings, fewer than {MIN_LIVE}: drift is reported, no drift alert"
+    drift_alerts = {"minimum_live": MIN_LIVE, "reason": withheld if reader.predictions < MIN_LIVE else None}
+    alerts = [
+        f"drift: {name}: {TESTS[entry['test']]} {entry['value']:.4f} >= {entry['threshold']}"
+        for name, entry in drifted.items()
+        if drift_alerts["reason"] is None
+    ]
     if quality:
         alerts += [
             f"metric: {name} {entry['live']:.4f} is more than {METRIC_DROP} below its held-out {entry['held_out']:.4f}"
@@ -691,6 +696,7 @@ def build_report(
         },
         "method": _method(reference_rows),
         "fields": fields,
+        "drift_alerts": drift_alerts,
         "predictions": predictions,
         "quality": quality,
         "hours": [_hour(key, hour) for key, hour in sorted(reader.hours.items())],
@@ -733,7 +739,7 @@ def _method(reference_rows: int | None) -> dict[str, Any]:
         ),
         "scores": (
             f"Jensen-Shannon distance between the held-out and live scores in {SCORE_BINS} equal bins of [0, 1]; "
-            f"drift at {DRIFT_THRESHOLD} or more."
+            f"drift at {DRIFT_THRESHOLD} or more. Drift raises an alert from {MIN_LIVE} live readings."
         ),
         "quality": (
             "Accuracy, precision and recall of the captured labels, and ROC AUC of the captured scores, on the "

@@ -269,10 +269,13 @@ def _field_section(name: str, entry: dict[str, Any]) -> str:
 
 def _summary(report: dict[str, Any]) -> str:
     alerts = report["alerts"]
+    withheld = report["drift_alerts"]["reason"]
+    said = f'<p class="reason">{_text(withheld)}.</p>' if withheld else ""
     if not alerts:
-        return '<div class="summary ok"><b>No alerts.</b> No drift and no metric below its held-out value.</div>'
+        plain = "No drift alert" if withheld else "No drift"
+        return f'<div class="summary ok"><b>No alerts.</b> {plain} and no metric below its held-out value.</div>{said}'
     items = "".join(f"<li>{_text(a)}</li>" for a in alerts)
-    return f'<div class="summary alert"><b>{len(alerts)} alert(s)</b><ul>{items}</ul></div>'
+    return f'<div class="summary alert"><b>{len(alerts)} alert(s)</b><ul>{items}</ul></div>{said}'
 
 
 def _records(report: dict[str, Any]) -> str:
