@@ -168,14 +168,32 @@ def test_drift_raises_an_alert_only_from_a_hundred_live_readings(
     assert report["fields"]["oil_temperature"]["drift"] is True  # computed and shown either way
     page = (tmp_path / "out" / "report.html").read_text()
     if status:
-        assert report["drift_alerts"] == {"minimum_live": MIN_LIVE, "reason": None}
-        assert "alert: drift: oil_temperature" in result.output
+        assert report["drift_alerts"] == {"minimum_for_alerts": MIN_LIVE, "alerts_possible": True}
+        assert "alert: drift: oil_temperature" in result.output and "note:" not in result.output
         return
-    reason = f"{count} live readings, fewer than {MIN_LIVE}: drift is reported, no drift alert"
-    assert report["drift_alerts"] == {"minimum_live": MIN_LIVE, "reason": reason}
+    reason = f"{count} live readings, fewer than {MIN_LIVE}: reported, no drift alert"
+    assert report["drift_alerts"] == {"minimum_for_alerts": MIN_LIVE, "alerts_possible": False, "reason": reason}
     assert report["alerts"] == [] and report["status"] == "ok"
     assert f"note: {reason}" in result.output and "alert:" not in result.output
-    assert "No drift alert" in page and reason in page
+    assert f'<div class="summary ok"><b>No alerts.</b></div><p class="reason">{reason}.</p>' in page
+
+
+def test_with_too_few_labels_the_page_says_metrics_raise_no_alert(app: Flask, tmp_path: Path) -> None:
+    """One reading, wrongly labelled: accuracy 0 is shown, and the page does not say no metric fell."""
+    rows = readings(1, seed=14)[0]
+    captured = write_captures(tmp_path / "c" / "a.jsonl", app.extensions["backend"], rows)
+    with (tmp_path / "c" / "truth.jsonl").open("wb") as out:
+        out.write(truth_line(*captured.keys[0], 1 - captured.labels[0]) + b"\n")
+
+    result = run(app, "--capture", f"file://{tmp_path / 'c'}", "--out", str(tmp_path / "out"))
+
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["quality"]["metrics"]["accuracy"]["live"] == 0.0
+    labels = "1 labelled predictions, fewer than 100: reported, no metric alert"
+    assert f"note: {labels}" in result.output
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "no metric below its held-out value" not in page and f'<p class="reason">{labels}.</p>' in page
 
 
 def test_the_page_is_self_contained_with_a_chart_per_field(app: Flask, tmp_path: Path) -> None:

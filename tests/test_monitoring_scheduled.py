@@ -65,3 +65,20 @@ def test_a_window_without_traffic_writes_no_report_and_says_why(s3: Any) -> None
     done = run({}, None, s3=s3)
     assert done["status"] == "no report" and done["reason"]
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="reports/")["KeyCount"] == 0
+
+
+def test_too_few_readings_give_the_report_but_no_drift_figure_to_alarm_on(
+    s3: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capture_traffic(50)
+    capsys.readouterr()
+    done = run({"source": "aws.events"}, None, s3=s3)
+    reason = "50 live readings, fewer than 100: reported, no drift alert"
+    assert (done["status"], done["alerts"], done["notes"]) == ("ok", [], [reason])
+    report = json.loads(s3.get_object(Bucket=BUCKET, Key="reports/latest/report.json")["Body"].read())
+    assert report["drift_alerts"] == {"minimum_for_alerts": 100, "alerts_possible": False, "reason": reason}
+    out = capsys.readouterr().out.splitlines()
+    assert f"no drift figures for CloudWatch: {reason}" in out
+    lines = [json.loads(line) for line in out if line.startswith("{")]
+    assert [line for line in lines if DRIFT in line] == []
+    assert [line[ALERTS] for line in lines if ALERTS in line] == [0]

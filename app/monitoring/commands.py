@@ -79,8 +79,9 @@ def monitor_command(
     )
     for alert in report["alerts"]:
         click.echo(f"alert: {alert}")
-    if report["drift_alerts"]["reason"]:
-        click.echo(f"note: {report['drift_alerts']['reason']}")
+    for part in (report["drift_alerts"], report["quality"] or {}):
+        if part.get("reason"):
+            click.echo(f"note: {part['reason']}")
     if report["alerts"]:
         raise SystemExit(ALERT_STATUS)
     click.echo("no alerts")

@@ -650,18 +650,18 @@ def build_report(
     fields = {name: fields[name] for name in schema.names}
     predictions = _predictions(reader, metrics)
     quality = _quality(reader, metrics) if reader.truth_records else None
-    drifted = {name: entry for name, entry in fields.items() if entry["drift"]}
-    score = predictions["score"]
-    if score["drift"]:
-        drifted["scores"] = score
     # A handful of readings is far from any distribution: their distances are shown, not alerted on.
-    withheld = f"{reader.predictions} live readings, fewer than {MIN_LIVE}: drift is reported, no drift alert"
-    drift_alerts = {"minimum_live": MIN_LIVE, "reason": withheld if reader.predictions < MIN_LIVE else None}
-    alerts = [
-        f"drift: {name}: {TESTS[entry['test']]} {entry['value']:.4f} >= {entry['threshold']}"
-        for name, entry in drifted.items()
-        if drift_alerts["reason"] is None
-    ]
+    drift_alerts: dict[str, Any] = {"minimum_for_alerts": MIN_LIVE, "alerts_possible": reader.predictions >= MIN_LIVE}
+    alerts = []
+    if drift_alerts["alerts_possible"]:
+        drifted = [(name, entry) for name, entry in fields.items() if entry["drift"]]
+        drifted += [("scores", predictions["score"])] if predictions["score"]["drift"] else []
+        alerts = [
+            f"drift: {name}: {TESTS[entry['test']]} {entry['value']:.4f} >= {entry['threshold']}"
+            for name, entry in drifted
+        ]
+    else:
+        drift_alerts["reason"] = f"{reader.predictions} live readings, fewer than {MIN_LIVE}: reported, no drift alert"
     if quality:
         alerts += [
             f"metric: {name} {entry['live']:.4f} is more than {METRIC_DROP} below its held-out {entry['held_out']:.4f}"
@@ -739,7 +739,11 @@ def _method(reference_rows: int | None) -> dict[str, Any]:
         ),
         "scores": (
             f"Jensen-Shannon distance between the held-out and live scores in {SCORE_BINS} equal bins of [0, 1]; "
-            f"drift at {DRIFT_THRESHOLD} or more. Drift raises an alert from {MIN_LIVE} live readings."
+            f"drift at {DRIFT_THRESHOLD} or more."
+        ),
+        "alerts": (
+            f"Drift raises an alert from {MIN_LIVE} live readings, a metric from {MIN_LABELLED} labelled predictions; "
+            "below that the figures are reported and raise none."
         ),
         "quality": (
             "Accuracy, precision and recall of the captured labels, and ROC AUC of the captured scores, on the "

@@ -269,13 +269,14 @@ def _field_section(name: str, entry: dict[str, Any]) -> str:
 
 def _summary(report: dict[str, Any]) -> str:
     alerts = report["alerts"]
-    withheld = report["drift_alerts"]["reason"]
-    said = f'<p class="reason">{_text(withheld)}.</p>' if withheld else ""
-    if not alerts:
-        plain = "No drift alert" if withheld else "No drift"
-        return f'<div class="summary ok"><b>No alerts.</b> {plain} and no metric below its held-out value.</div>{said}'
-    items = "".join(f"<li>{_text(a)}</li>" for a in alerts)
-    return f'<div class="summary alert"><b>{len(alerts)} alert(s)</b><ul>{items}</ul></div>{said}'
+    withheld = [part.get("reason") for part in (report["drift_alerts"], report["quality"] or {})]
+    said = "".join(f'<p class="reason">{_text(reason)}.</p>' for reason in withheld if reason)
+    if alerts:
+        items = "".join(f"<li>{_text(a)}</li>" for a in alerts)
+        return f'<div class="summary alert"><b>{len(alerts)} alert(s)</b><ul>{items}</ul></div>{said}'
+    if said:
+        return f'<div class="summary ok"><b>No alerts.</b></div>{said}'
+    return '<div class="summary ok"><b>No alerts.</b> No drift and no metric below its held-out value.</div>'
 
 
 def _records(report: dict[str, Any]) -> str:
@@ -302,7 +303,7 @@ def _records(report: dict[str, Any]) -> str:
 
 def _method(report: dict[str, Any]) -> str:
     m = report["method"]
-    rows = [[_text(k), _text(m[k])] for k in ("numbers", "categories", "scores", "quality")]
+    rows = [[_text(k), _text(m[k])] for k in ("numbers", "categories", "scores", "quality", "alerts")]
     reference = f"{m['reference_rows']:,} training rows" if m["reference_rows"] is not None else "an unknown number"
     parts = [f"<p>Tests: {_text(m['name'])}; the reference is {_text(reference)}.</p>", _table(["", "how"], rows)]
     parts += [f'<p class="reason">{_text(note)}</p>' for note in m["notes"]]

@@ -65,8 +65,13 @@ def run(event: dict[str, Any] | None = None, context: Any = None, s3: Any = None
             s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType=kind)
             keys.append(key)
     model = f"{report['model']['name']}/{report['model']['version']}"
-    for name, field in report["fields"].items():
-        if field["computed"]:
-            _emf(["model", "field"], [DRIFT], {"model": model, "field": name, DRIFT: field["value"]})
+    drift_alerts = report["drift_alerts"]
+    if drift_alerts["alerts_possible"]:  # an alarm on the drift figures fires only where the report's alerts could
+        for name, field in report["fields"].items():
+            if field["computed"]:
+                _emf(["model", "field"], [DRIFT], {"model": model, "field": name, DRIFT: field["value"]})
+    else:
+        print(f"no drift figures for CloudWatch: {drift_alerts['reason']}")
     _emf(["model"], [ALERTS], {"model": model, ALERTS: len(report["alerts"])})
-    return {"status": report["status"], "alerts": report["alerts"], "report": f"s3://{bucket}/{keys[0]}"}
+    done = {"status": report["status"], "alerts": report["alerts"], "report": f"s3://{bucket}/{keys[0]}"}
+    return done | {"notes": [part["reason"] for part in (drift_alerts, report["quality"] or {}) if "reason" in part]}
