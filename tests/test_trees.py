@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.backends.trees import LEAF, TreeEnsemble, TreeFileError, quadrature
+from app.backends.trees import LEAF, NODE_ARRAYS, TreeEnsemble, TreeFileError, quadrature
 from app.schema import turbine_schema
 
 
@@ -81,11 +81,15 @@ def _set(tree: int, key: str, value: Any) -> Callable[[dict[str, Any]], object]:
         (lambda m: m.__setitem__("link", "probit"), "model.link must be one of logistic, identity"),
         (lambda m: m.__setitem__("base_score", float("nan")), "model.base_score must be a finite number"),
         (lambda m: m.__setitem__("trees", []), "model.trees must be a list of trees"),
+        (lambda m: m.__setitem__("trees", {"0": m["trees"][0]}), "model.trees must be a list of trees"),
+        (lambda m: m.__setitem__("columns", []), "model.columns must hold a field position per column"),
+        (lambda m: m.__setitem__("columns", [-1, *range(1, 11)]), "model.columns must hold fields' positions"),
         (lambda m: m.__setitem__("columns", [0, 1.5]), "model.columns must hold a field position per column"),
         (lambda m: m.__setitem__("columns", list(range(12))), "model.columns must hold fields' positions"),
         (lambda m: m["trees"].__setitem__(1, [0.25]), "model.trees[1] must be an object"),
         (lambda m: m["trees"][1].pop("cover"), "model.trees[1] must hold the arrays"),
         (_set(1, "value", [0.25, 0.5]), "model.trees[1] must hold the arrays"),
+        (lambda m: m["trees"][1].update((key, []) for key in NODE_ARRAYS), "model.trees[1] must hold the arrays"),
         (_set(0, "threshold", [60.0, 0.0, float("inf"), 0.0, 0.0]), "model.trees[0].threshold must hold finite"),
         (_set(0, "value", [0.0, "-1", 0.0, 0.5, 2.0]), "model.trees[0].value must hold finite numbers"),
         (_set(0, "cover", [10.0, 6.0, 4.0, 0.0, 3.0]), "model.trees[0].cover: every node must cover some"),
@@ -96,6 +100,7 @@ def _set(tree: int, key: str, value: Any) -> Callable[[dict[str, Any]], object]:
         (_set(0, "right", [2, -1, 2, -1, -1]), "model.trees[0]: node 2's children must be later nodes"),
         (_set(0, "left", [0, -1, 3, -1, -1]), "model.trees[0]: node 0's children must be later nodes"),
         (_set(0, "right", [2, -1, 5, -1, -1]), "model.trees[0]: node 2's children must be later nodes"),
+        (_set(0, "left", [1, -1, 5, -1, -1]), "model.trees[0]: node 2's children must be later nodes"),
         (_set(0, "left_categories", []), "model.trees[0].left_categories must be an object"),
         (_set(0, "left_categories", {}), "model.trees[0].left_categories.2 must list categories of turbine_type"),
         (_set(0, "left_categories", {"2": ["HAWT", "X"]}), "left_categories.2 must list categories of turbine_type"),
@@ -105,6 +110,8 @@ def _set(tree: int, key: str, value: Any) -> Callable[[dict[str, Any]], object]:
         (_set(0, "column", [4, -1, 2, -1, -1]), "model.trees[0].column: node 2's column must be one of its field's"),
         (_set(0, "column", [11, -1, 1, -1, -1]), "model.trees[0].column: node 0's column must be one of its field's"),
         (_set(0, "column", [-1, -1, 1, -1, -1]), "model.trees[0].column: node 0's column must be one of its field's"),
+        # columns[-7] is field 4, the node's own: only the lower bound refuses it
+        (_set(0, "column", [-7, -1, 1, -1, -1]), "model.trees[0].column: node 0's column must be one of its field's"),
     ],
 )
 def test_a_broken_ensemble_is_refused_naming_the_part(change: Callable[[dict[str, Any]], object], message: str) -> None:
@@ -121,3 +128,8 @@ def test_a_tree_without_columns_must_split_where_the_ensembles_columns_say() -> 
         TreeEnsemble(model, turbine_schema())
     model["trees"][0]["column"] = [5, -1, 2, -1, -1]
     assert TreeEnsemble(model, turbine_schema()).trees[0].column == [5, -1, 2, -1, -1]
+
+
+def test_a_model_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(TreeFileError, match=r'model\.kind must be "tree_ensemble"'):
+        TreeEnsemble([_ensemble()], turbine_schema())
