@@ -675,7 +675,7 @@ def xgboost_model(out: Path) -> Path:
 def load_ms(artifact: Path, native: bool) -> float:
     """Median of 7 fresh processes: reading and validating the artifact (and, native, building the ONNX session).
     The tree scorer's module is imported in that time, from bytecode as the Lambda package ships it: a first,
-    untimed run writes the bytecode (PYTHONDONTWRITEBYTECODE, if set, would have each run compile the source)."""
+    untimed run writes the bytecode (with PYTHONDONTWRITEBYTECODE set and none written yet, each run compiled it)."""
     code = (
         "import time; from app.backends.embedded import EmbeddedBackend as B; t = time.perf_counter(); "
         f"B.from_file({str(artifact)!r}, native={native}); print(time.perf_counter() - t)"
