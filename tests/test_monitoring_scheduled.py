@@ -74,7 +74,7 @@ def test_too_few_readings_give_the_report_but_no_drift_figure_to_alarm_on(
     capsys.readouterr()
     done = run({"source": "aws.events"}, None, s3=s3)
     reason = "50 live readings, fewer than 100: reported, no drift alert"
-    assert (done["status"], done["alerts"], done["notes"]) == ("ok", [], [reason])
+    assert (done["status"], done["alerts"], done["alerts_withheld"]) == ("ok", [], [reason])
     report = json.loads(s3.get_object(Bucket=BUCKET, Key="reports/latest/report.json")["Body"].read())
     assert report["drift_alerts"] == {"minimum_for_alerts": 100, "alerts_possible": False, "reason": reason}
     out = capsys.readouterr().out.splitlines()

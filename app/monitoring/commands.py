@@ -79,9 +79,8 @@ def monitor_command(
     )
     for alert in report["alerts"]:
         click.echo(f"alert: {alert}")
-    for part in (report["drift_alerts"], report["quality"] or {}):
-        if part.get("reason"):
-            click.echo(f"note: {part['reason']}")
+    for note in report["alerts_withheld"]:
+        click.echo(f"note: {note}")
     if report["alerts"]:
         raise SystemExit(ALERT_STATUS)
     click.echo("no alerts")

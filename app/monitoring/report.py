@@ -701,6 +701,8 @@ def build_report(
         "quality": quality,
         "hours": [_hour(key, hour) for key, hour in sorted(reader.hours.items())],
         "alerts": alerts,
+        # Why alerts that the figures might call for were not raised: too few readings or labels.
+        "alerts_withheld": [part["reason"] for part in (drift_alerts, quality or {}) if "reason" in part],
         "status": "alert" if alerts else "ok",
     }
 

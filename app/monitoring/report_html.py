@@ -269,8 +269,7 @@ def _field_section(name: str, entry: dict[str, Any]) -> str:
 
 def _summary(report: dict[str, Any]) -> str:
     alerts = report["alerts"]
-    withheld = [part.get("reason") for part in (report["drift_alerts"], report["quality"] or {})]
-    said = "".join(f'<p class="reason">{_text(reason)}.</p>' for reason in withheld if reason)
+    said = "".join(f'<p class="reason">{_text(note)}.</p>' for note in report["alerts_withheld"])
     if alerts:
         items = "".join(f"<li>{_text(a)}</li>" for a in alerts)
         return f'<div class="summary alert"><b>{len(alerts)} alert(s)</b><ul>{items}</ul></div>{said}'

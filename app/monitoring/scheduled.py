@@ -73,5 +73,9 @@ def run(event: dict[str, Any] | None = None, context: Any = None, s3: Any = None
     else:
         print(f"no drift figures for CloudWatch: {drift_alerts['reason']}")
     _emf(["model"], [ALERTS], {"model": model, ALERTS: len(report["alerts"])})
-    done = {"status": report["status"], "alerts": report["alerts"], "report": f"s3://{bucket}/{keys[0]}"}
-    return done | {"notes": [part["reason"] for part in (drift_alerts, report["quality"] or {}) if "reason" in part]}
+    return {
+        "status": report["status"],
+        "alerts": report["alerts"],
+        "alerts_withheld": report["alerts_withheld"],
+        "report": f"s3://{bucket}/{keys[0]}",
+    }
