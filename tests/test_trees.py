@@ -4,13 +4,16 @@ integrate with."""
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from app.backends.trees import LEAF, NODE_ARRAYS, TreeEnsemble, TreeFileError, quadrature
+from app.backends.trees import LEAF, NODE_ARRAYS, TABLE_COLUMNS, TreeEnsemble, TreeFileError, quadrature
 from app.schema import turbine_schema
+from app.training import DEFAULT_SEED
+from app.training.data import turbine_dataset
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 8])
@@ -133,3 +136,84 @@ def test_a_tree_without_columns_must_split_where_the_ensembles_columns_say() -> 
 def test_a_model_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(TreeFileError, match=r'model\.kind must be "tree_ensemble"'):
         TreeEnsemble([_ensemble()], turbine_schema())
+
+
+def _random_ensemble(rows: list[Any], seed: int) -> dict[str, Any]:
+    """Three random trees up to 9 deep on the turbine fields, splitting at values the rows hold (so some rows
+    sit exactly on a threshold): some paths split on more fields than TABLE_COLUMNS, some on fewer."""
+    rng = random.Random(seed)
+    fields = turbine_schema().fields
+    trees = []
+    for _ in range(3):
+        tree: dict[str, Any] = {name: [] for name in NODE_ARRAYS} | {"left_categories": {}}
+
+        def grow(depth: int, cover: float, tree: dict[str, Any] = tree) -> int:
+            node = len(tree["feature"])
+            for name, start in zip(NODE_ARRAYS, (LEAF, 0.0, -1, -1, rng.uniform(-1, 1), cover), strict=True):
+                tree[name].append(start)
+            if depth == 0 or rng.random() < 0.2:
+                return node
+            position = rng.randrange(len(fields))
+            tree["feature"][node] = position
+            if fields[position].categories:
+                chosen = rng.sample(fields[position].categories, rng.randrange(1, len(fields[position].categories)))
+                tree["left_categories"][str(node)] = chosen
+            else:
+                tree["threshold"][node] = rng.choice(rows)[position]
+            share = rng.uniform(0.1, 0.9)
+            tree["left"][node] = grow(depth - 1, cover * share)
+            tree["right"][node] = grow(depth - 1, cover * (1 - share))
+            return node
+
+        grow(9, 1000.0)
+        trees.append(tree)
+    return {"kind": "tree_ensemble", "link": "logistic", "base_score": 0.1, "trees": trees}
+
+
+def _shapley_by_enumeration(model: dict[str, Any], row: Any, width: int) -> list[float]:
+    """Each field's Shapley value by its definition over every coalition of the fields: a known field follows
+    the row, an unknown one averages its children by cover (TreeSHAP's value function)."""
+
+    def expected(tree: dict[str, Any], known: int, node: int = 0) -> float:
+        position = tree["feature"][node]
+        if position == LEAF:
+            return float(tree["value"][node])
+        left, right = tree["left"][node], tree["right"][node]
+        if known >> position & 1:
+            chosen = tree["left_categories"].get(str(node))
+            goes_left = row[position] in chosen if chosen is not None else row[position] < tree["threshold"][node]
+            return expected(tree, known, left if goes_left else right)
+        cover = tree["cover"]
+        return (cover[left] * expected(tree, known, left) + cover[right] * expected(tree, known, right)) / cover[node]
+
+    value = [math.fsum(expected(tree, known) for tree in model["trees"]) for known in range(1 << width)]
+    phi = [0.0] * width
+    for known in range((1 << width) - 1):  # every coalition that leaves a field out
+        size = known.bit_count()
+        weight = math.factorial(size) * math.factorial(width - size - 1) / math.factorial(width)
+        for position in range(width):
+            if not known >> position & 1:
+                phi[position] += weight * (value[known | 1 << position] - value[known])
+    return phi
+
+
+def _fields_on_paths(tree: dict[str, Any], node: int = 0, above: frozenset[int] = frozenset()) -> set[int]:
+    if tree["feature"][node] == LEAF:
+        return {len(above)}
+    below = above | {tree["feature"][node]}
+    return _fields_on_paths(tree, tree["left"][node], below) | _fields_on_paths(tree, tree["right"][node], below)
+
+
+def test_explanations_equal_shapley_values_by_enumeration_on_short_and_long_paths() -> None:
+    schema = turbine_schema()
+    rows = list(schema.parse_rows(turbine_dataset(40, DEFAULT_SEED).rows, range(40)))
+    model = _random_ensemble(rows, seed=3)
+    lengths = set().union(*map(_fields_on_paths, model["trees"]))
+    assert min(lengths) <= TABLE_COLUMNS < max(lengths)
+    ensemble = TreeEnsemble(model, schema)
+    for row in rows[:3]:
+        explained = ensemble.contributions(row)
+        assert [explained[name] for name in schema.names] == pytest.approx(
+            _shapley_by_enumeration(model, row, schema.width), abs=1e-12
+        )
+        assert ensemble.baseline + math.fsum(explained.values()) == pytest.approx(ensemble.margins([row])[0], abs=1e-12)

@@ -11,8 +11,10 @@ and then sum each field's columns."""
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,27 +80,21 @@ class Tree:
         leaves = [n for n, f in enumerate(self.feature) if f == LEAF]
         return math.fsum(self.value[n] * self.cover[n] for n in leaves) / math.fsum(self.cover[n] for n in leaves)
 
-    def paths(self, categories: Sequence[tuple[str, ...]], points: Sequence[float]) -> list[Path]:
+    def paths(self, categories: Sequence[tuple[str, ...]]) -> list[tuple[float, list[Split]]]:
         """Each leaf's value and the columns its path splits on: for each, the values that take the path (an
         interval, or a set of categories) and the share z of training weight that took it."""
-        found: list[Path] = []
+        found: list[tuple[float, list[Split]]] = []
         pending: list[tuple[int, dict[int, Split]]] = [(0, {})]
         while pending:
             node, path = pending.pop()
             position = self.feature[node]
             if position == LEAF:
-                value = self.value[node]
-                parts = []
-                for column, (at, low, high, allowed, zero) in path.items():
-                    off = tuple(zero * (1 - t) for t in points)
-                    on = tuple(z + t for z, t in zip(off, points, strict=True))
-                    parts.append((at, low, high, allowed, off, on, column, value * (1 - zero)))
-                found.append((value, parts))
+                found.append((self.value[node], list(path.values())))
                 continue
             column, chosen, threshold = self.column[node], self.left_categories[node], self.threshold[node]
-            unsplit: Split = (position, -math.inf, math.inf, None, 1.0)
+            unsplit: Split = (position, -math.inf, math.inf, None, 1.0, column)
             for child, left in ((self.left[node], True), (self.right[node], False)):
-                _, low, high, allowed, zero = path.get(column, unsplit)
+                _, low, high, allowed, zero, _ = path.get(column, unsplit)
                 if chosen is not None:
                     taken = chosen if left else frozenset(categories[position]) - chosen
                     allowed = taken if allowed is None else allowed & taken
@@ -107,17 +103,22 @@ class Tree:
                 else:
                     low = max(low, threshold)
                 share = zero * self.cover[child] / self.cover[node]
-                pending.append((child, {**path, column: (position, low, high, allowed, share)}))
+                pending.append((child, {**path, column: (position, low, high, allowed, share, column)}))
         return found
 
 
-# A column's splits on a path: its field, the interval [low, high) or the categories that take the path, and the
-# share z of training weight that took it.
-Split = tuple[int, float, float, "frozenset[str] | None", float]
-# The same at a leaf of value v: field, interval, categories, z(1 - t) and z(1 - t) + t at each quadrature point
-# t, the column, and v (1 - z).
-Part = tuple[int, float, float, "frozenset[str] | None", tuple[float, ...], tuple[float, ...], int, float]
-Path = tuple[float, list[Part]]
+# A column's splits on a path: its field, the interval [low, high) or the categories that take the path, the
+# share z of training weight that took it, and the column.
+Split = tuple[int, float, float, "frozenset[str] | None", float, int]
+# The same at a leaf, as explanations read it: field, interval, categories, the column's bit in the leaf's mask,
+# the column, and (1 - z) / z.
+Part = tuple[int, float, float, "frozenset[str] | None", int, int, float]
+# A leaf: its value v, its table of I or None, its parts, and, without a table, z(1 - t), z(1 - t) + t and their
+# ratio at each quadrature point t, for each part.
+Points = tuple[float, ...]
+Leaf = tuple[float, "array[float] | None", list[Part], list[tuple[Points, Points, Points]]]
+# Paths on at most this many columns get a table of their 2^6 integrals: no more memory than the path's parts.
+TABLE_COLUMNS = 6
 
 
 def quadrature(count: int) -> tuple[list[float], list[float]]:
@@ -188,7 +189,7 @@ class TreeEnsemble:
         self.baseline = self.base_score + math.fsum(tree.expected_value() for tree in self.trees)
         # What the walk reads of each tree, gathered once rather than per request.
         self._walk = [(t.feature, t.threshold, t.left, t.right, t.left_categories, t.value) for t in self.trees]
-        self._paths: tuple[list[float], list[float], list[Path]] | None = None
+        self._leaves: tuple[list[float], list[Leaf]] | None = None
 
     def margins(self, rows: Sequence[Reading]) -> list[float]:
         """Each row's base score plus the leaf it reaches in every tree, walked in one loop: per tree-row this
@@ -217,42 +218,84 @@ class TreeEnsemble:
             v (o_i - z_i) * integral from 0 to 1 of prod over j in F, j != i, of (z_j (1 - t) + o_j t) dt
 
         where o_j is 1 when the row takes the path at j's splits and z_j is the share of training weight that
-        did. The integrand is a polynomial of degree below the path's length, so Gauss-Legendre quadrature with
-        half as many points as the tree is deep gives it exactly: a leaf costs O(depth * points), not the
-        recursion's O(depth^2), and no path is copied per row."""
-        if self._paths is None:  # built at the first explanation: serving that never explains never pays
-            self._paths = self._leaf_paths()
-        weights, beside, paths = self._paths
+        did. With U the columns where the row takes the path, and
+
+            I(U) = v * integral of prod over j in U of (z_j (1 - t) + t) * prod over j not in U of z_j (1 - t),
+                   divided by (1 - t),
+
+        a column off the path gets -I(U) and a column on it (1 - z_i) / z_i * I(U without i). The integrand is a
+        polynomial of degree below the path's length, so Gauss-Legendre quadrature with half as many points as
+        the tree is deep gives I exactly. A path on at most TABLE_COLUMNS columns keeps I for every U, made at
+        the first explanation (Fast TreeSHAP v2's precomputation, Yang 2021): a row then costs one test and one
+        lookup per column of each path. A longer path computes both integrals from the row's products."""
+        if self._leaves is None:  # built at the first explanation: serving that never explains never pays
+            self._leaves = self._explained_leaves()
+        beside, leaves = self._leaves
         phi = [0.0] * len(self.columns)
-        for value, parts in paths:
-            taken, off_columns, on_parts = [], [], []
-            for at, low, high, allowed, off, on, column, gain in parts:
+        for value, table, parts, factors in leaves:
+            mask = 0
+            for at, low, high, allowed, bit, _, _ in parts:
                 x = row[at]
                 if x in allowed if allowed is not None else low <= x < high:
-                    taken.append(on)
-                    on_parts.append((column, gain, on))
+                    mask |= bit
+            if table is None:
+                taken = [on if mask & part[4] else off for part, (off, on, _) in zip(parts, factors, strict=True)]
+                products = map(math.prod, zip(*taken, strict=True))
+                integrand = [value * w * p for w, p in zip(beside, products, strict=True)]
+                off_path = sum(integrand)
+                for (_, _, _, _, bit, column, ratio), (_, _, swap) in zip(parts, factors, strict=True):
+                    if mask & bit:  # swap is z(1 - t) / (z(1 - t) + t): the row's integrand with i taken off
+                        phi[column] += ratio * sum(map(operator.mul, integrand, swap))
+                    else:
+                        phi[column] -= off_path
+                continue
+            off_path = table[mask]
+            for _, _, _, _, bit, column, ratio in parts:
+                if mask & bit:
+                    phi[column] += ratio * table[mask ^ bit]
                 else:
-                    taken.append(off)
-                    off_columns.append(column)
-            products = list(map(math.prod, zip(*taken, strict=True)))
-            if off_columns:  # v (o - z) / (z (1 - t)) is -v / (1 - t): one integral serves every column left
-                share = -value * sum(map(operator.mul, beside, products))
-                for column in off_columns:
-                    phi[column] += share
-            if on_parts:
-                totals = list(map(operator.mul, weights, products))
-                for column, gain, on in on_parts:
-                    phi[column] += gain * sum(map(operator.truediv, totals, on))
+                    phi[column] -= off_path
         fields = [0.0] * len(self.names)
         for position, share in zip(self.columns, phi, strict=True):
             fields[position] += share
         return dict(zip(self.names, fields, strict=True))
 
-    def _leaf_paths(self) -> tuple[list[float], list[float], list[Path]]:
+    def _explained_leaves(self) -> tuple[list[float], list[Leaf]]:
         depth = max(map(_depth, self.trees))
         points, weights = quadrature(max(1, (depth + 1) // 2))
         beside = [w / (1 - t) for t, w in zip(points, weights, strict=True)]
-        return weights, beside, [path for tree in self.trees for path in tree.paths(self.categories, points)]
+        leaves: list[Leaf] = []
+        for tree in self.trees:
+            for value, splits in tree.paths(self.categories):
+                parts: list[Part] = [
+                    (at, low, high, allowed, 1 << j, column, (1 - zero) / zero)
+                    for j, (at, low, high, allowed, zero, column) in enumerate(splits)
+                ]
+                zeros = [split[4] for split in splits]
+                if len(splits) <= TABLE_COLUMNS:
+                    leaves.append((value, _integrals(value, zeros, points, beside), parts, []))
+                    continue
+                factors: list[tuple[Points, Points, Points]] = []
+                for zero in zeros:
+                    off = tuple(zero * (1 - t) for t in points)
+                    on = tuple(z + t for z, t in zip(off, points, strict=True))
+                    factors.append((off, on, tuple(map(operator.truediv, off, on))))
+                leaves.append((value, None, parts, factors))
+        return beside, leaves
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "tree_ensemble", "link": self.link, "trees": len(self.trees), "source": self.source}
+
+
+def _integrals(value: float, zeros: list[float], points: list[float], beside: list[float]) -> array[float]:
+    """I(U) for every U, indexed by U's bits: at each point t, the integrand for every U so far, one column at a
+    time (U without it, then U with it); then the points' weighted sum."""
+    at_points = []
+    for t, weight in zip(points, beside, strict=True):
+        integrand = [value * weight]
+        for zero in zeros:
+            off = zero * (1 - t)
+            on = off + t
+            integrand = [p * off for p in integrand] + [p * on for p in integrand]
+        at_points.append(integrand)
+    return array("d", functools.reduce(lambda a, b: list(map(operator.add, a, b)), at_points))
