@@ -16,9 +16,21 @@ from flask import Flask
 
 from app import create_app
 from app.backends.embedded import TREES_FORMAT, EmbeddedBackend, checksum
+from app.backends.native import GROWTH, NativeTrees, _onnx_model
 from app.config import ConfigError
 from app.importing.commands import import_model_command
-from tests.test_importing import NAMES, SCHEMA, edge_rows, forty_trees, matrix, placed, served, sklearn_trees
+from tests.test_importing import (
+    GRADES,
+    NAMES,
+    SCHEMA,
+    SITES,
+    edge_rows,
+    forty_trees,
+    matrix,
+    placed,
+    served,
+    sklearn_trees,
+)
 
 
 def both(app: Flask, tmp_path: Path) -> tuple[Any, Any]:
@@ -74,3 +86,51 @@ def test_without_onnxruntime_the_setting_is_named(app: Flask, tmp_path: Path, mo
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
     with pytest.raises(ConfigError, match=r"TREES_NATIVE: needs onnxruntime.*requirements-native\.txt"):
         create_app({"MODEL_PATH": str(tmp_path / "imported.json"), "TREES_NATIVE": "on"})
+
+
+def _category_tree(levels: list[tuple[int, list[str]]]) -> dict[str, Any]:
+    """A full tree whose splits at each level test one field's categories, the root's first."""
+    tree: dict[str, Any] = {name: [] for name in ("feature", "threshold", "left", "right", "value", "cover")}
+    tree["left_categories"] = {}
+
+    def grow(level: int) -> int:
+        node = len(tree["feature"])
+        for name, start in (("feature", -1), ("threshold", 0.0), ("left", -1), ("right", -1)):
+            tree[name].append(start)
+        tree["value"].append(0.01 * node)
+        tree["cover"].append(2.0 ** (len(levels) - level))
+        if level < len(levels):
+            tree["feature"][node], chosen = levels[level]
+            tree["left_categories"][str(node)] = chosen
+            tree["left"][node] = grow(level + 1)
+            tree["right"][node] = grow(level + 1)
+        return node
+
+    grow(0)
+    return tree
+
+
+# site in {north, east} is codes 0 and 2 of four: four runs (in, out, in, out), each reaching its own copy of a way,
+# so 3 + 4 x (the copies below) nodes; grade in {high} is one run of two: 1 + both ways.
+WITHIN = [(0, ["north", "east"])]  # 3 nodes become 3 + 4 = 7
+PAST = [(0, ["north", "east"]), (2, ["high"]), (0, ["north", "east"])]  # 15 nodes become 3 + 4 x (1 + 2 x 7) = 63
+
+
+@pytest.mark.parametrize(("levels", "reached", "splits"), [(WITHIN, 2, 3), (PAST, 4, 7)])
+def test_category_tests_score_alike_copied_into_runs_or_kept_as_sets(
+    app: Flask, tmp_path: Path, levels: list[tuple[int, list[str]]], reached: int, splits: int
+) -> None:
+    assert 7 / 3 <= GROWTH < 63 / 15  # the first is copied into runs, the second keeps its sets
+    served(app, tmp_path, forty_trees(), ".json")
+    artifact = json.loads((tmp_path / "imported.json").read_text())
+    artifact["model"]["trees"] = [_category_tree(levels)]
+    artifact["checksum"] = checksum(artifact)
+    rows = [(site, 0.5, grade, 50.0, 0.0) for site in SITES for grade in GRADES]
+    walked = EmbeddedBackend(artifact).predict(rows).scores
+    assert len(set(walked)) == reached
+    native = EmbeddedBackend(artifact, native=True)
+    run = native.predict(rows).scores
+    assert max(abs(a - b) for a, b in zip(walked, run, strict=True)) <= 1e-12
+    assert isinstance(native.model, NativeTrees)
+    (node,) = _onnx_model(native.model.ensemble, len(NAMES)).graph.node
+    assert len(next(a.ints for a in node.attribute if a.name == "nodes_featureids")) == splits

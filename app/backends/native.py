@@ -2,18 +2,20 @@
 TreeEnsemble (ai.onnx.ml, opset 5) in float64, so a batch is walked in C++ and the scores are the pure-Python
 walk's. Installed with requirements-native.txt and switched on with TREES_NATIVE=on; never in the Lambda zip.
 
-A number goes left when x < threshold (BRANCH_LT); a category, given as its position in the schema, when it is a
-member of the node's left categories (BRANCH_MEMBER). Explanations stay with the pure-Python TreeSHAP."""
+A number goes left when x < threshold (BRANCH_LT); a category, given as its position in the schema, when it is one
+of the node's left categories, tested as its position against the bounds of the runs of positions among them
+(below). Explanations stay with the pure-Python TreeSHAP."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from app.backends.trees import LEAF, TreeEnsemble
+from app.backends.trees import LEAF, Tree, TreeEnsemble
 from app.schema import Reading, Readings, Schema
 
 BRANCH_LT, BRANCH_MEMBER = 1, 6
+GROWTH = 4  # how many times its nodes a model may grow by copies of ways (below)
 
 
 class NativeTrees:
@@ -47,70 +49,124 @@ class NativeTrees:
 
 
 def _onnx_model(ensemble: TreeEnsemble, width: int) -> Any:
-    """The ensemble as one TreeEnsemble node: each split a node, each leaf a leaf; a tree that is one leaf gets
-    a split whose two ways reach it."""
+    """The ensemble as one TreeEnsemble node; a tree that is one leaf gets a split whose two ways reach it.
+
+    onnxruntime walks its fast loop only when every node has one mode, and refuses a node reached from two. So a
+    category's test becomes BRANCH_LT tests of its code against the bounds between the runs of codes in and out of
+    its left categories, each run reaching its own copy of the way it takes. When those copies would make the model
+    more than GROWTH times as many nodes, categories keep one BRANCH_MEMBER node each."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
-    nodes: dict[str, list[Any]] = {
-        key: [] for key in ("feature", "mode", "split", "true", "true_leaf", "false", "false_leaf")
-    }
-    roots: list[int] = []
-    leaves: list[float] = []
-    members: list[float] = []
+    copied = sum(_copied_sizes(tree, ensemble.categories)[0] for tree in ensemble.trees)
+    graph = _Graph(expand=copied <= GROWTH * sum(len(tree.feature) for tree in ensemble.trees))
+    roots = []
     for tree in ensemble.trees:
-        number = {}  # the tree's node -> its index among the splits or among the leaves
-        for node, feature in enumerate(tree.feature):
-            if feature == LEAF:
-                number[node] = len(leaves)
-                leaves.append(tree.value[node])
-        splits = [node for node, feature in enumerate(tree.feature) if feature != LEAF]
-        roots.append(len(nodes["feature"]))
-        number.update((node, roots[-1] + i) for i, node in enumerate(splits))
-        if not splits:
-            nodes["feature"].append(0)
-            nodes["mode"].append(BRANCH_LT)
-            nodes["split"].append(0.0)
-            for way in ("true", "false"):
-                nodes[way].append(number[0])
-                nodes[f"{way}_leaf"].append(1)
-            continue
-        for node in splits:
-            categories = tree.left_categories[node]
-            nodes["feature"].append(tree.feature[node])
-            if categories is None:
-                nodes["mode"].append(BRANCH_LT)
-                nodes["split"].append(tree.threshold[node])
-            else:
-                nodes["mode"].append(BRANCH_MEMBER)
-                nodes["split"].append(0.0)
-                field = ensemble.categories[tree.feature[node]]
-                members += [float(code) for code, c in enumerate(field) if c in categories] + [float("nan")]
-            for way, child in (("true", tree.left[node]), ("false", tree.right[node])):
-                nodes[way].append(number[child])
-                nodes[f"{way}_leaf"].append(int(tree.feature[child] == LEAF))
+        root, leaf = graph.subtree(tree, 0, ensemble.categories)
+        roots.append(root if not leaf else graph.split(0, BRANCH_LT, 0.0, (root, leaf), (root, leaf)))
     attributes: dict[str, Any] = {
         "aggregate_function": 1,  # SUM
         "post_transform": 0,  # NONE: the link is applied as for the pure-Python walk
         "n_targets": 1,
         "tree_roots": roots,
-        "nodes_featureids": nodes["feature"],
-        "nodes_modes": numpy_helper.from_array(np.array(nodes["mode"], dtype=np.uint8)),
-        "nodes_splits": numpy_helper.from_array(np.array(nodes["split"], dtype=np.float64)),
-        "nodes_truenodeids": nodes["true"],
-        "nodes_trueleafs": nodes["true_leaf"],
-        "nodes_falsenodeids": nodes["false"],
-        "nodes_falseleafs": nodes["false_leaf"],
-        "leaf_targetids": [0] * len(leaves),
-        "leaf_weights": numpy_helper.from_array(np.array(leaves, dtype=np.float64)),
+        "nodes_featureids": graph.feature,
+        "nodes_modes": numpy_helper.from_array(np.array(graph.mode, dtype=np.uint8)),
+        "nodes_splits": numpy_helper.from_array(np.array(graph.threshold, dtype=np.float64)),
+        "nodes_truenodeids": [node for node, _ in graph.true],
+        "nodes_trueleafs": [leaf for _, leaf in graph.true],
+        "nodes_falsenodeids": [node for node, _ in graph.false],
+        "nodes_falseleafs": [leaf for _, leaf in graph.false],
+        "leaf_targetids": [0] * len(graph.leaves),
+        "leaf_weights": numpy_helper.from_array(np.array(graph.leaves, dtype=np.float64)),
     }
-    if members:
-        attributes["membership_values"] = numpy_helper.from_array(np.array(members, dtype=np.float64))
-    graph = helper.make_graph(
+    if graph.members:
+        attributes["membership_values"] = numpy_helper.from_array(np.array(graph.members, dtype=np.float64))
+    onnx_graph = helper.make_graph(
         [helper.make_node("TreeEnsemble", ["readings"], ["margins"], domain="ai.onnx.ml", **attributes)],
         "trees",
         [helper.make_tensor_value_info("readings", TensorProto.DOUBLE, [None, width])],
         [helper.make_tensor_value_info("margins", TensorProto.DOUBLE, [None, 1])],
     )
     opsets = [helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)]
-    return helper.make_model(graph, opset_imports=opsets, ir_version=10)
+    return helper.make_model(onnx_graph, opset_imports=opsets, ir_version=10)
+
+
+# A node of the ONNX model: its index among the splits or among the leaves, and 1 for a leaf.
+Ref = tuple[int, int]
+
+
+class _Graph:
+    """The ONNX node arrays, filled a subtree at a time."""
+
+    def __init__(self, expand: bool) -> None:
+        self.expand = expand
+        self.feature: list[int] = []
+        self.mode: list[int] = []
+        self.threshold: list[float] = []
+        self.true: list[Ref] = []
+        self.false: list[Ref] = []
+        self.leaves: list[float] = []
+        self.members: list[float] = []  # each BRANCH_MEMBER node's codes, ended by NaN
+
+    def split(self, feature: int, mode: int, threshold: float, true: Ref, false: Ref) -> int:
+        self.feature.append(feature)
+        self.mode.append(mode)
+        self.threshold.append(threshold)
+        self.true.append(true)
+        self.false.append(false)
+        return len(self.feature) - 1
+
+    def subtree(self, tree: Tree, node: int, categories: Sequence[tuple[str, ...]]) -> Ref:
+        position = tree.feature[node]
+        if position == LEAF:
+            self.leaves.append(tree.value[node])
+            return len(self.leaves) - 1, 1
+        chosen = tree.left_categories[node]
+        if chosen is not None and self.expand:
+            return self.runs(tree, node, chosen, categories)
+        left = self.subtree(tree, tree.left[node], categories)
+        right = self.subtree(tree, tree.right[node], categories)
+        if chosen is None:
+            return self.split(position, BRANCH_LT, tree.threshold[node], left, right), 0
+        # in the nodes' order: this node's number is the next one, after its children's
+        self.members += [float(code) for code, c in enumerate(categories[position]) if c in chosen]
+        self.members.append(float("nan"))
+        return self.split(position, BRANCH_MEMBER, 0.0, left, right), 0
+
+    def runs(self, tree: Tree, node: int, chosen: frozenset[str], categories: Sequence[tuple[str, ...]]) -> Ref:
+        """A category's test as BRANCH_LT tests of its code, each run of codes reaching a copy of its way."""
+        position = tree.feature[node]
+        inside = [c in chosen for c in categories[position]]
+        bounds = _bounds(inside)
+
+        def search(low: int, high: int, first: int) -> Ref:
+            """The runs between bounds[low:high], the first of them starting at code `first`."""
+            if low == high:
+                return self.subtree(tree, tree.left[node] if inside[first] else tree.right[node], categories)
+            middle = (low + high) // 2
+            below, above = search(low, middle, first), search(middle + 1, high, bounds[middle])
+            return self.split(position, BRANCH_LT, float(bounds[middle]), below, above), 0
+
+        return search(0, len(bounds), 0)
+
+
+def _bounds(inside: list[bool]) -> list[int]:
+    """The codes where a run of codes in the left categories, or out of them, starts, the first apart."""
+    return [code for code in range(1, len(inside)) if inside[code] != inside[code - 1]]
+
+
+def _copied_sizes(tree: Tree, categories: Sequence[tuple[str, ...]]) -> list[int]:
+    """Each node's subtree size once categories' tests are copied into runs; children come after parents."""
+    size = [1] * len(tree.feature)
+    for node in reversed(range(len(tree.feature))):
+        position = tree.feature[node]
+        if position == LEAF:
+            continue
+        left, right, chosen = size[tree.left[node]], size[tree.right[node]], tree.left_categories[node]
+        if chosen is None:
+            size[node] = 1 + left + right
+            continue
+        inside = [c in chosen for c in categories[position]]
+        ways = [inside[0], *(inside[code] for code in _bounds(inside))]
+        size[node] = len(ways) - 1 + sum(left if way else right for way in ways)
+    return size
