@@ -720,8 +720,11 @@ def imported_trees(rounds: int, seconds: int, repeats: int) -> None:
         rows = list(backend.schema.parse_rows(turbine_dataset(10_000, DEFAULT_SEED + 1).rows, range(10_000)))
         one = statistics.median(timed(lambda: backend.predict(rows[:1])) for _ in range(200)) * 1000
         batch = statistics.median(timed(lambda: backend.predict(rows)) for _ in range(3))
-        first = timed(lambda: backend.predict(rows[:1], explain=True)) * 1000  # builds the leaves' paths
-        explained = statistics.median(timed(lambda: backend.predict(rows[1:2], explain=True)) for _ in range(5)) * 1000
+        first = timed(lambda: backend.predict(rows[:1], explain=True)) * 1000  # builds the leaves' paths and tables
+        explained = (
+            statistics.median(timed(functools.partial(backend.predict, [row], explain=True)) for row in rows[1:6])
+            * 1000
+        )
         record("one row in process", f"{one:.3f} ms (median of 200)", "-", "-")
         record(
             "10,000 rows in process",
@@ -732,7 +735,7 @@ def imported_trees(rounds: int, seconds: int, repeats: int) -> None:
         verdict = "met" if explained <= 50 else "missed"
         record(
             "one explained row (exact TreeSHAP)",
-            f"{explained:.0f} ms (median of 5; the first, which builds the leaves' paths: {first:.0f} ms)",
+            f"{explained:.0f} ms (median of 5 rows; the first, which builds the paths and tables: {first:.0f} ms)",
             "<= 50 ms",
             verdict,
         )
