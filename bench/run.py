@@ -462,6 +462,8 @@ def container_start() -> float:
             "SAGEMAKER_BASE_DIR": base,
             "SAGEMAKER_BIND_TO_PORT": str(port),
             "SAGEMAKER_MODEL_SERVER_WORKERS": "2",
+            # the image's `python`: this one, though the bench was started without its virtualenv on PATH
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         start = time.perf_counter()
         with server(["sh", str(ROOT / "deploy" / "container" / "serve")], port, settings):
