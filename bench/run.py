@@ -420,12 +420,17 @@ def mlflow_python() -> Path:
     return python
 
 
+def path_with(directory: Path) -> str:
+    """PATH with `directory` first."""
+    return f"{directory}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 @contextmanager
 def mlflow_serving(model: Path, port: int) -> Iterator[None]:
     """MLflow's scoring server for a saved model, 2 workers on loopback, ready when the block starts."""
     command = [str(MLFLOW_VENV / "bin" / "mlflow"), "models", "serve", "-m", str(model), "--env-manager", "local"]
     command += ["-h", "127.0.0.1", "-p", str(port), "-w", "2"]
-    with server(command, port, {"PATH": f"{MLFLOW_VENV / 'bin'}:{os.environ['PATH']}"}):
+    with server(command, port, {"PATH": path_with(MLFLOW_VENV / "bin")}):
         wait_ready(port)
         yield
 
@@ -463,7 +468,7 @@ def container_start() -> float:
             "SAGEMAKER_BIND_TO_PORT": str(port),
             "SAGEMAKER_MODEL_SERVER_WORKERS": "2",
             # the image's `python`: this one, though the bench was started without its virtualenv on PATH
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": path_with(Path(sys.executable).parent),
         }
         start = time.perf_counter()
         with server(["sh", str(ROOT / "deploy" / "container" / "serve")], port, settings):

@@ -111,16 +111,20 @@ def _category_tree(levels: list[tuple[int, list[str]]]) -> dict[str, Any]:
 
 
 # site in {north, east} is codes 0 and 2 of four: four runs (in, out, in, out), each reaching its own copy of a way,
-# so 3 + 4 x (the copies below) nodes; grade in {high} is one run of two: 1 + both ways.
+# so 3 + 4 x (the copies below) nodes; grade in {high} is two runs (out, in): 1 + both ways; grade in {} is one run,
+# no test at all: its way alone.
 WITHIN = [(0, ["north", "east"])]  # 3 nodes become 3 + 4 = 7
 PAST = [(0, ["north", "east"]), (2, ["high"]), (0, ["north", "east"])]  # 15 nodes become 3 + 4 x (1 + 2 x 7) = 63
+# 31 nodes would become 3 + 4 x (3 + 4 x (3 + 4)) = 127: past GROWTH, so sets are kept, but grade in {} still needs
+# no node (onnxruntime refuses an empty set)
+NONE_PASS = [(0, ["north", "east"])] * 3 + [(2, [])]
 
 
-@pytest.mark.parametrize(("levels", "reached", "splits"), [(WITHIN, 2, 3), (PAST, 4, 7)])
+@pytest.mark.parametrize(("levels", "reached", "splits"), [(WITHIN, 2, 3), (PAST, 4, 7), (NONE_PASS, 2, 7)])
 def test_category_tests_score_alike_copied_into_runs_or_kept_as_sets(
     app: Flask, tmp_path: Path, levels: list[tuple[int, list[str]]], reached: int, splits: int
 ) -> None:
-    assert 7 / 3 <= GROWTH < 63 / 15  # the first is copied into runs, the second keeps its sets
+    assert 7 / 3 <= GROWTH < min(63 / 15, 127 / 31)  # the first is copied into runs, the others keep their sets
     served(app, tmp_path, forty_trees(), ".json")
     artifact = json.loads((tmp_path / "imported.json").read_text())
     artifact["model"]["trees"] = [_category_tree(levels)]
@@ -134,3 +138,34 @@ def test_category_tests_score_alike_copied_into_runs_or_kept_as_sets(
     assert isinstance(native.model, NativeTrees)
     (node,) = _onnx_model(native.model.ensemble, len(NAMES)).graph.node
     assert len(next(a.ints for a in node.attribute if a.name == "nodes_featureids")) == splits
+
+
+def test_a_tree_deeper_than_pythons_recursion_scores_alike(app: Flask, tmp_path: Path) -> None:
+    """A chain of 1,500 splits, load and grade in turn, each sending one way to a leaf (a deep scikit-learn tree
+    on sorted data looks like this)."""
+    levels = 1500
+    tree: dict[str, Any] = {"feature": [], "threshold": [], "left": [], "right": [], "value": [], "cover": []}
+    tree["left_categories"] = {}
+    for level in range(levels):
+        node = len(tree["feature"])
+        grade = level % 2 == 1
+        tree["feature"] += [2 if grade else 1, -1]
+        tree["threshold"] += [0.0 if grade else -10 + 20 * level / levels, 0.0]
+        tree["left"] += [node + 1, -1]
+        tree["right"] += [node + 2, -1]
+        tree["value"] += [0.0, level / levels]
+        tree["cover"] += [float(2 * (levels - level) + 1), 1.0]
+        if grade:
+            tree["left_categories"][str(node)] = ["high"]
+    for name, last in (("feature", -1), ("threshold", 0.0), ("left", -1), ("right", -1), ("value", 2.0)):
+        tree[name].append(last)
+    tree["cover"].append(1.0)
+    served(app, tmp_path, forty_trees(), ".json")
+    artifact = json.loads((tmp_path / "imported.json").read_text())
+    artifact["model"]["trees"] = [tree]
+    artifact["checksum"] = checksum(artifact)
+    rows = [tuple(row) for row in placed({}, 2000, 5)]
+    walked = EmbeddedBackend(artifact).predict(rows).scores
+    assert len(set(walked)) > 100  # rows leave the chain at many depths
+    run = EmbeddedBackend(artifact, native=True).predict(rows).scores
+    assert max(abs(a - b) for a, b in zip(walked, run, strict=True)) <= 1e-12

@@ -54,16 +54,19 @@ def _onnx_model(ensemble: TreeEnsemble, width: int) -> Any:
     onnxruntime walks its fast loop only when every node has one mode, and refuses a node reached from two. So a
     category's test becomes BRANCH_LT tests of its code against the bounds between the runs of codes in and out of
     its left categories, each run reaching its own copy of the way it takes. When those copies would make the model
-    more than GROWTH times as many nodes, categories keep one BRANCH_MEMBER node each."""
+    more than GROWTH times as many nodes, categories keep one BRANCH_MEMBER node each (but a test that every
+    category passes, or none, which needs no node)."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
     copied = sum(_copied_sizes(tree, ensemble.categories)[0] for tree in ensemble.trees)
-    graph = _Graph(expand=copied <= GROWTH * sum(len(tree.feature) for tree in ensemble.trees))
+    graph = _Graph(ensemble.categories, expand=copied <= GROWTH * sum(len(tree.feature) for tree in ensemble.trees))
     roots = []
     for tree in ensemble.trees:
-        root, leaf = graph.subtree(tree, 0, ensemble.categories)
-        roots.append(root if not leaf else graph.split(0, BRANCH_LT, 0.0, (root, leaf), (root, leaf)))
+        root, leaf = graph.add(tree)
+        roots.append(root if not leaf else graph.split(0, BRANCH_LT, 0.0))
+        if leaf:
+            graph.true[-1] = graph.false[-1] = (root, leaf)
     attributes: dict[str, Any] = {
         "aggregate_function": 1,  # SUM
         "post_transform": 0,  # NONE: the link is applied as for the pure-Python walk
@@ -93,13 +96,16 @@ def _onnx_model(ensemble: TreeEnsemble, width: int) -> Any:
 
 # A node of the ONNX model: its index among the splits or among the leaves, and 1 for a leaf.
 Ref = tuple[int, int]
+# Where a node's Ref goes: the split whose true (or false) way it is, or None for a tree's root.
+Slot = tuple[int, bool] | None
 
 
 class _Graph:
-    """The ONNX node arrays, filled a subtree at a time."""
+    """The ONNX node arrays. A split is numbered when it is made, before its ways are: BRANCH_MEMBER nodes' codes
+    go into membership_values in that order."""
 
-    def __init__(self, expand: bool) -> None:
-        self.expand = expand
+    def __init__(self, categories: Sequence[tuple[str, ...]], expand: bool) -> None:
+        self.categories, self.expand = categories, expand
         self.feature: list[int] = []
         self.mode: list[int] = []
         self.threshold: list[float] = []
@@ -108,51 +114,62 @@ class _Graph:
         self.leaves: list[float] = []
         self.members: list[float] = []  # each BRANCH_MEMBER node's codes, ended by NaN
 
-    def split(self, feature: int, mode: int, threshold: float, true: Ref, false: Ref) -> int:
+    def split(self, feature: int, mode: int, threshold: float) -> int:
         self.feature.append(feature)
         self.mode.append(mode)
         self.threshold.append(threshold)
-        self.true.append(true)
-        self.false.append(false)
+        self.true.append((-1, 0))  # until its ways are made
+        self.false.append((-1, 0))
         return len(self.feature) - 1
 
-    def subtree(self, tree: Tree, node: int, categories: Sequence[tuple[str, ...]]) -> Ref:
-        position = tree.feature[node]
-        if position == LEAF:
-            self.leaves.append(tree.value[node])
-            return len(self.leaves) - 1, 1
-        chosen = tree.left_categories[node]
-        if chosen is not None and self.expand:
-            return self.runs(tree, node, chosen, categories)
-        left = self.subtree(tree, tree.left[node], categories)
-        right = self.subtree(tree, tree.right[node], categories)
-        if chosen is None:
-            return self.split(position, BRANCH_LT, tree.threshold[node], left, right), 0
-        # in the nodes' order: this node's number is the next one, after its children's
-        self.members += [float(code) for code, c in enumerate(categories[position]) if c in chosen]
-        self.members.append(float("nan"))
-        return self.split(position, BRANCH_MEMBER, 0.0, left, right), 0
+    def add(self, tree: Tree) -> Ref:
+        """A tree's nodes, walked with a stack (trees can be deeper than Python's recursion); its root's Ref."""
+        root: list[Ref] = []
+        # A tree's node to make, or the runs runs[low:high] of a category's test at a node, and the slot of its Ref.
+        pending: list[tuple[int, list[tuple[int, bool]] | None, int, int, Slot]] = [(0, None, 0, 0, None)]
+        while pending:
+            node, runs, low, high, slot = pending.pop()
+            position = tree.feature[node]
+            if runs is not None:  # the runs low to high - 1 of the category test at `node`
+                if high - low == 1:
+                    pending.append((tree.left[node] if runs[low][1] else tree.right[node], None, 0, 0, slot))
+                    continue
+                middle = (low + high) // 2  # runs[middle] is the first whose codes are not below the bound
+                made = self.split(position, BRANCH_LT, float(runs[middle][0]))
+                pending += [(node, runs, middle, high, (made, False)), (node, runs, low, middle, (made, True))]
+            elif position == LEAF:
+                self.leaves.append(tree.value[node])
+                self._put(root, slot, (len(self.leaves) - 1, 1))
+                continue
+            else:
+                chosen = tree.left_categories[node]
+                if chosen is None:
+                    made = self.split(position, BRANCH_LT, tree.threshold[node])
+                else:
+                    runs = _runs(chosen, self.categories[position])
+                    if self.expand or len(runs) == 1:
+                        pending.append((node, runs, 0, len(runs), slot))
+                        continue
+                    made = self.split(position, BRANCH_MEMBER, 0.0)
+                    self.members += [float(code) for code, c in enumerate(self.categories[position]) if c in chosen]
+                    self.members.append(float("nan"))
+                pending += [(tree.right[node], None, 0, 0, (made, False)), (tree.left[node], None, 0, 0, (made, True))]
+            self._put(root, slot, (made, 0))
+        return root[0]
 
-    def runs(self, tree: Tree, node: int, chosen: frozenset[str], categories: Sequence[tuple[str, ...]]) -> Ref:
-        """A category's test as BRANCH_LT tests of its code, each run of codes reaching a copy of its way."""
-        position = tree.feature[node]
-        inside = [c in chosen for c in categories[position]]
-        bounds = _bounds(inside)
-
-        def search(low: int, high: int, first: int) -> Ref:
-            """The runs between bounds[low:high], the first of them starting at code `first`."""
-            if low == high:
-                return self.subtree(tree, tree.left[node] if inside[first] else tree.right[node], categories)
-            middle = (low + high) // 2
-            below, above = search(low, middle, first), search(middle + 1, high, bounds[middle])
-            return self.split(position, BRANCH_LT, float(bounds[middle]), below, above), 0
-
-        return search(0, len(bounds), 0)
+    def _put(self, root: list[Ref], slot: Slot, ref: Ref) -> None:
+        if slot is None:
+            root.append(ref)
+        elif slot[1]:
+            self.true[slot[0]] = ref
+        else:
+            self.false[slot[0]] = ref
 
 
-def _bounds(inside: list[bool]) -> list[int]:
-    """The codes where a run of codes in the left categories, or out of them, starts, the first apart."""
-    return [code for code in range(1, len(inside)) if inside[code] != inside[code - 1]]
+def _runs(chosen: frozenset[str], categories: Sequence[str]) -> list[tuple[int, bool]]:
+    """The runs of codes in a category test, in code order: each run's first code, and whether it goes left."""
+    inside = [c in chosen for c in categories]
+    return [(code, inside[code]) for code in range(len(inside)) if code == 0 or inside[code] != inside[code - 1]]
 
 
 def _copied_sizes(tree: Tree, categories: Sequence[tuple[str, ...]]) -> list[int]:
@@ -166,7 +183,6 @@ def _copied_sizes(tree: Tree, categories: Sequence[tuple[str, ...]]) -> list[int
         if chosen is None:
             size[node] = 1 + left + right
             continue
-        inside = [c in chosen for c in categories[position]]
-        ways = [inside[0], *(inside[code] for code in _bounds(inside))]
-        size[node] = len(ways) - 1 + sum(left if way else right for way in ways)
+        runs = _runs(chosen, categories[position])
+        size[node] = len(runs) - 1 + sum(left if goes_left else right for _, goes_left in runs)
     return size
