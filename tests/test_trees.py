@@ -138,22 +138,23 @@ def test_a_model_that_is_not_an_object_is_refused() -> None:
         TreeEnsemble([_ensemble()], turbine_schema())
 
 
-def _random_ensemble(rows: list[Any], seed: int) -> dict[str, Any]:
-    """Three random trees up to 9 deep on the turbine fields, splitting at values the rows hold (so some rows
-    sit exactly on a threshold): some paths split on more fields than TABLE_COLUMNS, some on fewer."""
+def _random_ensemble(rows: list[Any], seed: int, depth: int) -> dict[str, Any]:
+    """Three random trees up to `depth` deep on the turbine fields, splitting at values the rows hold (so some rows
+    sit exactly on a threshold): some paths split on more fields than TABLE_COLUMNS, some on fewer. A fourth tree
+    is a chain `depth` deep on as many fields, the longest path the quadrature must integrate exactly."""
     rng = random.Random(seed)
     fields = turbine_schema().fields
     trees = []
-    for _ in range(3):
+    for number in range(4):
         tree: dict[str, Any] = {name: [] for name in NODE_ARRAYS} | {"left_categories": {}}
 
-        def grow(depth: int, cover: float, tree: dict[str, Any] = tree) -> int:
+        def grow(level: int, cover: float, tree: dict[str, Any] = tree, chain: bool = number == 3) -> int:
             node = len(tree["feature"])
             for name, start in zip(NODE_ARRAYS, (LEAF, 0.0, -1, -1, rng.uniform(-1, 1), cover), strict=True):
                 tree[name].append(start)
-            if depth == 0 or rng.random() < 0.2:
+            if level == depth or (chain and node % 2) or (not chain and rng.random() < 0.2):
                 return node
-            position = rng.randrange(len(fields))
+            position = level if chain else rng.randrange(len(fields))
             tree["feature"][node] = position
             if fields[position].categories:
                 chosen = rng.sample(fields[position].categories, rng.randrange(1, len(fields[position].categories)))
@@ -161,11 +162,11 @@ def _random_ensemble(rows: list[Any], seed: int) -> dict[str, Any]:
             else:
                 tree["threshold"][node] = rng.choice(rows)[position]
             share = rng.uniform(0.1, 0.9)
-            tree["left"][node] = grow(depth - 1, cover * share)
-            tree["right"][node] = grow(depth - 1, cover * (1 - share))
+            tree["left"][node] = grow(level + 1, cover * share)
+            tree["right"][node] = grow(level + 1, cover * (1 - share))
             return node
 
-        grow(9, 1000.0)
+        grow(0, 1000.0)
         trees.append(tree)
     return {"kind": "tree_ensemble", "link": "logistic", "base_score": 0.1, "trees": trees}
 
@@ -204,12 +205,13 @@ def _fields_on_paths(tree: dict[str, Any], node: int = 0, above: frozenset[int] 
     return _fields_on_paths(tree, tree["left"][node], below) | _fields_on_paths(tree, tree["right"][node], below)
 
 
-def test_explanations_equal_shapley_values_by_enumeration_on_short_and_long_paths() -> None:
+@pytest.mark.parametrize("depth", [8, 9])
+def test_explanations_equal_shapley_values_by_enumeration_on_short_and_long_paths(depth: int) -> None:
     schema = turbine_schema()
     rows = list(schema.parse_rows(turbine_dataset(40, DEFAULT_SEED).rows, range(40)))
-    model = _random_ensemble(rows, seed=3)
+    model = _random_ensemble(rows, 3, depth)
     lengths = set().union(*map(_fields_on_paths, model["trees"]))
-    assert min(lengths) <= TABLE_COLUMNS < max(lengths)
+    assert min(lengths) <= TABLE_COLUMNS < max(lengths) == depth
     ensemble = TreeEnsemble(model, schema)
     for row in rows[:3]:
         explained = ensemble.contributions(row)
@@ -217,3 +219,24 @@ def test_explanations_equal_shapley_values_by_enumeration_on_short_and_long_path
             _shapley_by_enumeration(model, row, schema.width), abs=1e-12
         )
         assert ensemble.baseline + math.fsum(explained.values()) == pytest.approx(ensemble.margins([row])[0], abs=1e-12)
+
+
+def test_a_path_almost_no_training_weight_took_is_explained_exactly() -> None:
+    """The cool leaf's share of training weight is 1e-310, below the smallest normal float: its (1 - z) / z would
+    pass the largest one."""
+    model = _ensemble()
+    model["trees"] = [
+        {
+            "feature": [4, LEAF, LEAF],  # oil_temperature
+            "threshold": [60.0, 0.0, 0.0],
+            "left": [1, -1, -1],
+            "right": [2, -1, -1],
+            "value": [0.0, -2.0, 1.0],
+            "cover": [1e300, 1e-10, 1e300],
+        }
+    ]
+    ensemble = TreeEnsemble(model, turbine_schema())
+    cool = ("TID001", "HAWT", 5, 50, 40.0, 20, 30, 50, 5, 30, "N")
+    explained = ensemble.contributions(cool)
+    assert explained["oil_temperature"] == pytest.approx(-3.0, abs=1e-12)  # -2 against the baseline's 1
+    assert sum(explained.values()) == explained["oil_temperature"]

@@ -102,7 +102,7 @@ class Tree:
                     high = min(high, threshold)
                 else:
                     low = max(low, threshold)
-                share = zero * self.cover[child] / self.cover[node]
+                share = zero * (self.cover[child] / self.cover[node])
                 pending.append((child, {**path, column: (position, low, high, allowed, share, column)}))
         return found
 
@@ -111,14 +111,17 @@ class Tree:
 # share z of training weight that took it, and the column.
 Split = tuple[int, float, float, "frozenset[str] | None", float, int]
 # The same at a leaf, as explanations read it: field, interval, categories, the column's bit in the leaf's mask,
-# the column, and (1 - z) / z.
+# the column, and the factor of its integral when the row takes the path there: (1 - z) / z with a table, 1 - z
+# without.
 Part = tuple[int, float, float, "frozenset[str] | None", int, int, float]
-# A leaf: its value v, its table of I or None, its parts, and, without a table, z(1 - t), z(1 - t) + t and their
-# ratio at each quadrature point t, for each part.
+# A leaf: its value v, its table of I or None, its parts, and, without a table, for each part z(1 - t), z(1 - t) + t
+# and (1 - t) / (z(1 - t) + t) at each quadrature point t.
 Points = tuple[float, ...]
 Leaf = tuple[float, "array[float] | None", list[Part], list[tuple[Points, Points, Points]]]
-# Paths on at most this many columns get a table of their 2^6 integrals: no more memory than the path's parts.
+# A path on n columns, at most this many, gets a table of its 2^n integrals: no more memory than the path's parts.
 TABLE_COLUMNS = 6
+# Nor a path where a share z is smaller than this, whose (1 - z) / z would pass the largest float.
+SMALLEST_SHARE = 1e-300
 
 
 def quadrature(count: int) -> tuple[list[float], list[float]]:
@@ -225,9 +228,11 @@ class TreeEnsemble:
 
         a column off the path gets -I(U) and a column on it (1 - z_i) / z_i * I(U without i). The integrand is a
         polynomial of degree below the path's length, so Gauss-Legendre quadrature with half as many points as
-        the tree is deep gives I exactly. A path on at most TABLE_COLUMNS columns keeps I for every U, made at
-        the first explanation (Fast TreeSHAP v2's precomputation, Yang 2021): a row then costs one test and one
-        lookup per column of each path. A longer path computes both integrals from the row's products."""
+        the deepest tree is deep gives I exactly (but for U = F, where the integral diverges and no column is off
+        the path to use it). A path on at most TABLE_COLUMNS columns keeps I for every U, made at the first
+        explanation (Fast TreeSHAP v2's precomputation, Yang 2021): a row then costs one test and one lookup per
+        column of each path. A table of a longer path would take 2^n numbers, so it computes, from the row's
+        products at the points, -I(U) and v (1 - z_i) times the integral without i's factor."""
         if self._leaves is None:  # built at the first explanation: serving that never explains never pays
             self._leaves = self._explained_leaves()
         beside, leaves = self._leaves
@@ -243,9 +248,9 @@ class TreeEnsemble:
                 products = map(math.prod, zip(*taken, strict=True))
                 integrand = [value * w * p for w, p in zip(beside, products, strict=True)]
                 off_path = sum(integrand)
-                for (_, _, _, _, bit, column, ratio), (_, _, swap) in zip(parts, factors, strict=True):
-                    if mask & bit:  # swap is z(1 - t) / (z(1 - t) + t): the row's integrand with i taken off
-                        phi[column] += ratio * sum(map(operator.mul, integrand, swap))
+                for (_, _, _, _, bit, column, gain), (_, _, apart) in zip(parts, factors, strict=True):
+                    if mask & bit:  # apart: (1 - t) / (z(1 - t) + t) takes i's factor and the division out
+                        phi[column] += gain * sum(map(operator.mul, integrand, apart))
                     else:
                         phi[column] -= off_path
                 continue
@@ -267,19 +272,19 @@ class TreeEnsemble:
         leaves: list[Leaf] = []
         for tree in self.trees:
             for value, splits in tree.paths(self.categories):
+                zeros = [split[4] for split in splits]
+                tabled = len(splits) <= TABLE_COLUMNS and min(zeros, default=1.0) >= SMALLEST_SHARE
                 parts: list[Part] = [
-                    (at, low, high, allowed, 1 << j, column, (1 - zero) / zero)
+                    (at, low, high, allowed, 1 << j, column, (1 - zero) / zero if tabled else 1 - zero)
                     for j, (at, low, high, allowed, zero, column) in enumerate(splits)
                 ]
-                zeros = [split[4] for split in splits]
-                if len(splits) <= TABLE_COLUMNS:
+                if tabled:
                     leaves.append((value, _integrals(value, zeros, points, beside), parts, []))
                     continue
                 factors: list[tuple[Points, Points, Points]] = []
                 for zero in zeros:
-                    off = tuple(zero * (1 - t) for t in points)
-                    on = tuple(z + t for z, t in zip(off, points, strict=True))
-                    factors.append((off, on, tuple(map(operator.truediv, off, on))))
+                    off, on = zip(*(_factors(zero, t) for t in points), strict=True)
+                    factors.append((off, on, tuple((1 - t) / o for t, o in zip(points, on, strict=True))))
                 leaves.append((value, None, parts, factors))
         return beside, leaves
 
@@ -294,8 +299,13 @@ def _integrals(value: float, zeros: list[float], points: list[float], beside: li
     for t, weight in zip(points, beside, strict=True):
         integrand = [value * weight]
         for zero in zeros:
-            off = zero * (1 - t)
-            on = off + t
+            off, on = _factors(zero, t)
             integrand = [p * off for p in integrand] + [p * on for p in integrand]
         at_points.append(integrand)
     return array("d", functools.reduce(lambda a, b: list(map(operator.add, a, b)), at_points))
+
+
+def _factors(zero: float, t: float) -> tuple[float, float]:
+    """A column's factor of the integrand at t: off the path z(1 - t), on it z(1 - t) + t."""
+    off = zero * (1 - t)
+    return off, off + t
