@@ -799,10 +799,11 @@ def native_trees(artifact: Path, rows: Any, walked: list[float], load: float, re
             mlflow_serving(model, ports["mlflow"]),
             server(server_command("gunicorn", ours, ports["ours"]), ports["ours"], served_env(ours)),
         ):
-            peers, mine_rounds, csv_body = [], [], f"{','.join(names)}\n{body}".encode()
+            peers, mine_rounds = [], []
+            theirs, ours_body = f"{','.join(names)}\n{body}".encode(), body.encode()
             for _ in range(5):  # interleaved: either server's time moves by a tenth from minute to minute here
-                peers.append(post_median(ports["mlflow"], "/invocations", csv_body, max(1, repeats // 5)))
-                mine_rounds.append(post_median(ports["ours"], "/", body.encode(), max(1, repeats // 5)))
+                peers.append(post_median(ports["mlflow"], "/invocations", theirs, max(1, repeats // 5)))
+                mine_rounds.append(post_median(ports["ours"], "/", ours_body, max(1, repeats // 5)))
             peer, mine = statistics.median(peers), statistics.median(mine_rounds)
     record(
         "10,000 rows over HTTP, TREES_NATIVE=on vs MLflow serving the same XGBoost booster (gunicorn, 2 workers each)",

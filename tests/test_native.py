@@ -17,6 +17,7 @@ from flask import Flask
 from app import create_app
 from app.backends.embedded import TREES_FORMAT, EmbeddedBackend, checksum
 from app.backends.native import GROWTH, NativeTrees, _onnx_model
+from app.backends.trees import NODE_ARRAYS
 from app.config import ConfigError
 from app.importing.commands import import_model_command
 from tests.test_importing import (
@@ -88,10 +89,18 @@ def test_without_onnxruntime_the_setting_is_named(app: Flask, tmp_path: Path, mo
         create_app({"MODEL_PATH": str(tmp_path / "imported.json"), "TREES_NATIVE": "on"})
 
 
+def _artifact_with(app: Flask, tmp_path: Path, tree: dict[str, Any]) -> dict[str, Any]:
+    """An imported artifact on the test schema whose ensemble is this one tree."""
+    served(app, tmp_path, forty_trees(), ".json")
+    artifact = json.loads((tmp_path / "imported.json").read_text())
+    artifact["model"]["trees"] = [tree]
+    artifact["checksum"] = checksum(artifact)
+    return artifact
+
+
 def _category_tree(levels: list[tuple[int, list[str]]]) -> dict[str, Any]:
     """A full tree whose splits at each level test one field's categories, the root's first."""
-    tree: dict[str, Any] = {name: [] for name in ("feature", "threshold", "left", "right", "value", "cover")}
-    tree["left_categories"] = {}
+    tree: dict[str, Any] = {name: [] for name in NODE_ARRAYS} | {"left_categories": {}}
 
     def grow(level: int) -> int:
         node = len(tree["feature"])
@@ -125,10 +134,7 @@ def test_category_tests_score_alike_copied_into_runs_or_kept_as_sets(
     app: Flask, tmp_path: Path, levels: list[tuple[int, list[str]]], reached: int, splits: int
 ) -> None:
     assert 7 / 3 <= GROWTH < min(63 / 15, 127 / 31)  # the first is copied into runs, the others keep their sets
-    served(app, tmp_path, forty_trees(), ".json")
-    artifact = json.loads((tmp_path / "imported.json").read_text())
-    artifact["model"]["trees"] = [_category_tree(levels)]
-    artifact["checksum"] = checksum(artifact)
+    artifact = _artifact_with(app, tmp_path, _category_tree(levels))
     rows = [(site, 0.5, grade, 50.0, 0.0) for site in SITES for grade in GRADES]
     walked = EmbeddedBackend(artifact).predict(rows).scores
     assert len(set(walked)) == reached
@@ -144,8 +150,7 @@ def test_a_tree_deeper_than_pythons_recursion_scores_alike(app: Flask, tmp_path:
     """A chain of 1,500 splits, load and grade in turn, each sending one way to a leaf (a deep scikit-learn tree
     on sorted data looks like this)."""
     levels = 1500
-    tree: dict[str, Any] = {"feature": [], "threshold": [], "left": [], "right": [], "value": [], "cover": []}
-    tree["left_categories"] = {}
+    tree: dict[str, Any] = {name: [] for name in NODE_ARRAYS} | {"left_categories": {}}
     for level in range(levels):
         node = len(tree["feature"])
         grade = level % 2 == 1
@@ -160,10 +165,7 @@ def test_a_tree_deeper_than_pythons_recursion_scores_alike(app: Flask, tmp_path:
     for name, last in (("feature", -1), ("threshold", 0.0), ("left", -1), ("right", -1), ("value", 2.0)):
         tree[name].append(last)
     tree["cover"].append(1.0)
-    served(app, tmp_path, forty_trees(), ".json")
-    artifact = json.loads((tmp_path / "imported.json").read_text())
-    artifact["model"]["trees"] = [tree]
-    artifact["checksum"] = checksum(artifact)
+    artifact = _artifact_with(app, tmp_path, tree)
     rows = [tuple(row) for row in placed({}, 2000, 5)]
     walked = EmbeddedBackend(artifact).predict(rows).scores
     assert len(set(walked)) > 100  # rows leave the chain at many depths

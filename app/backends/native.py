@@ -59,14 +59,16 @@ def _onnx_model(ensemble: TreeEnsemble, width: int) -> Any:
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
-    copied = sum(_copied_sizes(tree, ensemble.categories)[0] for tree in ensemble.trees)
+    copied = sum(_copied_size(tree, ensemble.categories) for tree in ensemble.trees)
     graph = _Graph(ensemble.categories, expand=copied <= GROWTH * sum(len(tree.feature) for tree in ensemble.trees))
     roots = []
     for tree in ensemble.trees:
-        root, leaf = graph.add(tree)
-        roots.append(root if not leaf else graph.split(0, BRANCH_LT, 0.0))
-        if leaf:
-            graph.true[-1] = graph.false[-1] = (root, leaf)
+        root = graph.add(tree)
+        if root[1]:  # a tree that is one leaf
+            made = graph.split(0, BRANCH_LT, 0.0)
+            graph.true[made] = graph.false[made] = root
+            root = (made, 0)
+        roots.append(root[0])
     attributes: dict[str, Any] = {
         "aggregate_function": 1,  # SUM
         "post_transform": 0,  # NONE: the link is applied as for the pure-Python walk
@@ -172,8 +174,9 @@ def _runs(chosen: frozenset[str], categories: Sequence[str]) -> list[tuple[int, 
     return [(code, inside[code]) for code in range(len(inside)) if code == 0 or inside[code] != inside[code - 1]]
 
 
-def _copied_sizes(tree: Tree, categories: Sequence[tuple[str, ...]]) -> list[int]:
-    """Each node's subtree size once categories' tests are copied into runs; children come after parents."""
+def _copied_size(tree: Tree, categories: Sequence[tuple[str, ...]]) -> int:
+    """The tree's size once categories' tests are copied into runs, from each node's subtree's (children come
+    after parents)."""
     size = [1] * len(tree.feature)
     for node in reversed(range(len(tree.feature))):
         position = tree.feature[node]
@@ -185,4 +188,4 @@ def _copied_sizes(tree: Tree, categories: Sequence[tuple[str, ...]]) -> list[int
             continue
         runs = _runs(chosen, categories[position])
         size[node] = len(runs) - 1 + sum(left if goes_left else right for _, goes_left in runs)
-    return size
+    return size[0]
