@@ -20,7 +20,8 @@ import orjson
 from app.backends import Predictions
 from app.schema import Schema
 
-DIGITS = re.compile("[0-9]+")  # ASCII digits only: str.isdigit takes "²"
+# A length in ASCII digits (str.isdigit takes "²"), without leading zeros and short enough for int() at once.
+LENGTH = re.compile("0|[1-9][0-9]{0,17}")
 NUMBER_TYPES = {"FP64": "d", "FP32": "f", "INT64": "q", "INT32": "i"}  # struct's little-endian codes
 OUTPUTS = {"score": "FP64", "predicted_label": "INT64"}
 TENSOR_KEYS = frozenset({"name", "shape", "datatype", "parameters", "data"})
@@ -98,7 +99,7 @@ def parse_infer(body: bytes, header_length: str | None, schema: Schema) -> Infer
 def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     if header_length is None:
         return body, b""
-    if not DIGITS.fullmatch(header_length) or int(header_length) > len(body):
+    if not LENGTH.fullmatch(header_length) or int(header_length) > len(body):
         raise ProtocolError("Inference-Header-Content-Length must be the JSON header's length in bytes.")
     return body[: int(header_length)], body[int(header_length) :]
 

@@ -137,7 +137,11 @@ def test_int64_numbers_and_nested_data_are_taken(client: FlaskClient) -> None:
     assert response.get_json()["outputs"][0]["data"] == [classic(client, [SAMPLE])[0]["score"]]
 
 
-@pytest.mark.parametrize("length", ["²", "-1", "99999"])
+@pytest.mark.parametrize(
+    "length",
+    ["²", "-1", "99999", "0" * 5000 + "5", "9" * 5000, "05"],
+    ids=["superscript", "negative", "past the body", "zero-padded", "5000 digits", "leading zero"],
+)
 def test_a_header_length_that_is_not_the_json_part_is_a_400(client: FlaskClient, length: str) -> None:
     body = json.dumps(request()).encode()
     response = client.post(INFER, data=body, headers={"Inference-Header-Content-Length": length})
