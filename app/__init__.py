@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,14 +16,27 @@ from app import config as settings
 from app.backends import Backend, identity, make_backend
 from app.docs import add_swagger_ui
 from app.errors import register_error_handlers
-from app.logs import init_logging
+from app.logs import init_logging, service_logger
 from app.metrics import init_metrics
+from app.monitoring.ids import InferenceIds
 from app.routes import CUSTOM_ATTRIBUTES, HEADER_LENGTH
 from app.security import init_security, security_headers
 from app.telemetry import add_request_middleware
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
 EVERY_PATH = re.compile(".*")  # where CORS applies; compiled, flask-cors matches it as it is
+
+
+def _inference_ids(app: Flask) -> InferenceIds:
+    """What signs X-Inference-Id: INFERENCE_ID_SECRET, or a secret of this process's own, said in the log when
+    feedback depends on it."""
+    secret = app.config["INFERENCE_ID_SECRET"]
+    if not secret and app.config["CAPTURE_URI"]:
+        service_logger("capture").warning(
+            "INFERENCE_ID_SECRET is not set: /v1/feedback takes only ids this process issued (set it, the same on "
+            "every worker and instance, to take them all)"
+        )
+    return InferenceIds(secret.encode() if secret else secrets.token_bytes(32))
 
 
 def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None = None) -> Flask:
@@ -33,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         init_logging(app)
         with app.app_context():  # what the backend logs at start-up follows this app's LOG_LEVEL
             app.extensions["backend"] = backend or make_backend(app.config)
+            app.extensions["inference_ids"] = _inference_ids(app)
     except settings.ConfigError as error:
         error.debug = app.config.get("LOG_LEVEL", os.environ.get("LOG_LEVEL")) == "DEBUG"
         raise

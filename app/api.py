@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from html import escape
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
@@ -79,15 +78,29 @@ def _scored(explain: bool = False, values: list[list[Any]] | None = None) -> tup
         )
     else:
         rows = backend.schema.parse_values(values, app.config["MAX_ROWS"])
+    if explain:
+        _check_explained(len(rows), app.config["MAX_EXPLAIN_ROWS"], req.content_length)
     served = record(req.environ)
     served.rows = len(rows)
-    served.inference_id = inference_id = secrets.token_hex(16)
+    served.inference_id = inference_id = app.extensions["inference_ids"].issue(len(rows))
     predictions = backend.predict(rows, explain=explain, inference_id=inference_id)
     served.labels = predictions.labels
     capture: Capture | None = app.extensions.get("capture")
     if capture is not None and capture.wanted():
         capture.predicted(inference_id, rows.columns, predictions.scores, predictions.labels)
     return backend, predictions
+
+
+def _check_explained(count: int, limit: int, size: int | None) -> None:
+    """Raises PayloadTooLarge when more readings ask to be explained than one request may: each costs far more
+    than a score (tens of milliseconds for hundreds of trees), and the bound keeps a request within its client's
+    patience."""
+    if count > limit:
+        message = (
+            f"{count} readings sent to be explained; at most {limit} are explained in one request (MAX_EXPLAIN_ROWS): "
+            f"send {limit} or fewer per request, or leave explanations off."
+        )
+        raise PayloadTooLarge(message + batch_hint(size * limit // count if size else None, "MAX_EXPLAIN_ROWS"))
 
 
 def _flag(name: str) -> bool:
@@ -204,7 +217,9 @@ def feedback() -> Response:
         raise ApiError(
             "Capture is off: ground truth is kept only with CAPTURE_URI set.", status=409, code="capture_off"
         )
-    truths = parse_feedback(_body(request), request.mimetype, current_app.config["MAX_ROWS"])
+    truths = parse_feedback(
+        _body(request), request.mimetype, current_app.config["MAX_ROWS"], current_app.extensions["inference_ids"].rows
+    )
     capture.add(truths)
     return json_response({"accepted": len(truths)}, 202)
 

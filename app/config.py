@@ -4,6 +4,7 @@ through the same parsers."""
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -115,6 +116,31 @@ def _capture_uri(name: str, text: str) -> str:
     raise ConfigError(name, f"must be file:///ABSOLUTE/DIR, s3://BUCKET/PREFIX or log:, got {text!r}")
 
 
+# InvokeEndpoint's own pattern for EndpointName; it also names the capture's folder.
+ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62}")
+
+
+def _endpoint_name(name: str, text: str) -> str:
+    endpoint = text.strip()
+    if endpoint and not ENDPOINT_NAME.fullmatch(endpoint):
+        raise ConfigError(name, f"must be a SageMaker endpoint name (letters, digits and -, at most 63), got {text!r}")
+    return endpoint
+
+
+SECRET_LENGTH = 32  # characters: a shorter secret could be guessed
+
+
+def _secret(name: str, text: str) -> str:
+    secret = text.strip()
+    if secret and len(secret) < SECRET_LENGTH:
+        raise ConfigError(
+            name,
+            f"must be at least {SECRET_LENGTH} characters (python3 -c 'import secrets; "
+            "print(secrets.token_hex(32))' makes one)",
+        )
+    return secret
+
+
 def _s3_uri(name: str, text: str) -> str:
     uri = text.strip()
     if uri and not (uri.startswith("s3://") and uri[len("s3://") :].partition("/")[0]):
@@ -122,10 +148,33 @@ def _s3_uri(name: str, text: str) -> str:
     return uri
 
 
+# An origin as a browser sends it: scheme://host[:port], nothing after (no path, not even "/").
+ORIGIN = re.compile(
+    r"[a-z][a-z0-9+.-]*://(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
 def _origins(name: str, text: str) -> str | list[str]:
-    origins = [o.strip() for o in text.split(",") if o.strip()]
-    if not origins:
+    """`*` alone, or origins each as a browser sends them; an entry that is neither stops start-up, since it
+    would match no origin (example.com, a path) or, beside `*`, every one."""
+    origins = [o.strip() for o in text.split(",")]
+    if not any(origins):
         raise ConfigError(name, "must name at least one origin, or *")
+    for origin in origins:
+        if not origin:
+            raise ConfigError(name, f"has an empty entry in {text!r}: separate origins with one comma")
+        if origin == "*":
+            if len(origins) > 1:
+                raise ConfigError(name, "* allows every origin and stands alone, not beside other origins")
+            continue
+        match = ORIGIN.fullmatch(origin)
+        if match is None or (match["port"] is not None and not 0 < int(match["port"]) < 65536):
+            raise ConfigError(
+                name,
+                f"entry {origin[:80]!r} is not an origin: write scheme://host[:port] in lower case, with no path, "
+                "as https://maintenance.example.com",
+            )
     return "*" if origins == ["*"] else origins
 
 
@@ -134,13 +183,14 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     "MODEL_BACKEND": ("embedded", _choice("embedded", "sagemaker"), "embedded or sagemaker"),
     "MODEL_PATH": (str(DEFAULT_MODEL_PATH), _text, "the embedded model's JSON artifact"),
     "TREES_NATIVE": (False, _switch, "on: an imported tree model scores with onnxruntime (requirements-native.txt)"),
-    "SAGEMAKER_ENDPOINT_NAME": ("", _text, "endpoint to call when MODEL_BACKEND=sagemaker"),
+    "SAGEMAKER_ENDPOINT_NAME": ("", _endpoint_name, "endpoint to call when MODEL_BACKEND=sagemaker"),
     "SAGEMAKER_REGION": ("", _text, "the endpoint's AWS region; empty: AWS_REGION, then boto3's configuration"),
     "SCHEMA_PATH": ("", _text, "the SageMaker backend's reading schema: a schema file or a model artifact"),
     "SAGEMAKER_THRESHOLD": (0.5, _threshold, "label threshold for endpoints that answer scores only"),
     "CORS_ORIGINS": ("*", _origins, "comma-separated origins allowed to call the API, or *"),
     "MAX_CONTENT_LENGTH": (6 * 1024 * 1024, _positive_int, "largest request body in bytes"),
     "MAX_ROWS": (10_000, _positive_int, "most readings in one request"),
+    "MAX_EXPLAIN_ROWS": (100, _positive_int, "most readings in one request that asks for explanations"),
     "API_KEYS": ((), _key_hashes, "comma-separated SHA-256 hashes of accepted X-API-Key values; empty: no keys"),
     "RATELIMIT_DEFAULT": ("", _rate_limit, "limit per API key, or per client address without keys; empty: none"),
     "RATELIMIT_STORAGE_URI": ("memory://", _text, "where limits are counted; redis://host:6379 to share them"),
@@ -156,6 +206,12 @@ SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
     ),
     "CAPTURE_SAMPLE": (100, _whole(0, 100), "percentage of scoring requests captured"),
     "CAPTURE_BUFFER": (10_000, _positive_int, "records held for a slow or failing sink; beyond, new ones are dropped"),
+    "INFERENCE_ID_SECRET": (
+        "",
+        _secret,
+        "signs X-Inference-Id so /v1/feedback takes only ids this service gave; the same on every worker and "
+        "instance; empty: one made at start, for that process alone",
+    ),
     "MONITOR_CAPTURE_URI": ("", _s3_uri, "the scheduled report (Lambda): the capture to read, s3://BUCKET/PREFIX"),
     "MONITOR_REPORT_URI": ("", _s3_uri, "the scheduled report (Lambda): where to write it, s3://BUCKET/PREFIX"),
     "MONITOR_HOURS": (24, _positive_int, "the scheduled report (Lambda): the hours before each run it covers"),

@@ -150,7 +150,7 @@ def build_document(
     """The OpenAPI document for these routes of the model (name, version) whose readings have these fields."""
     # The protocol's and the feedback's code load with the document, not at start-up.
     from app.inference_protocol import OUTPUTS
-    from app.monitoring.feedback import INFERENCE_ID
+    from app.monitoring.ids import INFERENCE_ID
 
     name, version = model
     fields = schema.fields

@@ -18,6 +18,8 @@ from app.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE
 from tests.test_schema import mlflow_bodies
 
+INVOCATIONS_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
+
 TURBINE = turbine_schema()
 FIELD_NAMES = TURBINE.names
 
@@ -73,6 +75,27 @@ def test_explain_gives_each_fields_contribution(client: FlaskClient) -> None:
     baseline = client.get("/v1/model").get_json()["baseline"]
     log_odds = baseline + sum(prediction["contributions"].values())
     assert 1 / (1 + math.exp(-log_odds)) == pytest.approx(prediction["score"], abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/v1/predictions?explain=true", {}),
+        ("/invocations", {INVOCATIONS_ATTRIBUTES: "explain=true"}),
+    ],
+)
+def test_explained_readings_are_bounded_on_every_route_that_explains(path: str, headers: dict[str, str]) -> None:
+    bounded = create_app({"TESTING": True, "MAX_EXPLAIN_ROWS": 3, "SAGEMAKER_BATCH": True}).test_client()
+    assert post_csv(bounded, "\n".join([SAMPLE] * 3), path, headers=headers).status_code == 200
+    response = post_csv(bounded, "\n".join([SAMPLE] * 4), path, headers=headers)
+    assert response.status_code == 413
+    message = response.get_json()["message"]
+    assert message.startswith(
+        "4 readings sent to be explained; at most 3 are explained in one request (MAX_EXPLAIN_ROWS): send 3 or "
+        "fewer per request"
+    )
+    unexplained = post_csv(bounded, "\n".join([SAMPLE] * 4), path.partition("?")[0])
+    assert unexplained.status_code == 200  # the bound is the explanations', not the route's
 
 
 def test_explain_must_be_true_or_false(client: FlaskClient) -> None:
@@ -352,7 +375,6 @@ def test_cors_headers_answer_an_origin_only(client: FlaskClient) -> None:
 
 
 # SageMaker's /invocations: the same readings, answered in the type Accept asks for.
-INVOCATIONS_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 
 
 def test_invocations_answers_as_post_root_does(client: FlaskClient) -> None:

@@ -23,8 +23,9 @@ from flask import Flask
 from moto import mock_aws
 
 from app import create_app
-from app.monitoring.capture import Capture, GroundTruth, Scored, capture_record, event_id
-from tests.conftest import HEALTHY, SAMPLE
+from app.config import ConfigError
+from app.monitoring.capture import Capture, FileSink, GroundTruth, Scored, capture_record, event_id
+from tests.conftest import HEALTHY, SAMPLE, FailingBackend
 from tests.loopback import free_port, wait_for_port
 
 MODEL_KEY = "turbine-breakdown-logistic/1.0.0"
@@ -134,7 +135,7 @@ def test_refused_requests_are_not_captured_and_the_classic_body_is_unchanged(tmp
 
 def test_without_capture_answers_still_carry_an_inference_id(client: Any) -> None:
     ids = {client.post("/", data=SAMPLE, content_type="text/csv").headers["X-Inference-Id"] for _ in range(3)}
-    assert len(ids) == 3 and all(re.fullmatch("[0-9a-f]{32}", i) for i in ids)
+    assert len(ids) == 3 and all(re.fullmatch("[0-9a-f]{48}", i) for i in ids)
 
 
 def test_capture_sample_keeps_that_share_of_requests(tmp_path: Path) -> None:
@@ -248,7 +249,18 @@ def test_feedback_becomes_ground_truth_records_joined_by_event_id(tmp_path: Path
     assert event_id(GroundTruth(ID, 1, 1, 0.0)) == ID and event_id(GroundTruth(ID, 3, 0, 0.0)) == f"{ID}:3"
 
 
-ID = "0123456789abcdef0123456789abcdef"
+ID = "ISSUED"  # in a parametrized body: an id the test's app issued for one reading
+
+
+def issued(client: Any, readings: int = 1) -> str:
+    """An id the app issued, for an answer to this many readings."""
+    body = "\n".join([SAMPLE] * readings)
+    return str(client.post("/", data=body, content_type="text/csv").headers["X-Inference-Id"])
+
+
+def with_ids(body: Any, inference_id: str) -> Any:
+    """The body with ID replaced by an issued id."""
+    return json.loads(json.dumps(body).replace(f'"{ID}"', f'"{inference_id}"'))
 
 
 @pytest.mark.parametrize(
@@ -259,12 +271,15 @@ ID = "0123456789abcdef0123456789abcdef"
             "inference_id",
             "'not-an-id' is not an inference id",
         ),
-        ({"feedback": [{"inference_id": ID.upper(), "label": 1}]}, "inference_id", "is not an inference id"),
+        ({"feedback": [{"inference_id": "0" * 32, "label": 1}]}, "inference_id", "is not an inference id (48 hex"),
+        ({"feedback": [{"inference_id": "0" * 48, "label": 1}]}, "inference_id", "was not issued by this service"),
         ({"feedback": [{"inference_id": ID, "label": 2}]}, "label", "2 is not 0 or 1"),
         ({"feedback": [{"inference_id": ID, "label": True}]}, "label", "True is not 0 or 1"),
         ({"feedback": [{"inference_id": ID, "label": 1.0}]}, "label", "1.0 is not 0 or 1"),
         ({"feedback": [{"inference_id": ID, "label": 1, "row": 0}]}, "row", "0 is not a reading's number"),
         ({"feedback": [{"inference_id": ID, "label": 1, "row": 10_001}]}, "row", "from 1 to 10000"),
+        ({"feedback": [{"inference_id": ID, "label": 1, "row": 3}]}, "row", "3 is past the 2 reading(s)"),
+        ({"feedback": [{"inference_id": ID, "label": 1, "row": 2}]}, "row", "reading 2 of that answer has a label"),
         ({"feedback": [{"inference_id": ID, "label": 1, "when": "now"}]}, "when", "unknown field"),
         ({"feedback": [{"label": 1}]}, "inference_id", "missing"),
         ({"feedback": [{"inference_id": ID}]}, "label", "missing"),
@@ -275,14 +290,31 @@ def test_bad_feedback_is_a_400_naming_the_item_and_field(
     tmp_path: Path, body: dict[str, Any], field: str | None, message: str
 ) -> None:
     app = captured_app(tmp_path)
-    answer = app.test_client().post(
-        "/v1/feedback", json={"feedback": [{"inference_id": ID, "label": 0}, *body["feedback"]]}
-    )
+    client = app.test_client()
+    first = {"inference_id": ID, "label": 0, "row": 2}
+    sent = with_ids({"feedback": [first, *body["feedback"]]}, issued(client, 2))
+    answer = client.post("/v1/feedback", json=sent)
     close(app)
     assert answer.status_code == 400
     (detail,) = answer.get_json()["details"]
     assert detail["row"] == 2 and detail["field"] == field and message in detail["message"]
     assert records(tmp_path, "ground-truth") == []  # nothing of a refused body is kept
+
+
+def test_an_id_is_taken_by_every_app_that_shares_the_secret_and_by_no_other(tmp_path: Path) -> None:
+    secret = "s" * 32
+    one, two = (captured_app(tmp_path / name, INFERENCE_ID_SECRET=secret) for name in ("one", "two"))
+    other = captured_app(tmp_path / "other")
+    inference_id = issued(one.test_client())
+    sent = {"feedback": [{"inference_id": inference_id, "label": 1}]}
+    assert two.test_client().post("/v1/feedback", json=sent).status_code == 202
+    refused = other.test_client().post("/v1/feedback", json=sent)
+    assert refused.status_code == 400 and "was not issued by this service" in refused.get_json()["message"]
+    forged = inference_id[:16] + "ffffffff" + inference_id[24:]  # the count of readings changed: the mac no longer fits
+    forged_body = {"feedback": [{"inference_id": forged, "label": 1, "row": 2}]}
+    assert two.test_client().post("/v1/feedback", json=forged_body).status_code == 400
+    for app in (one, two, other):
+        close(app)
 
 
 @pytest.mark.parametrize(
@@ -299,13 +331,16 @@ def test_a_feedback_body_of_the_wrong_shape_is_refused(
     tmp_path: Path, body: dict[str, Any], status: int, error: str
 ) -> None:
     app = captured_app(tmp_path)
-    answer = app.test_client().post("/v1/feedback", **body)
+    client = app.test_client()
+    if "json" in body:
+        body = {"json": with_ids(body["json"], issued(client))}
+    answer = client.post("/v1/feedback", **body)
     close(app)
     assert (answer.status_code, answer.get_json()["error"]) == (status, error)
 
 
 def test_feedback_without_capture_is_a_409(client: Any) -> None:
-    answer = client.post("/v1/feedback", json={"feedback": [{"inference_id": ID, "label": 1}]})
+    answer = client.post("/v1/feedback", json={"feedback": [{"inference_id": issued(client), "label": 1}]})
     assert answer.status_code == 409
     assert answer.get_json()["error"] == "capture_off" and "CAPTURE_URI" in answer.get_json()["message"]
 
@@ -314,9 +349,12 @@ def test_feedback_needs_a_key_when_keys_are_on(tmp_path: Path) -> None:
     from app.security import hash_key
 
     app = captured_app(tmp_path, API_KEYS=hash_key("secret"))
-    sent = {"feedback": [{"inference_id": ID, "label": 1}]}
-    assert app.test_client().post("/v1/feedback", json=sent).status_code == 401
-    assert app.test_client().post("/v1/feedback", json=sent, headers={"X-API-Key": "secret"}).status_code == 202
+    client = app.test_client()
+    key = {"X-API-Key": "secret"}
+    answered = client.post("/", data=SAMPLE, content_type="text/csv", headers=key)
+    sent = {"feedback": [{"inference_id": answered.headers["X-Inference-Id"], "label": 1}]}
+    assert client.post("/v1/feedback", json=sent).status_code == 401
+    assert client.post("/v1/feedback", json=sent, headers=key).status_code == 202
     close(app)
 
 
@@ -377,3 +415,24 @@ def test_a_category_that_needs_quotes_is_quoted_as_the_csv_module_writes_it() ->
     quoted = Scored(ID, 1_796_000_000.0, [['wing "A", north', "plain"], [1.5, 2.0]], [0.5, 0.25], [1, 0])
     assert capture_record(quoted)["captureData"]["endpointInput"]["data"] == '"wing ""A"", north",1.5\nplain,2.0'
     assert capture_record(quoted)["eventMetadata"]["inferenceTime"] == "2026-11-30T00:53:20.000Z"
+
+
+@pytest.mark.parametrize("model", [("..", "1"), ("m", "."), ("m", "..")])
+def test_a_model_name_that_names_no_folder_of_its_own_is_refused(tmp_path: Path, model: tuple[str, str]) -> None:
+    for refused in (model, ("", "1")):
+        with pytest.raises(ValueError, match="cannot name a folder of the capture"):
+            Capture(FileSink(str(tmp_path)), refused)
+
+    class Named(FailingBackend):
+        def describe(self) -> dict[str, object]:
+            return {"backend": self.name, "name": model[0], "version": model[1]}
+
+    with pytest.raises(ConfigError, match="CAPTURE_URI: the served model's name or version"):
+        create_app({"CAPTURE_URI": f"file://{tmp_path}"}, backend=Named())
+
+
+def test_the_file_sink_writes_nothing_outside_its_root(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    with pytest.raises(ValueError, match="leads out of"):
+        FileSink(str(root)).write("capture/../../escaped", [b"{}"])
+    assert not (tmp_path / "escaped").exists()

@@ -370,7 +370,7 @@ def test_the_inference_id_goes_to_the_endpoint() -> None:
     answers = [client.post("/", data=f"{SAMPLE}\n{HEALTHY}", content_type="text/csv") for _ in range(2)]
     ids = [a.headers["X-Inference-Id"] for a in answers]
     assert [call["InferenceId"] for call in recording.calls] == ids
-    assert len(set(ids)) == 2 and all(re.fullmatch("[0-9a-f]{32}", i) for i in ids)
+    assert len(set(ids)) == 2 and all(re.fullmatch("[0-9a-f]{48}", i) for i in ids)
 
 
 class TimingOutClient:

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from app.config import ConfigError
 from app.logs import service_logger
 
 log = service_logger("capture")
@@ -139,6 +140,8 @@ class FileSink:
 
     def write(self, key: str, lines: list[bytes]) -> None:
         folder = self.root / key
+        if not folder.resolve().is_relative_to(self.root.resolve()):
+            raise ValueError(f"{key} leads out of {self.root}")
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / self.name, "ab") as out:
             out.write(b"".join(line + b"\n" for line in lines))
@@ -180,6 +183,16 @@ def make_sink(uri: str) -> tuple[Sink, bool]:
     return FileSink(uri[len("file://") :]), True
 
 
+def folder_names(model: tuple[str, str]) -> tuple[str, str]:
+    """The model's name and version as they name its folders; raises ValueError for a part that would name no
+    folder of its own (empty, or only dots once cleaned)."""
+    name, version = (SAFE_PART.sub("-", part) for part in model)
+    for part, cleaned in zip(model, (name, version), strict=True):
+        if not cleaned.strip("."):
+            raise ValueError(f"{part!r} cannot name a folder of the capture")
+    return name, version
+
+
 Counted = Callable[[str, int], None]  # told how many records were written, failed to be written, or dropped
 
 
@@ -199,7 +212,7 @@ class Capture:
         counted: Counted | None = None,
     ) -> None:
         self.sink = sink
-        self.model = tuple(SAFE_PART.sub("-", part) or "-" for part in model)
+        self.model = folder_names(model)
         self.sample = sample
         self.limit = limit
         self.buffered = buffered
@@ -316,6 +329,14 @@ def capture_from_config(config: Mapping[str, Any], model: tuple[str, str], count
     if not config["CAPTURE_URI"]:
         return None
     sink, buffered = make_sink(config["CAPTURE_URI"])
-    return Capture(
-        sink, model, sample=config["CAPTURE_SAMPLE"], limit=config["CAPTURE_BUFFER"], buffered=buffered, counted=counted
-    )
+    try:
+        return Capture(
+            sink,
+            model,
+            sample=config["CAPTURE_SAMPLE"],
+            limit=config["CAPTURE_BUFFER"],
+            buffered=buffered,
+            counted=counted,
+        )
+    except ValueError as problem:
+        raise ConfigError("CAPTURE_URI", f"the served model's name or version: {problem}") from None

@@ -1,37 +1,43 @@
 """Ground truth sent back: `{"feedback": [{"inference_id": ID, "label": 0 or 1, "row": N}]}`, checked item by
-item, every problem named by its item and field, as the readings' validator names rows and fields."""
+item, every problem named by its item and field, as the readings' validator names rows and fields. Only ids this
+service issued are taken, for the readings their answer held, one label per reading in a body."""
 
 from __future__ import annotations
 
-import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from app.monitoring.capture import GroundTruth
+from app.monitoring.ids import INFERENCE_ID
 from app.schema import JSON_TYPE, MAX_DETAILS, ReadingsError, TooManyReadings, UnsupportedBody, load_json, shown
 
-INFERENCE_ID = re.compile(r"[0-9a-f]{32}")  # as X-Inference-Id gives it
 ITEM_KEYS = ("inference_id", "label", "row")
+# The readings an inference id's answer held, or None for an id this service did not issue.
+Issued = Callable[[str], "int | None"]
 
 
 def _whole(value: Any) -> bool:
     return type(value) is int  # a JSON integer: not true or false, not 1.0
 
 
-def _problems(item: Any, max_rows: int) -> list[tuple[str | None, str]]:
+def _problems(item: Any, max_rows: int, issued: Issued, seen: set[tuple[str, int]]) -> list[tuple[str | None, str]]:
     if not isinstance(item, dict):
         return [(None, "an item must be an object with inference_id, label and, optionally, row")]
     found: list[tuple[str | None, str]] = [(shown(key), "unknown field") for key in item if key not in ITEM_KEYS]
     inference_id = item.get("inference_id")
+    rows = None
     if "inference_id" not in item:
         found.append(("inference_id", "missing"))
     elif not (isinstance(inference_id, str) and INFERENCE_ID.fullmatch(inference_id)):
         found.append(
             (
                 "inference_id",
-                f"{shown(repr(inference_id))} is not an inference id (32 hex digits, as X-Inference-Id gives)",
+                f"{shown(repr(inference_id))} is not an inference id (48 hex digits, as X-Inference-Id gives)",
             )
         )
+    elif (rows := issued(inference_id)) is None:
+        found.append(("inference_id", f"{shown(inference_id)} was not issued by this service"))
     label = item.get("label")
     if "label" not in item:
         found.append(("label", "missing"))
@@ -40,12 +46,18 @@ def _problems(item: Any, max_rows: int) -> list[tuple[str | None, str]]:
     row = item.get("row", 1)
     if not (_whole(row) and 1 <= row <= max_rows):
         found.append(("row", f"{shown(repr(row))} is not a reading's number: a whole number from 1 to {max_rows}"))
+    elif rows is not None and row > rows:
+        found.append(("row", f"{row} is past the {rows} reading(s) that answer held"))
+    elif rows is not None:
+        if (str(inference_id), row) in seen:
+            found.append(("row", f"reading {row} of that answer has a label already in this body"))
+        seen.add((str(inference_id), row))
     return found
 
 
-def parse_feedback(body: bytes, mimetype: str, max_rows: int) -> list[GroundTruth]:
-    """The ground truth a feedback body holds; raises UnsupportedBody, TooManyReadings or ReadingsError naming each
-    bad item and field."""
+def parse_feedback(body: bytes, mimetype: str, max_rows: int, issued: Issued) -> list[GroundTruth]:
+    """The ground truth a feedback body holds, for answers `issued` recognises; raises UnsupportedBody,
+    TooManyReadings or ReadingsError naming each bad item and field."""
     if mimetype != JSON_TYPE:
         raise UnsupportedBody(f"{mimetype or 'no Content-Type'} is not accepted; send application/json.")
     try:
@@ -60,10 +72,11 @@ def parse_feedback(body: bytes, mimetype: str, max_rows: int) -> list[GroundTrut
         )
     if len(items) > max_rows:
         raise TooManyReadings(len(items), max_rows)
+    seen: set[tuple[str, int]] = set()
     details = [
         {"row": number, "field": field, "message": message}
         for number, item in enumerate(items, 1)
-        for field, message in _problems(item, max_rows)
+        for field, message in _problems(item, max_rows, issued, seen)
     ]
     if details:
         first = details[0]
