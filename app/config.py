@@ -1,5 +1,6 @@
-"""Every setting the service reads, with defaults and validation: from the environment or create_app(config),
-through the same parsers."""
+"""Every setting the service reads, grouped by concern (server, model, container, monitor), with its default, its
+parser and its description: read from the environment or create_app(config) through the same parsers, and rendered
+as the configuration reference."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import logging
 import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 import click
 
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "model" / "model.json"
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_PATH = ROOT / "app" / "model" / "model.json"
 
 
 class ConfigError(click.ClickException, ValueError):
@@ -30,6 +34,10 @@ class ConfigError(click.ClickException, ValueError):
         if self.debug:
             click.echo("".join(traceback.format_exception(self)), file=file, err=True)
         click.echo(f"error: {self.message}", file=file, err=True)
+
+
+# Parsers: a setting's name and text in, its value out, or a ConfigError naming it.
+Parser = Callable[[str, str], Any]
 
 
 def _whole(minimum: int, maximum: int | None = None) -> Callable[[str, str], int]:
@@ -178,75 +186,269 @@ def _origins(name: str, text: str) -> str | list[str]:
     return "*" if origins == ["*"] else origins
 
 
-# name: (default, parser, description); the README's configuration table follows this.
-SETTINGS: dict[str, tuple[Any, Callable[[str, str], Any], str]] = {
-    "MODEL_BACKEND": ("embedded", _choice("embedded", "sagemaker"), "embedded or sagemaker"),
-    "MODEL_PATH": (str(DEFAULT_MODEL_PATH), _text, "the embedded model's JSON artifact"),
-    "TREES_NATIVE": (False, _switch, "on: an imported tree model scores with onnxruntime (requirements-native.txt)"),
-    "SAGEMAKER_ENDPOINT_NAME": ("", _endpoint_name, "endpoint to call when MODEL_BACKEND=sagemaker"),
-    "SAGEMAKER_REGION": ("", _text, "the endpoint's AWS region; empty: AWS_REGION, then boto3's configuration"),
-    "SCHEMA_PATH": ("", _text, "the SageMaker backend's reading schema: a schema file or a model artifact"),
-    "SAGEMAKER_THRESHOLD": (0.5, _threshold, "label threshold for endpoints that answer scores only"),
-    "CORS_ORIGINS": ("*", _origins, "comma-separated origins allowed to call the API, or *"),
-    "MAX_CONTENT_LENGTH": (6 * 1024 * 1024, _positive_int, "largest request body in bytes"),
-    "MAX_ROWS": (10_000, _positive_int, "most readings in one request"),
-    "MAX_EXPLAIN_ROWS": (100, _positive_int, "most readings in one request that asks for explanations"),
-    "API_KEYS": ((), _key_hashes, "comma-separated SHA-256 hashes of accepted X-API-Key values; empty: no keys"),
-    "RATELIMIT_DEFAULT": ("", _rate_limit, "limit per API key, or per client address without keys; empty: none"),
-    "RATELIMIT_STORAGE_URI": ("memory://", _text, "where limits are counted; redis://host:6379 to share them"),
-    "TRUSTED_PROXY_HOPS": (0, _whole(0, 5), "proxies in front whose X-Forwarded-For is trusted for the client address"),
-    "ACCESS_LOG": (True, _switch, "on or off: one JSON line per request, logger turbine_status.access"),
-    "LOG_LEVEL": ("INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "the turbine_status loggers'"),
-    "METRICS": ("off", _choice("off", "prometheus", "emf"), "off, prometheus (GET /metrics) or emf (CloudWatch lines)"),
-    "PROMETHEUS_MULTIPROC_DIR": ("", _text, "with METRICS=prometheus under gunicorn: the workers' shared directory"),
-    "CAPTURE_URI": (
+@dataclass(frozen=True)
+class Setting:
+    """One setting: the name users set, its value when not set, the parser its text goes through, what it does
+    (a row of the configuration reference, written in Markdown, standing alone), and its concern in GROUPS."""
+
+    name: str
+    default: Any
+    parser: Parser
+    description: str
+    group: str
+
+    def spelled(self, value: Any) -> str:
+        """`value` as the environment would give it: a value given in code, or the default."""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            if self.parser is _true_false:  # SageMaker's own spelling, not on/off
+                return "true" if value else "false"
+            return "on" if value else "off"
+        if isinstance(value, (list, tuple)):
+            return ",".join(map(str, value))
+        return str(value)
+
+    def parse(self, value: Any) -> Any:
+        """The value, from text or from a value given in code; raises ConfigError naming the setting."""
+        return self.parser(self.name, self.spelled(value))
+
+
+# Each concern, and the line that opens its table in the reference.
+GROUPS: dict[str, str] = {
+    "server": "How the API is reached and guarded: CORS, request limits, API keys, rate limits, proxies, logs and "
+    "metrics.",
+    "model": "What scores the readings, the embedded model or a SageMaker endpoint, and what a request may ask of it.",
+    "container": "SageMaker's contract with a model container and with Batch Transform: SageMaker sets these, "
+    "`flask --app app serve-sagemaker` and the request limits read them.",
+    "monitor": "Capture of predictions and ground truth, the ids feedback is given under, and the scheduled report.",
+}
+_server = partial(Setting, group="server")
+_model = partial(Setting, group="model")
+_container = partial(Setting, group="container")
+_monitor = partial(Setting, group="monitor")
+
+DECLARED: tuple[Setting, ...] = (
+    _server(
+        "CORS_ORIGINS",
+        "*",
+        _origins,
+        "Origins a browser may call the API from: `*` alone for every origin, or a comma-separated list, each "
+        "`scheme://host[:port]` as a browser sends it (lower case, no path). Credentials are never allowed.",
+    ),
+    _server(
+        "MAX_CONTENT_LENGTH",
+        6 * 1024 * 1024,
+        _positive_int,
+        "Largest request body in bytes (6 MiB); a larger one is a 413. Under Batch Transform, unless set, it "
+        "follows `SAGEMAKER_MAX_PAYLOAD_IN_MB`.",
+    ),
+    _server(
+        "MAX_ROWS",
+        10_000,
+        _positive_int,
+        "Most readings in one request; more is a 413 naming it. Under Batch Transform (`SAGEMAKER_BATCH=true`), "
+        "unless set, it never binds.",
+    ),
+    _server(
+        "API_KEYS",
+        (),
+        _key_hashes,
+        "Comma-separated SHA-256 hex digests of the accepted `X-API-Key` values (`flask --app app hash-key` makes "
+        "them); a request to the API without an accepted key is a 401 (`/ping`, the page and `/openapi.json` stay "
+        "open). Empty: no key is asked for.",
+    ),
+    _server(
+        "RATELIMIT_DEFAULT",
+        "",
+        _rate_limit,
+        "One budget of requests across the API, per verified API key, else per client address: `600 per minute`, "
+        "or several as `10/second;600/hour`; beyond it a 429 with `Retry-After`. Empty: no limit.",
+    ),
+    _server(
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        _text,
+        "Where rate limits are counted: `memory://` in each process alone; `redis://host:6379` shared by every "
+        "worker and instance.",
+    ),
+    _server(
+        "TRUSTED_PROXY_HOPS",
+        0,
+        _whole(0, 5),
+        "Proxies in front (nginx, a load balancer), 0 to 5, whose `X-Forwarded-For` gives the client address; "
+        "0: the header is ignored and the address is the connection's.",
+    ),
+    _server(
+        "ACCESS_LOG",
+        True,
+        _switch,
+        "`on` or `off`: one JSON line per request on the `turbine_status.access` logger, at level INFO (so a "
+        "`LOG_LEVEL` above it silences it too).",
+    ),
+    _server(
+        "LOG_LEVEL",
+        "INFO",
+        _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        "Level of the `turbine_status` loggers, for this app only: `DEBUG`, `INFO`, `WARNING`, `ERROR` or "
+        "`CRITICAL`; with `DEBUG`, a setting that stops start-up shows its traceback too.",
+    ),
+    _server(
+        "METRICS",
+        "off",
+        _choice("off", "prometheus", "emf"),
+        "`off`; `prometheus`: counts served at `GET /metrics`; `emf`: CloudWatch embedded metric format lines in "
+        "the log (on Lambda).",
+    ),
+    _server(
+        "PROMETHEUS_MULTIPROC_DIR",
+        "",
+        _text,
+        "With `METRICS=prometheus` under gunicorn: the folder the workers keep their counts in, summed by "
+        "`/metrics`; environment only, since prometheus_client reads it there once per process. Empty: "
+        "`app/gunicorn_conf.py` makes a temporary one; without it each process counts alone.",
+    ),
+    _model(
+        "MODEL_BACKEND",
+        "embedded",
+        _choice("embedded", "sagemaker"),
+        "`embedded`: the model artifact in `MODEL_PATH` scores in this process; `sagemaker`: the endpoint in "
+        "`SAGEMAKER_ENDPOINT_NAME` scores.",
+    ),
+    _model(
+        "MODEL_PATH",
+        str(DEFAULT_MODEL_PATH),
+        _text,
+        "The embedded model: a JSON model artifact (`flask --app app train` or `import-model` writes one), whose "
+        "schema sets the reading fields. The default is the bundled turbine model.",
+    ),
+    _model(
+        "TREES_NATIVE",
+        False,
+        _switch,
+        "`on`: an imported tree model scores with onnxruntime (`pip install -r requirements-native.txt`; not on "
+        "Lambda); `off`: in pure Python.",
+    ),
+    _model(
+        "SAGEMAKER_ENDPOINT_NAME",
+        "",
+        _endpoint_name,
+        "The SageMaker endpoint to call: letters, digits and `-`, at most 63. Empty: none, which "
+        "`MODEL_BACKEND=sagemaker` refuses.",
+    ),
+    _model(
+        "SAGEMAKER_REGION",
+        "",
+        _text,
+        "The endpoint's AWS region. Empty: `AWS_REGION` (Lambda sets it), else boto3's own configuration.",
+    ),
+    _model(
+        "SCHEMA_PATH",
+        "",
+        _text,
+        "The fields the SageMaker backend validates readings against: a schema file or a model artifact. Empty: "
+        "the bundled turbine fields. With the embedded backend it must name the model's own fields, or start-up "
+        "stops.",
+    ),
+    _model(
+        "SAGEMAKER_THRESHOLD",
+        0.5,
+        _threshold,
+        "For an endpoint that answers scores only: a reading scoring at or above it is labelled 1; between 0 and 1.",
+    ),
+    _model(
+        "MAX_EXPLAIN_ROWS",
+        100,
+        _positive_int,
+        "Most readings in one request that asks for explanations (`?explain=true`, or `explain=true` in "
+        "SageMaker's custom attributes); more is a 413 naming it.",
+    ),
+    _monitor(
+        "CAPTURE_URI",
         "",
         _capture_uri,
-        "capture predictions and ground truth to file:///DIR, s3://BUCKET/PREFIX or log:",
+        "Where predictions and ground truth are captured: `file:///ABSOLUTE/DIR`, `s3://BUCKET/PREFIX`, or `log:` "
+        "(lines on standard output, the only one on Lambda). Empty: nothing is captured.",
     ),
-    "CAPTURE_SAMPLE": (100, _whole(0, 100), "percentage of scoring requests captured"),
-    "CAPTURE_BUFFER": (10_000, _positive_int, "records held for a slow or failing sink; beyond, new ones are dropped"),
-    "INFERENCE_ID_SECRET": (
+    _monitor("CAPTURE_SAMPLE", 100, _whole(0, 100), "Percentage of scoring requests captured, 0 to 100."),
+    _monitor(
+        "CAPTURE_BUFFER",
+        10_000,
+        _positive_int,
+        "Capture records held for a slow or failing sink; beyond that, new ones are dropped and counted.",
+    ),
+    _monitor(
+        "INFERENCE_ID_SECRET",
         "",
         _secret,
-        "signs X-Inference-Id so /v1/feedback takes only ids this service gave; the same on every worker and "
-        "instance; empty: one made at start, for that process alone",
+        "At least 32 characters that sign each `X-Inference-Id`, so `/v1/feedback` takes only ids this service "
+        "gave; the same on every worker and instance. Empty: a secret made at start, good for that process alone "
+        "(a warning says so when capture is on).",
     ),
-    "MONITOR_CAPTURE_URI": ("", _s3_uri, "the scheduled report (Lambda): the capture to read, s3://BUCKET/PREFIX"),
-    "MONITOR_REPORT_URI": ("", _s3_uri, "the scheduled report (Lambda): where to write it, s3://BUCKET/PREFIX"),
-    "MONITOR_HOURS": (24, _positive_int, "the scheduled report (Lambda): the hours before each run it covers"),
-    # SageMaker's container contract: set by SageMaker, read by `flask serve-sagemaker` and by the limits.
-    "SAGEMAKER_BASE_DIR": ("/opt/ml", _text, "serve-sagemaker: the model is the artifact in its model/ folder"),
-    "SAGEMAKER_BIND_TO_PORT": (8080, _whole(1, 65535), "serve-sagemaker: the port gunicorn binds on 0.0.0.0"),
-    "SAGEMAKER_MODEL_SERVER_WORKERS": (0, _whole(0, 1024), "serve-sagemaker: gunicorn workers; 0: one per core"),
-    "SAGEMAKER_MODEL_SERVER_TIMEOUT": (60, _positive_int, "serve-sagemaker: seconds a request may take"),
-    "SAGEMAKER_BATCH": (False, _true_false, "true under Batch Transform: MAX_ROWS, unless set, never binds"),
-    "SAGEMAKER_MAX_PAYLOAD_IN_MB": (
+    _monitor(
+        "MONITOR_CAPTURE_URI",
+        "",
+        _s3_uri,
+        "The scheduled report (a Lambda function): the capture it reads, `s3://BUCKET/PREFIX`. Empty: the report "
+        "refuses to run; the API does not read it.",
+    ),
+    _monitor(
+        "MONITOR_REPORT_URI",
+        "",
+        _s3_uri,
+        "The scheduled report: where it writes `report.json` and `report.html`, `s3://BUCKET/PREFIX`, under "
+        "`YYYY/MM/DD/HH/` and `latest/`. Empty: the report refuses to run.",
+    ),
+    _monitor("MONITOR_HOURS", 24, _positive_int, "The scheduled report: the hours before each run it covers."),
+    _container(
+        "SAGEMAKER_BASE_DIR",
+        "/opt/ml",
+        _text,
+        "`serve-sagemaker`: SageMaker's folder; unless `MODEL_PATH` is set, the model is the artifact in its "
+        "`model/` folder (`model.json`, or the only JSON file there).",
+    ),
+    _container(
+        "SAGEMAKER_BIND_TO_PORT",
+        8080,
+        _whole(1, 65535),
+        "`serve-sagemaker`: the port gunicorn listens on, on `0.0.0.0`: 1 to 65535.",
+    ),
+    _container(
+        "SAGEMAKER_MODEL_SERVER_WORKERS",
+        0,
+        _whole(0, 1024),
+        "`serve-sagemaker`: gunicorn workers, 0 to 1024; 0: one per core.",
+    ),
+    _container(
+        "SAGEMAKER_MODEL_SERVER_TIMEOUT",
+        60,
+        _positive_int,
+        "`serve-sagemaker`: seconds one request may take before gunicorn replaces its worker.",
+    ),
+    _container(
+        "SAGEMAKER_BATCH",
+        False,
+        _true_false,
+        "`true` under Batch Transform: the payload size alone bounds a request (`MAX_ROWS`, unless set, never "
+        "binds); `false`: `MAX_ROWS` applies.",
+    ),
+    _container(
+        "SAGEMAKER_MAX_PAYLOAD_IN_MB",
         0,
         _whole(0, 100),
-        "Batch Transform's MaxPayloadInMB: MAX_CONTENT_LENGTH, unless set",
+        "Batch Transform's `MaxPayloadInMB`, 0 to 100: `MAX_CONTENT_LENGTH`, unless set, becomes that many MiB. "
+        "0: not under Batch Transform.",
     ),
-}
+)
+SETTINGS: dict[str, Setting] = {setting.name: setting for setting in DECLARED}
 MEBIBYTE = 1024 * 1024
 # Read when its setting is not set: Lambda sets AWS_REGION for every function.
 FALLBACKS = {"SAGEMAKER_REGION": "AWS_REGION"}
 
 
-def _as_text(value: Any) -> str:
-    """A value given in code, in the form the environment would give it."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
-    return str(value)
-
-
 def parse(name: str, value: Any) -> Any:
     """One setting's value, from text or from a value given in code; raises ConfigError naming it."""
-    _, parser, _ = SETTINGS[name]
-    if isinstance(value, bool) and parser is _true_false:  # SageMaker's own spelling, not on/off
-        value = str(value).lower()
-    return parser(name, value if isinstance(value, str) else _as_text(value))
+    return SETTINGS[name].parse(value)
 
 
 def _given(values: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
@@ -288,8 +490,34 @@ def resolve(environ: Mapping[str, str], config: Mapping[str, Any] | None) -> dic
 
 
 def defaults() -> dict[str, Any]:
-    return {name: default for name, (default, _, _) in SETTINGS.items()}
+    return {name: setting.default for name, setting in SETTINGS.items()}
 
 
 def level(config: Mapping[str, Any]) -> int:
     return logging.getLevelNamesMapping()[config["LOG_LEVEL"]]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _shown_default(setting: Setting) -> str:
+    """The default as the environment spells it, a path in the checkout from its root (the same on every
+    machine); the description says what empty means."""
+    text = setting.spelled(setting.default).removeprefix(f"{ROOT}/")
+    return f"`{_cell(text)}`" if text else "empty"
+
+
+def reference_markdown() -> str:
+    """The configuration reference: per concern, a heading, its opening line and a table of its settings (name,
+    default, meaning), in the order they are declared."""
+    parts = []
+    for group, opening in GROUPS.items():
+        rows = [
+            f"| `{setting.name}` | {_shown_default(setting)} | {_cell(setting.description)} |"
+            for setting in DECLARED
+            if setting.group == group
+        ]
+        table = "\n".join(["| variable | default | meaning |", "|---|---|---|", *rows])
+        parts.append(f"## {group.capitalize()}\n\n{opening}\n\n{table}\n")
+    return "\n".join(parts)

@@ -1,5 +1,5 @@
 """Settings from the environment or create_app(config): defaults, one set of parsers, refusal of unusable values
-in one line, and apps that keep their settings to themselves."""
+in one line, apps that keep their settings to themselves, and the reference rendered from the descriptions."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from app import create_app
-from app.config import SETTINGS, ConfigError, defaults, from_env, resolve
+from app.config import DECLARED, GROUPS, SETTINGS, ConfigError, defaults, from_env, reference_markdown, resolve
 from app.examples import ai4i
 from app.security import hash_key
 from tests.conftest import SAMPLE
@@ -69,6 +69,51 @@ def test_defaults() -> None:
 
 def test_the_table_covers_every_setting() -> None:
     assert set(BOTH_WAYS) == set(SETTINGS)
+
+
+def reference_tables() -> dict[str, list[list[str]]]:
+    """The rendered reference: each heading with its table's rows, as cells."""
+    tables: dict[str, list[list[str]]] = {}
+    for line in reference_markdown().splitlines():
+        if line.startswith("## "):
+            rows = tables.setdefault(line[len("## ") :], [])
+        elif line.startswith("| `"):
+            rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
+    return tables
+
+
+def test_each_setting_belongs_to_exactly_one_of_the_four_concerns() -> None:
+    assert list(GROUPS) == ["server", "model", "container", "monitor"]
+    assert len(DECLARED) == len(SETTINGS)  # a name declared twice would replace the first silently
+    assert all(setting.group in GROUPS and SETTINGS[setting.name] is setting for setting in DECLARED)
+    tables = reference_tables()
+    assert list(tables) == ["Server", "Model", "Container", "Monitor"]
+    listed = [row[0].strip("`") for rows in tables.values() for row in rows]
+    assert sorted(listed) == sorted(SETTINGS)
+    for group, rows in zip(GROUPS, tables.values(), strict=True):
+        assert {row[0].strip("`") for row in rows} == {s.name for s in DECLARED if s.group == group}
+
+
+def test_the_reference_has_a_row_per_setting_with_its_default_and_meaning() -> None:
+    rows = {row[0]: row[1:] for rows in reference_tables().values() for row in rows}
+    assert all(len(cells) == 2 for cells in rows.values())
+    assert rows["`MODEL_PATH`"][0] == "`app/model/model.json`"  # the same on every machine
+    assert rows["`MAX_CONTENT_LENGTH`"][0] == "`6291456`"
+    assert rows["`TREES_NATIVE`"][0] == "`off`"
+    assert rows["`SAGEMAKER_BATCH`"][0] == "`false`"  # SageMaker's spelling, as the environment gives it
+    assert rows["`API_KEYS`"][0] == "empty"
+    assert rows["`CORS_ORIGINS`"] == ["`*`", SETTINGS["CORS_ORIGINS"].description]
+    for name, setting in SETTINGS.items():
+        # Each meaning stands alone in its row: one line, a sentence or more.
+        assert "\n" not in setting.description and setting.description.endswith("."), name
+        assert setting.description[0].isupper() or setting.description[0] == "`", name
+
+
+@pytest.mark.parametrize("name", sorted(name for name, setting in SETTINGS.items() if not setting.default))
+def test_a_default_that_leaves_something_off_says_what_it_means(name: str) -> None:
+    setting = SETTINGS[name]
+    said = {"": "Empty: ", "0": "0: ", "off": "`off`: ", "false": "`false`: "}[setting.spelled(setting.default)]
+    assert said in setting.description
 
 
 @pytest.mark.parametrize("name", sorted(BOTH_WAYS))
