@@ -24,13 +24,20 @@ from typing import Any
 
 import orjson
 
+from app.monitoring.statistics import (
+    EMPTY_SHARE,
+    STD_FLOOR,
+    histogram,
+    jensen_shannon,
+    roc_auc,
+    shares_of,
+    wasserstein_normed,
+)
 from app.schema import Schema, SchemaError, schema_from_dict, shown
 from app.training.fit import SCORE_BINS
 
 UTC = datetime.UTC
 DRIFT_THRESHOLD = 0.1  # evidently's, for both distances
-STD_FLOOR = 0.001  # evidently's floor of the standard deviation that norms the Wasserstein distance
-EMPTY_SHARE = 1e-4  # evidently's share for a bin or category one side never saw
 SMALL_REFERENCE = 1000  # at or below this many rows evidently switches to KS and chi-square
 FEW_VALUES = 5  # a number with this many distinct values or fewer is compared as categories
 METRIC_DROP = 0.05  # a metric this far below its held-out value raises an alert
@@ -237,7 +244,7 @@ class NumberTally:
         if self.last >= 0:
             found.update(
                 counts=list(self.counts),
-                shares=_shares(self.counts),
+                shares=shares_of(self.counts),
                 means=[s / c if c else None for s, c in zip(self.sums, self.counts, strict=True)],
                 below=self.below,
                 above=self.above,
@@ -290,7 +297,7 @@ class Reader:
             if field.categories:
                 self.categories.append((position, field.name, CategoryTally(field.categories)))
             else:
-                binned = _histogram(distribution, field.name)
+                binned = histogram(distribution, field.name)
                 edges = binned[0] if binned else None
                 few = edges is not None and len(edges) - 1 <= FEW_VALUES
                 self.numbers.append((position, field.name, NumberTally(edges, few)))
@@ -533,67 +540,6 @@ def _lines(text: str) -> list[str]:
     return lines if lines != [""] else []
 
 
-def _histogram(distribution: Any, name: str) -> tuple[list[float], list[int], list[float]] | None:
-    """A number's training histogram (edges, counts, means) when the artifact has a usable one."""
-    spec = distribution.get(name) if isinstance(distribution, dict) else None
-    found = spec.get("histogram") if isinstance(spec, dict) else None
-    if not isinstance(found, dict):
-        return None
-    edges, counts, means = found.get("edges"), found.get("counts"), found.get("means")
-    if not (isinstance(edges, list) and isinstance(counts, list) and isinstance(means, list)):
-        return None
-    if not counts or len(edges) != len(counts) + 1 or len(means) != len(counts) or sum(counts) <= 0:
-        return None
-    return [float(e) for e in edges], [int(c) for c in counts], [float(m) for m in means]
-
-
-# Statistics: scipy is imported here, when a report is made.
-
-
-def jensen_shannon(reference: Sequence[float], live: Sequence[float]) -> float:
-    """The Jensen-Shannon distance (natural log) of two distributions over the same bins, as shares or counts;
-    a bin one side never saw counts as EMPTY_SHARE, as evidently does."""
-    from scipy.spatial.distance import jensenshannon  # type: ignore[import-untyped]
-
-    def shares(counts: Sequence[float]) -> list[float]:
-        total = sum(counts)
-        return [c / total if c > 0 else EMPTY_SHARE for c in counts]
-
-    return float(jensenshannon(shares(reference), shares(live)))
-
-
-def wasserstein_normed(
-    reference: tuple[list[float], list[int]], live: tuple[list[float], list[int]], std: float
-) -> float:
-    """The Wasserstein distance between two binned distributions (each bin's mean, weighted by its count), divided
-    by the reference's standard deviation (at least STD_FLOOR)."""
-    from scipy.stats import wasserstein_distance  # type: ignore[import-untyped]
-
-    (u_means, u_counts), (v_means, v_counts) = reference, live
-    u = [(m, c) for m, c in zip(u_means, u_counts, strict=True) if c > 0]
-    v = [(m, c) for m, c in zip(v_means, v_counts, strict=True) if c > 0]
-    distance = wasserstein_distance(
-        u_values=[m for m, _ in u], v_values=[m for m, _ in v], u_weights=[c for _, c in u], v_weights=[c for _, c in v]
-    )
-    return float(distance) / max(std, STD_FLOOR)
-
-
-def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
-    """The area under the ROC curve: the Mann-Whitney U of the positives' scores over the negatives', ties
-    counted half, divided by the pairs."""
-    from scipy.stats import mannwhitneyu
-
-    positive = [s for s, label in zip(scores, labels, strict=True) if label]
-    negative = [s for s, label in zip(scores, labels, strict=True) if not label]
-    found = mannwhitneyu(positive, negative, alternative="two-sided", method="asymptotic")
-    return float(found.statistic) / (len(positive) * len(negative))
-
-
-def _shares(counts: Sequence[float]) -> list[float]:
-    total = sum(counts)
-    return [c / total if total else 0.0 for c in counts]
-
-
 def _number(value: Any) -> float | None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     return float(value) if ok else None
@@ -785,11 +731,11 @@ def _number_field(name: str, distribution: Any, tally: NumberTally, reference_ro
         training["count"] = reference_rows
     entry["training"] = training
     entry["live"] = live
-    binned = _histogram(distribution, name)
+    binned = histogram(distribution, name)
     if binned is None:
         return _not_computed(entry, f"the artifact has no histogram for this field: {EXPORT_AGAIN}")
     edges, counts, means = binned
-    training.update(edges=edges, counts=counts, shares=_shares(counts), means=means)
+    training.update(edges=edges, counts=counts, shares=shares_of(counts), means=means)
     if tally.distinct is not None and len(set(means) | tally.distinct) <= FEW_VALUES:
         entry.update(test="jensen_shannon", note=f"{FEW_VALUES} distinct values or fewer: compared as categories")
         return _computed(entry, jensen_shannon(counts, tally.counts))
@@ -831,7 +777,7 @@ def _predictions(reader: Reader, metrics: dict[str, Any] | None) -> dict[str, An
     score.update(
         edges=[k / SCORE_BINS for k in range(SCORE_BINS + 1)],
         held_out=None,
-        live={"counts": list(reader.score_counts), "shares": _shares(reader.score_counts)},
+        live={"counts": list(reader.score_counts), "shares": shares_of(reader.score_counts)},
     )
     if metrics is None:
         rate["reason"] = f"the artifact has no held-out metrics: {EXPORT_AGAIN}"
@@ -843,7 +789,7 @@ def _predictions(reader: Reader, metrics: dict[str, Any] | None) -> dict[str, An
             rate["difference"] = live_rate - held_rate
         counts = metrics.get("score_counts")
         if isinstance(counts, list) and len(counts) == SCORE_BINS and sum(counts) > 0:
-            score["held_out"] = {"rows": sum(counts), "counts": counts, "shares": _shares(counts)}
+            score["held_out"] = {"rows": sum(counts), "counts": counts, "shares": shares_of(counts)}
             _computed(score, jensen_shannon(counts, reader.score_counts))
         else:
             _not_computed(score, f"the artifact has no held-out score counts: {EXPORT_AGAIN}")
