@@ -27,7 +27,8 @@ from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_a
 
 from app import create_app
 from app.backends.embedded import DEFAULT_MODEL_PATH, checksum, load_artifact
-from app.monitoring.report import MIN_LIVE, build_report, parse_time, unpacked, write_report
+from app.monitoring.records import parse_time
+from app.monitoring.report import MIN_LIVE, build_report, unpacked, write_report
 from app.schema import Reading, to_csv, turbine_schema
 from app.training import DEFAULT_SEED
 from app.training.data import generate_dataset

@@ -19,7 +19,7 @@ URI_FORMS = "file:///DIR, a directory or s3://BUCKET/PREFIX"
 def _time(context: click.Context, parameter: click.Parameter, value: str | None) -> datetime.datetime | None:
     if value is None:
         return None
-    from app.monitoring.report import parse_time
+    from app.monitoring.records import parse_time
 
     try:
         return parse_time(value)

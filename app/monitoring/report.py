@@ -7,8 +7,6 @@ serving never imports this module's dependencies.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import csv
 import datetime
@@ -22,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from app.monitoring.records import LineError, content_text, iso, parse_record, parse_time, parse_truth, split_lines
 from app.monitoring.statistics import (
     EMPTY_SHARE,
     STD_FLOOR,
@@ -36,7 +33,6 @@ from app.monitoring.statistics import (
 from app.schema import Schema, SchemaError, schema_from_dict, shown
 from app.training.fit import SCORE_BINS
 
-UTC = datetime.UTC
 DRIFT_THRESHOLD = 0.1  # evidently's, for both distances
 SMALL_REFERENCE = 1000  # at or below this many rows evidently switches to KS and chi-square
 FEW_VALUES = 5  # a number with this many distinct values or fewer is compared as categories
@@ -171,17 +167,6 @@ def _numbered(source: Source) -> Iterator[tuple[int, bytes]]:
         raise ReportError(f"cannot read {source.name}: {problem}") from None
 
 
-def parse_time(text: str) -> datetime.datetime:
-    """An ISO 8601 time in UTC, with or without milliseconds or a zone (naive is UTC); raises ValueError."""
-    moment = datetime.datetime.fromisoformat(text.strip())
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def iso(seconds: float) -> str:
-    """A time as the records write it: UTC, milliseconds, Z."""
-    return datetime.datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 # Tallies: counts and sums that stay the same size however many rows are read.
 
 
@@ -279,10 +264,6 @@ class Hour:
     positive: int = 0
 
 
-class LineError(ValueError):
-    """What is wrong with one line's record; the reader adds the file and line."""
-
-
 class Reader:
     """Reads ground truth first (kept by inference id and row), then streams the capture records, keeping counts;
     only the (score, prediction, label) of labelled predictions are kept one by one, since metrics need them.
@@ -327,7 +308,7 @@ class Reader:
                 if not line.strip():
                     continue
                 try:
-                    record = _record(line)
+                    record = parse_record(line)
                     if "groundTruthData" in record:
                         continue
                     if "captureData" not in record:
@@ -349,11 +330,11 @@ class Reader:
                 others = others or bool(line.strip())
                 continue
             try:
-                record = _record(line)
+                record = parse_record(line)
                 if "groundTruthData" not in record:
                     others = True
                     continue
-                key, label = _truth(record)
+                key, label = parse_truth(record)
             except LineError as problem:
                 raise ReportError(f"{source.name}, line {number}: {problem}") from None
             self.truth_records += 1
@@ -375,13 +356,13 @@ class Reader:
         if not self.since <= seconds < self.until:
             self.outside += 1
             return
-        readings, why = _content(given, "endpointInput")
-        outputs, why = (None, why) if why else _content(answered, "endpointOutput")
+        readings, why = content_text(given, "endpointInput")
+        outputs, why = (None, why) if why else content_text(answered, "endpointOutput")
         if readings is None or outputs is None:
             self.skipped[why or "no data"] += 1
             return
         values, rows = self._values(readings)
-        answers = _lines(outputs)
+        answers = split_lines(outputs)
         if len(answers) != rows:
             raise LineError(f"{rows} reading(s) but {len(answers)} answer(s) in endpointOutput")
         ident = meta.get("inferenceId") or meta.get("eventId")
@@ -435,7 +416,7 @@ class Reader:
 
     def _values(self, text: str) -> tuple[list[str], int]:
         """The readings' values, row after row, and how many rows; raises LineError for a row of another width."""
-        lines = _lines(text)
+        lines = split_lines(text)
         if '"' in text:  # quoted values: the csv module reads them
             rows = list(csv.reader(lines))
         else:
@@ -482,62 +463,6 @@ class Reader:
                     "finite number"
                 )
         return ReportError(f"field {name}: the values add up past the largest number")
-
-
-def _record(line: bytes) -> dict[str, Any]:
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError as problem:
-        raise LineError(f"not valid JSON: {problem}") from None
-    if not isinstance(record, dict):
-        raise LineError("a record is a JSON object")
-    return record
-
-
-def _truth(record: dict[str, Any]) -> tuple[tuple[str, int], int]:
-    """The (inference id, row) a ground-truth record labels, and its label."""
-    data, meta = record.get("groundTruthData"), record.get("eventMetadata")
-    event = meta.get("eventId") if isinstance(meta, dict) else None
-    if not isinstance(data, dict) or not isinstance(event, str) or not event:
-        raise LineError("a ground-truth record needs groundTruthData and eventMetadata.eventId")
-    value = data.get("data")
-    if data.get("encoding") == "BASE64" and isinstance(value, str):
-        value = _base64(value, "groundTruthData")
-    text = value.strip() if isinstance(value, str) else str(value) if type(value) is int else None
-    if text not in ("0", "1"):
-        raise LineError(f"the ground truth {shown(repr(value))} is not 0 or 1")
-    # Row 1 is the inference id alone; row N >= 2 is "ID:N".
-    ident, colon, row = event.rpartition(":")
-    key = (ident, int(row)) if colon and ident and row.isdigit() and int(row) >= 1 else (event, 1)
-    return key, int(text)
-
-
-def _content(part: Any, name: str) -> tuple[str | None, str | None]:
-    """A record's input or output as CSV text, or None and why this report does not read it; raises LineError."""
-    if not isinstance(part, dict):
-        raise LineError(f"captureData.{name} must be an object")
-    encoding, kind, value = part.get("encoding"), part.get("observedContentType"), part.get("data")
-    if encoding not in ("CSV", "BASE64"):
-        return None, f"{encoding} encoding"
-    if isinstance(kind, str) and not kind.startswith(("text/csv", "text/plain")):
-        return None, f"{kind} content"
-    if not isinstance(value, str):
-        raise LineError(f"{name}.data is not text")
-    return (_base64(value, name) if encoding == "BASE64" else value), None
-
-
-def _base64(value: str, name: str) -> str:
-    try:
-        return base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise LineError(f"{name}.data is not base64 of UTF-8 text") from None
-
-
-def _lines(text: str) -> list[str]:
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.strip("\n").split("\n")
-    return lines if lines != [""] else []
 
 
 def _number(value: Any) -> float | None:
@@ -615,7 +540,7 @@ def build_report(
             if entry["alert"]
         ]
     return {
-        "generated": iso((now or datetime.datetime.now(UTC)).timestamp()),
+        "generated": iso((now or datetime.datetime.now(datetime.UTC)).timestamp()),
         "model": {
             "name": artifact.get("name"),
             "version": artifact.get("version"),
