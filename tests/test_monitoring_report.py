@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import gzip
 import json
 import random
 import re
@@ -18,17 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import orjson
 import pytest
 from flask import Flask
-from moto import mock_aws
 from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
 
 from app import create_app
 from app.backends.embedded import DEFAULT_MODEL_PATH, checksum, load_artifact
 from app.monitoring.records import parse_time
-from app.monitoring.report import MIN_LIVE, build_report, unpacked, write_report
+from app.monitoring.report import MIN_LIVE, build_report, write_report
 from app.schema import Reading, to_csv, turbine_schema
 from app.training import DEFAULT_SEED
 from app.training.data import generate_dataset
@@ -577,54 +574,6 @@ def test_no_capture_records_is_a_clear_error(app: Flask, tmp_path: Path, setup: 
 
     assert result.exit_code == 1 and message in result.output, result.output
     assert "Traceback" not in result.output
-
-
-def test_s3_captures_are_every_jsonl_object_under_the_prefix(app: Flask, tmp_path: Path) -> None:
-    rows, _ = readings(300, seed=21)
-    write_captures(tmp_path / "a.jsonl", app.extensions["backend"], rows[:100], per_record=5)
-    write_captures(tmp_path / "b.jsonl", app.extensions["backend"], rows[100:], per_record=1)
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="captures", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        s3.put_object(
-            Bucket="captures", Key="live/capture/m/1/2026/12/04/04/a.jsonl", Body=(tmp_path / "a.jsonl").read_bytes()
-        )
-        s3.put_object(
-            Bucket="captures", Key="live/capture/m/1/2026/12/04/05/b.jsonl", Body=(tmp_path / "b.jsonl").read_bytes()
-        )
-        s3.put_object(Bucket="captures", Key="live/capture/notes.txt", Body=b"not a record")
-        s3.put_object(Bucket="captures", Key="other/c.jsonl", Body=b"not a record either")
-
-        result = run(app, "--capture", "s3://captures/live/", "--out", str(tmp_path / "out"))
-        missing = run(app, "--capture", "s3://no-such-bucket/live", "--out", str(tmp_path / "out"))
-
-    assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert (report["records"]["files"], report["records"]["captures"], report["records"]["predictions"]) == (
-        2,
-        220,
-        300,
-    )
-    assert missing.exit_code == 1 and "cannot list s3://no-such-bucket/live" in missing.output
-    assert "Traceback" not in missing.output
-
-
-def test_firehose_objects_are_read_with_or_without_its_processors() -> None:
-    """Unprocessed, Firehose stores CloudWatch Logs' gzipped batches back to back; processed, the records alone."""
-    record = b'{"captureData": {}, "eventVersion": "0"}'
-    batch = {
-        "messageType": "DATA_MESSAGE",
-        "logGroup": "/aws/lambda/turbine-status-dev",
-        "logEvents": [
-            {"id": "1", "timestamp": 0, "message": record.decode()},
-            {"id": "2", "timestamp": 0, "message": '{"level": "INFO", "route": "/"}'},
-        ],
-    }
-    control = {"messageType": "CONTROL_MESSAGE", "logEvents": [{"id": "0", "message": record.decode()}]}
-    envelopes = b"".join(json.dumps(b).encode() for b in (batch, control, batch))
-    assert list(unpacked(gzip.compress(envelopes))) == [record, record]
-    assert list(unpacked(record + b"\n" + record + b"\n")) == [record, record]
-    assert list(unpacked(gzip.compress(record + b"\n"))) == [record]
 
 
 def write_many(path: Path, count: int) -> None:

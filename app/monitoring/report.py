@@ -10,17 +10,17 @@ from __future__ import annotations
 import bisect
 import csv
 import datetime
-import gzip
 import json
 import math
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.monitoring.records import LineError, content_text, iso, parse_record, parse_time, parse_truth, split_lines
+from app.monitoring.sources import ReportError, Source, numbered, sources
 from app.monitoring.statistics import (
     EMPTY_SHARE,
     STD_FLOOR,
@@ -42,7 +42,6 @@ MIN_LIVE = 100  # fewer live readings are compared and reported but raise no dri
 OTHER = "(other)"  # live categories the schema does not name, beyond the first few
 KNOWN_EXTRA = 20  # unknown categories kept by name before the rest count as OTHER
 GROUND_TRUTH = b"groundTruthData"
-GZIP_MAGIC = b"\x1f\x8b"
 BLOCK_ROWS = 4096  # readings tallied together: the work per field is done per block, not per record
 METHOD = "evidently's defaults for a reference of more than 1,000 rows"
 TESTS = {
@@ -51,120 +50,6 @@ TESTS = {
 }
 METRICS = ("accuracy", "precision", "recall", "roc_auc")
 EXPORT_AGAIN = "export it again with this version"
-
-
-class ReportError(Exception):
-    """The records cannot make a report: an unreadable URI, a malformed line, no records; the message says where."""
-
-
-# Reading: every *.jsonl file (or S3 object) under a URI, line by line.
-
-
-@dataclass(frozen=True)
-class Source:
-    """One file or S3 object of records: its name for messages, and how to read its lines."""
-
-    name: str
-    lines: Callable[[], Iterator[bytes]]
-    failures: tuple[type[BaseException], ...]  # what reading it raises when it cannot be read
-
-
-def sources(uri: str, s3: Any = None) -> list[Source]:
-    """The record files a URI names, in name order: file:///DIR, a plain path, or s3://BUCKET/PREFIX; `s3` is a
-    boto3 S3 client (made here when not given). Raises ReportError when the URI cannot be listed."""
-    if uri.startswith("s3://"):
-        bucket, _, prefix = uri[len("s3://") :].partition("/")
-        if not bucket:
-            raise ReportError(f"{uri}: an S3 URI names a bucket: s3://BUCKET/PREFIX")
-        return _s3_sources(bucket, prefix, s3)
-    if uri.startswith("file://"):
-        uri = uri[len("file://") :]
-        if not uri.startswith("/"):
-            raise ReportError(f"file://{uri}: a file URI takes an absolute path, file:///DIR")
-    path = Path(uri)
-    if path.is_file():
-        found = [path]
-    elif path.is_dir():
-        found = sorted(p for p in path.rglob("*.jsonl") if p.is_file())
-    else:
-        raise ReportError(f"{uri}: no such file or directory")
-    return [Source(str(p), _file_lines(p), (OSError,)) for p in found]
-
-
-def _file_lines(path: Path) -> Callable[[], Iterator[bytes]]:
-    def lines() -> Iterator[bytes]:
-        with path.open("rb") as stream:
-            yield from stream
-
-    return lines
-
-
-def unpacked(data: bytes) -> Iterator[bytes]:
-    """The record lines of an object Kinesis Data Firehose wrote from a log subscription without its processors
-    (gzip, holding CloudWatch Logs' batches of log events): each event's message that is a record, as the
-    subscription's filter would keep it. Anything else, gzipped or not, is read line by line."""
-    text = gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
-    decoder, body, position = json.JSONDecoder(), text.decode(errors="replace"), 0
-    try:
-        first = decoder.raw_decode(body.lstrip())[0]
-    except ValueError:
-        first = None
-    if not (isinstance(first, dict) and "logEvents" in first and "messageType" in first):
-        yield from text.splitlines()
-        return
-    while position < len(body):
-        while position < len(body) and body[position].isspace():
-            position += 1
-        if position == len(body):
-            return
-        batch, position = decoder.raw_decode(body, position)
-        if batch.get("messageType") == "DATA_MESSAGE":
-            for event in batch.get("logEvents", ()):
-                if '"eventVersion"' in event.get("message", ""):
-                    yield event["message"].encode()
-
-
-def _firehose_key(key: str) -> bool:
-    """A name Firehose gives an object with no file extension set: STREAM-VERSION-YYYY-MM-DD-HH-MM-SS-ID."""
-    return "." not in key.rsplit("/", 1)[-1]
-
-
-def _s3_sources(bucket: str, prefix: str, s3: Any) -> list[Source]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    failures = (BotoCoreError, ClientError)
-    try:
-        if s3 is None:
-            import boto3
-
-            s3 = boto3.client("s3")
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        keys = sorted(item["Key"] for page in pages for item in page.get("Contents", ()))
-    except failures as problem:
-        raise ReportError(f"cannot list s3://{bucket}/{prefix}: {problem}") from None
-
-    def reader(key: str) -> Callable[[], Iterator[bytes]]:
-        def lines() -> Iterator[bytes]:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-            try:
-                if key.endswith(".jsonl"):
-                    yield from body.iter_lines(chunk_size=1 << 16)
-                else:  # one Firehose buffer (5 MB by default) at a time
-                    yield from unpacked(body.read())
-            finally:
-                body.close()
-
-        return lines
-
-    wanted = (key for key in keys if key.endswith((".jsonl", ".gz")) or _firehose_key(key))
-    return [Source(f"s3://{bucket}/{key}", reader(key), failures) for key in wanted]
-
-
-def _numbered(source: Source) -> Iterator[tuple[int, bytes]]:
-    try:
-        yield from enumerate(source.lines(), 1)
-    except source.failures as problem:
-        raise ReportError(f"cannot read {source.name}: {problem}") from None
 
 
 # Tallies: counts and sums that stay the same size however many rows are read.
@@ -304,7 +189,7 @@ class Reader:
         self.files = len(found)
         with_captures = [source for source in found if self._read_truth(source)]
         for source in with_captures:
-            for number, line in _numbered(source):
+            for number, line in numbered(source):
                 if not line.strip():
                     continue
                 try:
@@ -325,7 +210,7 @@ class Reader:
         """Read a source's ground-truth lines; whether it holds other lines, to read again for captures."""
         others = False
         labels = self.labels
-        for number, line in _numbered(source):
+        for number, line in numbered(source):
             if GROUND_TRUTH not in line:
                 others = others or bool(line.strip())
                 continue
