@@ -10,7 +10,6 @@ import random
 import re
 import subprocess
 import sys
-import tracemalloc
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -574,34 +573,6 @@ def test_no_capture_records_is_a_clear_error(app: Flask, tmp_path: Path, setup: 
 
     assert result.exit_code == 1 and message in result.output, result.output
     assert "Traceback" not in result.output
-
-
-def write_many(path: Path, count: int) -> None:
-    """`count` single-reading records from a small pool, written quickly."""
-    pool = [_line(GOOD_ROW.replace("46.0", f"{40 + k / 10:.1f}"), f"0.{k:02d}1,0") for k in range(100)]
-    at = [
-        pool[k].replace(b'"2026-12-04T04:00:00.000Z"', f'"2026-12-04T{k % 24:02d}:00:00.000Z"'.encode())
-        for k in range(100)
-    ]
-    with path.open("wb") as out:
-        for start in range(0, count, 100):
-            out.write(b"\n".join(at[: min(100, count - start)]) + b"\n")
-
-
-def test_memory_stays_flat_however_many_rows_are_read(tmp_path: Path) -> None:
-    peaks = []
-    for count in (10_000, 100_000):
-        folder = tmp_path / str(count)
-        folder.mkdir()
-        write_many(folder / "a.jsonl", count)
-        tracemalloc.start()
-        try:
-            report = build_report([str(folder)], ARTIFACT)
-            peaks.append(tracemalloc.get_traced_memory()[1])
-        finally:
-            tracemalloc.stop()
-        assert report["records"]["predictions"] == count
-    assert peaks[1] < 2 * peaks[0], peaks
 
 
 def test_serving_imports_neither_scipy_nor_the_report() -> None:
