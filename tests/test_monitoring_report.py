@@ -7,7 +7,6 @@ import base64
 import datetime
 import json
 import random
-import re
 import subprocess
 import sys
 import uuid
@@ -24,7 +23,8 @@ from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_a
 from app import create_app
 from app.backends.embedded import DEFAULT_MODEL_PATH, checksum, load_artifact
 from app.monitoring.records import parse_time
-from app.monitoring.report import MIN_LIVE, build_report, write_report
+from app.monitoring.report import MIN_LIVE, build_report
+from app.monitoring.writing import write_report
 from app.schema import Reading, to_csv, turbine_schema
 from app.training import DEFAULT_SEED
 from app.training.data import generate_dataset
@@ -191,23 +191,6 @@ def test_with_too_few_labels_the_page_says_metrics_raise_no_alert(app: Flask, tm
     assert f"note: {labels}" in result.output
     page = (tmp_path / "out" / "report.html").read_text()
     assert "no metric below its held-out value" not in page and f'<p class="reason">{labels}.</p>' in page
-
-
-def test_the_page_is_self_contained_with_a_chart_per_field(app: Flask, tmp_path: Path) -> None:
-    rows, truth = readings(1000, seed=12)
-    captured = write_captures(tmp_path / "c" / "a.jsonl", app.extensions["backend"], drifted(rows), per_record=2)
-    with (tmp_path / "c" / "truth.jsonl").open("wb") as out:
-        out.writelines(truth_line(*key, label) + b"\n" for key, label in zip(captured.keys, truth, strict=True))
-    write_report(build_report([str(tmp_path / "c")], ARTIFACT), tmp_path / "out")
-    page = (tmp_path / "out" / "report.html").read_text()
-
-    assert "http://" not in page and "https://" not in page and "<script" not in page and "@import" not in page
-    assert re.findall(r"(?:src|href)=\"([^\"]*)\"", page) == [f"#field-{name}" for name in SCHEMA.names]
-    assert page.count("<svg") >= len(SCHEMA.names) + 1 + 3  # each field, the scores, three hourly lines
-    for name in SCHEMA.names:
-        section = page.split(f'<section id="field-{name}">')[1].split("</section>")[0]
-        assert "<svg" in section and "training" in section and "live" in section
-    assert '<div class="summary alert">' in page and "drift: oil_temperature" in page
 
 
 def test_undrifted_data_raises_no_field_alert_in_19_of_20_seeds(app: Flask, tmp_path: Path) -> None:

@@ -1,18 +1,13 @@
-"""The drift and model-quality report: capture and ground-truth records read as a stream, compared with what the
-model's artifact says of its training data and held-out scores, and written as JSON and HTML.
-
-scipy (requirements-monitor.txt) is imported only inside the functions that compute the distances and the AUC:
-serving never imports this module's dependencies.
-"""
+"""The drift and model-quality report made from the tallies of live records: each field's drift against the
+artifact's training distribution, the scores against the held-out ones, the metrics against the held-out metrics, the
+hours, and the alerts these raise."""
 
 from __future__ import annotations
 
 import datetime
-import json
 import math
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from app.monitoring.records import iso
@@ -371,14 +366,3 @@ def _hour(key: int, hour: Hour) -> dict[str, Any]:
         "positive_rate": hour.positive / hour.labelled if hour.labelled else None,
         "accuracy": hour.correct / hour.labelled if hour.labelled else None,
     }
-
-
-def write_report(report: dict[str, Any], out: Path) -> tuple[Path, Path]:
-    """report.json and report.html in `out` (made when missing); raises OSError."""
-    from app.monitoring.report_html import render
-
-    out.mkdir(parents=True, exist_ok=True)
-    as_json, as_html = out / "report.json", out / "report.html"
-    as_json.write_text(json.dumps(report, indent=2, allow_nan=False, ensure_ascii=False) + "\n", encoding="utf-8")
-    as_html.write_text(render(report), encoding="utf-8")
-    return as_json, as_html
