@@ -1,6 +1,5 @@
-"""The drift and model-quality report made from the tallies of live records: each field's drift against the
-artifact's training distribution, the scores against the held-out ones, the metrics against the held-out metrics, the
-hours, and the alerts these raise."""
+"""The drift and model-quality report: the tallies of live records compared with the artifact's training data,
+held-out scores and metrics, and the alerts that follow."""
 
 from __future__ import annotations
 
@@ -37,11 +36,6 @@ TESTS = {
 }
 METRICS = ("accuracy", "precision", "recall", "roc_auc")
 EXPORT_AGAIN = "export it again with this version"
-
-
-def _number(value: Any) -> float | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else None
 
 
 def build_report(
@@ -366,3 +360,8 @@ def _hour(key: int, hour: Hour) -> dict[str, Any]:
         "positive_rate": hour.positive / hour.labelled if hour.labelled else None,
         "accuracy": hour.correct / hour.labelled if hour.labelled else None,
     }
+
+
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
