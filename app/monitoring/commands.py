@@ -19,7 +19,7 @@ URI_FORMS = "file:///DIR, a directory or s3://BUCKET/PREFIX"
 def _time(context: click.Context, parameter: click.Parameter, value: str | None) -> datetime.datetime | None:
     if value is None:
         return None
-    from app.monitoring.report import parse_time
+    from app.monitoring.records import parse_time
 
     try:
         return parse_time(value)
@@ -57,7 +57,9 @@ def monitor_command(
     if importlib.util.find_spec("scipy") is None:
         raise click.ClickException(f"the report needs scipy, which is not installed: {INSTALL}")
     from app.backends.embedded import ModelFileError, load_artifact
-    from app.monitoring.report import ReportError, build_report, write_report
+    from app.monitoring.report import build_report
+    from app.monitoring.sources import ReportError
+    from app.monitoring.writing import write_report
 
     if since and until and since >= until:
         raise click.BadParameter("--since must come before --until", param_hint="--since")

@@ -1,46 +1,34 @@
-"""The drift and model-quality report: capture and ground-truth records read as a stream, compared with what the
-model's artifact says of its training data and held-out scores, and written as JSON and HTML.
-
-scipy (requirements-monitor.txt) is imported only inside the functions that compute the distances and the AUC:
-serving never imports this module's dependencies.
-"""
+"""The drift and model-quality report: the tallies of live records compared with the artifact's training data,
+held-out scores and metrics, and the alerts that follow."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import bisect
-import csv
 import datetime
-import gzip
-import json
 import math
-from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
-from app.schema import Schema, SchemaError, schema_from_dict, shown
+from app.monitoring.records import iso
+from app.monitoring.sources import ReportError, Source, sources
+from app.monitoring.statistics import (
+    EMPTY_SHARE,
+    STD_FLOOR,
+    histogram,
+    jensen_shannon,
+    roc_auc,
+    shares_of,
+    wasserstein_normed,
+)
+from app.monitoring.tallies import FEW_VALUES, CategoryTally, Hour, NumberTally, Reader
+from app.schema import SchemaError, schema_from_dict
 from app.training.fit import SCORE_BINS
 
-UTC = datetime.UTC
 DRIFT_THRESHOLD = 0.1  # evidently's, for both distances
-STD_FLOOR = 0.001  # evidently's floor of the standard deviation that norms the Wasserstein distance
-EMPTY_SHARE = 1e-4  # evidently's share for a bin or category one side never saw
 SMALL_REFERENCE = 1000  # at or below this many rows evidently switches to KS and chi-square
-FEW_VALUES = 5  # a number with this many distinct values or fewer is compared as categories
 METRIC_DROP = 0.05  # a metric this far below its held-out value raises an alert
 MIN_LABELLED = 100  # fewer labelled predictions are reported but raise no metric alert
 MIN_LIVE = 100  # fewer live readings are compared and reported but raise no drift alert
-OTHER = "(other)"  # live categories the schema does not name, beyond the first few
-KNOWN_EXTRA = 20  # unknown categories kept by name before the rest count as OTHER
-GROUND_TRUTH = b"groundTruthData"
-GZIP_MAGIC = b"\x1f\x8b"
-BLOCK_ROWS = 4096  # readings tallied together: the work per field is done per block, not per record
 METHOD = "evidently's defaults for a reference of more than 1,000 rows"
 TESTS = {
     "wasserstein_normed": "Wasserstein distance (normed)",
@@ -48,558 +36,6 @@ TESTS = {
 }
 METRICS = ("accuracy", "precision", "recall", "roc_auc")
 EXPORT_AGAIN = "export it again with this version"
-
-
-class ReportError(Exception):
-    """The records cannot make a report: an unreadable URI, a malformed line, no records; the message says where."""
-
-
-# Reading: every *.jsonl file (or S3 object) under a URI, line by line.
-
-
-@dataclass(frozen=True)
-class Source:
-    """One file or S3 object of records: its name for messages, and how to read its lines."""
-
-    name: str
-    lines: Callable[[], Iterator[bytes]]
-    failures: tuple[type[BaseException], ...]  # what reading it raises when it cannot be read
-
-
-def sources(uri: str, s3: Any = None) -> list[Source]:
-    """The record files a URI names, in name order: file:///DIR, a plain path, or s3://BUCKET/PREFIX; `s3` is a
-    boto3 S3 client (made here when not given). Raises ReportError when the URI cannot be listed."""
-    if uri.startswith("s3://"):
-        bucket, _, prefix = uri[len("s3://") :].partition("/")
-        if not bucket:
-            raise ReportError(f"{uri}: an S3 URI names a bucket: s3://BUCKET/PREFIX")
-        return _s3_sources(bucket, prefix, s3)
-    if uri.startswith("file://"):
-        uri = uri[len("file://") :]
-        if not uri.startswith("/"):
-            raise ReportError(f"file://{uri}: a file URI takes an absolute path, file:///DIR")
-    path = Path(uri)
-    if path.is_file():
-        found = [path]
-    elif path.is_dir():
-        found = sorted(p for p in path.rglob("*.jsonl") if p.is_file())
-    else:
-        raise ReportError(f"{uri}: no such file or directory")
-    return [Source(str(p), _file_lines(p), (OSError,)) for p in found]
-
-
-def _file_lines(path: Path) -> Callable[[], Iterator[bytes]]:
-    def lines() -> Iterator[bytes]:
-        with path.open("rb") as stream:
-            yield from stream
-
-    return lines
-
-
-def unpacked(data: bytes) -> Iterator[bytes]:
-    """The record lines of an object Kinesis Data Firehose wrote from a log subscription without its processors
-    (gzip, holding CloudWatch Logs' batches of log events): each event's message that is a record, as the
-    subscription's filter would keep it. Anything else, gzipped or not, is read line by line."""
-    text = gzip.decompress(data) if data[:2] == GZIP_MAGIC else data
-    decoder, body, position = json.JSONDecoder(), text.decode(errors="replace"), 0
-    try:
-        first = decoder.raw_decode(body.lstrip())[0]
-    except ValueError:
-        first = None
-    if not (isinstance(first, dict) and "logEvents" in first and "messageType" in first):
-        yield from text.splitlines()
-        return
-    while position < len(body):
-        while position < len(body) and body[position].isspace():
-            position += 1
-        if position == len(body):
-            return
-        batch, position = decoder.raw_decode(body, position)
-        if batch.get("messageType") == "DATA_MESSAGE":
-            for event in batch.get("logEvents", ()):
-                if '"eventVersion"' in event.get("message", ""):
-                    yield event["message"].encode()
-
-
-def _firehose_key(key: str) -> bool:
-    """A name Firehose gives an object with no file extension set: STREAM-VERSION-YYYY-MM-DD-HH-MM-SS-ID."""
-    return "." not in key.rsplit("/", 1)[-1]
-
-
-def _s3_sources(bucket: str, prefix: str, s3: Any) -> list[Source]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    failures = (BotoCoreError, ClientError)
-    try:
-        if s3 is None:
-            import boto3
-
-            s3 = boto3.client("s3")
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        keys = sorted(item["Key"] for page in pages for item in page.get("Contents", ()))
-    except failures as problem:
-        raise ReportError(f"cannot list s3://{bucket}/{prefix}: {problem}") from None
-
-    def reader(key: str) -> Callable[[], Iterator[bytes]]:
-        def lines() -> Iterator[bytes]:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-            try:
-                if key.endswith(".jsonl"):
-                    yield from body.iter_lines(chunk_size=1 << 16)
-                else:  # one Firehose buffer (5 MB by default) at a time
-                    yield from unpacked(body.read())
-            finally:
-                body.close()
-
-        return lines
-
-    wanted = (key for key in keys if key.endswith((".jsonl", ".gz")) or _firehose_key(key))
-    return [Source(f"s3://{bucket}/{key}", reader(key), failures) for key in wanted]
-
-
-def _numbered(source: Source) -> Iterator[tuple[int, bytes]]:
-    try:
-        yield from enumerate(source.lines(), 1)
-    except source.failures as problem:
-        raise ReportError(f"cannot read {source.name}: {problem}") from None
-
-
-def parse_time(text: str) -> datetime.datetime:
-    """An ISO 8601 time in UTC, with or without milliseconds or a zone (naive is UTC); raises ValueError."""
-    moment = datetime.datetime.fromisoformat(text.strip())
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def iso(seconds: float) -> str:
-    """A time as the records write it: UTC, milliseconds, Z."""
-    return datetime.datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# Tallies: counts and sums that stay the same size however many rows are read.
-
-
-class NumberTally:
-    """A number's live values: count, sum, square sum, range, and counts and sums in the training histogram's bins
-    (values beyond its edges in the first or last bin)."""
-
-    def __init__(self, edges: list[float] | None, few: bool) -> None:
-        self.edges = edges or []
-        self.last = len(self.edges) - 2
-        self.counts = [0] * (self.last + 1)
-        self.sums = [0.0] * (self.last + 1)
-        self.count = 0
-        self.total = self.square = 0.0
-        self.low, self.high = math.inf, -math.inf
-        self.below = self.above = 0
-        # Distinct values, kept only while few, for a reference that may be a handful of values.
-        self.distinct: set[float] | None = set() if few else None
-
-    def add(self, texts: Sequence[str]) -> None:
-        """Tally values given as text; raises ValueError naming no value (the caller finds it)."""
-        values = list(map(float, texts))
-        total = sum(values)
-        if not math.isfinite(total):
-            raise ValueError("not finite")
-        self.count += len(values)
-        self.total += total
-        low, high = min(values), max(values)
-        self.low, self.high = min(self.low, low), max(self.high, high)
-        if self.distinct is not None and len(self.distinct) <= FEW_VALUES:
-            self.distinct.update(values)
-        if self.last < 0:
-            self.square += sum(v * v for v in values)
-            return
-        edges, last, counts, sums, square = self.edges, self.last, self.counts, self.sums, 0.0
-        for value in values:
-            k = bisect.bisect_right(edges, value) - 1
-            if k < 0:
-                k = 0
-                self.below += 1
-            elif k > last:
-                k = last
-                if value > edges[-1]:
-                    self.above += 1
-            counts[k] += 1
-            sums[k] += value
-            square += value * value
-        self.square += square
-
-    def summary(self) -> dict[str, Any]:
-        mean = self.total / self.count if self.count else None
-        spread = max(self.square / self.count - mean * mean, 0.0) if mean is not None else None
-        found: dict[str, Any] = {
-            "count": self.count,
-            "mean": mean,
-            "std": math.sqrt(spread) if spread is not None else None,
-            "min": self.low if self.count else None,
-            "max": self.high if self.count else None,
-        }
-        if self.last >= 0:
-            found.update(
-                counts=list(self.counts),
-                shares=_shares(self.counts),
-                means=[s / c if c else None for s, c in zip(self.sums, self.counts, strict=True)],
-                below=self.below,
-                above=self.above,
-            )
-        return found
-
-
-class CategoryTally:
-    """A category's live counts; values the schema does not name are kept by name for the first few, then
-    counted together, so a stream of unexpected values cannot grow it."""
-
-    def __init__(self, categories: Sequence[str]) -> None:
-        self.categories = tuple(categories)
-        self.known = frozenset(categories)
-        self.counts: Counter[str] = Counter()
-
-    def add(self, values: Sequence[str]) -> None:
-        self.counts.update(values)
-        if len(self.counts) > len(self.known) + KNOWN_EXTRA:
-            extra = sorted(k for k in self.counts if k not in self.known and k != OTHER)
-            for key in extra[KNOWN_EXTRA // 2 :]:
-                self.counts[OTHER] += self.counts.pop(key)
-
-
-@dataclass
-class Hour:
-    predictions: int = 0
-    predicted_positive: int = 0
-    score_sum: float = 0.0
-    labelled: int = 0
-    correct: int = 0
-    positive: int = 0
-
-
-class LineError(ValueError):
-    """What is wrong with one line's record; the reader adds the file and line."""
-
-
-class Reader:
-    """Reads ground truth first (kept by inference id and row), then streams the capture records, keeping counts;
-    only the (score, prediction, label) of labelled predictions are kept one by one, since metrics need them.
-    Readings' values wait in a block of BLOCK_ROWS and are tallied field by field: one call per field and block."""
-
-    def __init__(self, schema: Schema, distribution: Any, threshold: float, since: float, until: float) -> None:
-        self.schema, self.threshold, self.since, self.until = schema, threshold, since, until
-        self.width = schema.width
-        self.numbers: list[tuple[int, str, NumberTally]] = []
-        self.categories: list[tuple[int, str, CategoryTally]] = []
-        for position, field in enumerate(schema.fields):
-            if field.categories:
-                self.categories.append((position, field.name, CategoryTally(field.categories)))
-            else:
-                binned = _histogram(distribution, field.name)
-                edges = binned[0] if binned else None
-                few = edges is not None and len(edges) - 1 <= FEW_VALUES
-                self.numbers.append((position, field.name, NumberTally(edges, few)))
-        self.labels: dict[tuple[str, int], int] = {}
-        self.truth_records = self.truth_repeats = 0
-        self.files = self.capture_records = self.outside = self.predictions = 0
-        self.skipped: Counter[str] = Counter()
-        self.thresholded = 0  # answers that held a score only, labelled here at the threshold
-        self.score_counts = [0] * SCORE_BINS
-        self.score_sum = 0.0
-        self.predicted_positive = 0
-        self.first, self.last = math.inf, -math.inf
-        self.hours: dict[int, Hour] = {}
-        self.scores = array("d")
-        self.predicted = array("b")
-        self.truth = array("b")
-        self.block: list[str] = []  # values of the readings not yet tallied, row after row
-        self.block_rows = 0
-        self.block_records: list[tuple[int, str, int]] = []  # each record's first row there, file and line
-
-    def read(self, found: Sequence[Source]) -> None:
-        """Both passes over the sources; raises ReportError naming the file and line of a malformed record."""
-        self.files = len(found)
-        with_captures = [source for source in found if self._read_truth(source)]
-        for source in with_captures:
-            for number, line in _numbered(source):
-                if not line.strip():
-                    continue
-                try:
-                    record = _record(line)
-                    if "groundTruthData" in record:
-                        continue
-                    if "captureData" not in record:
-                        raise LineError(
-                            "neither a capture record (captureData) nor a ground-truth record (groundTruthData)"
-                        )
-                    self._capture(record, source.name, number)
-                except LineError as problem:
-                    self._tally()  # a bad value earlier in the block is the first error
-                    raise ReportError(f"{source.name}, line {number}: {problem}") from None
-        self._tally()
-
-    def _read_truth(self, source: Source) -> bool:
-        """Read a source's ground-truth lines; whether it holds other lines, to read again for captures."""
-        others = False
-        labels = self.labels
-        for number, line in _numbered(source):
-            if GROUND_TRUTH not in line:
-                others = others or bool(line.strip())
-                continue
-            try:
-                record = _record(line)
-                if "groundTruthData" not in record:
-                    others = True
-                    continue
-                key, label = _truth(record)
-            except LineError as problem:
-                raise ReportError(f"{source.name}, line {number}: {problem}") from None
-            self.truth_records += 1
-            if key in labels:
-                self.truth_repeats += 1  # the last one read wins
-            labels[key] = label
-        return others
-
-    def _capture(self, record: dict[str, Any], name: str, number: int) -> None:
-        try:
-            data, meta = record["captureData"], record["eventMetadata"]
-            given, answered, moment = data["endpointInput"], data["endpointOutput"], meta["inferenceTime"]
-            seconds = parse_time(moment).timestamp()
-        except (KeyError, TypeError, AttributeError, ValueError):
-            raise LineError(
-                "a capture record needs captureData.endpointInput, captureData.endpointOutput and an ISO 8601 "
-                "eventMetadata.inferenceTime"
-            ) from None
-        if not self.since <= seconds < self.until:
-            self.outside += 1
-            return
-        readings, why = _content(given, "endpointInput")
-        outputs, why = (None, why) if why else _content(answered, "endpointOutput")
-        if readings is None or outputs is None:
-            self.skipped[why or "no data"] += 1
-            return
-        values, rows = self._values(readings)
-        answers = _lines(outputs)
-        if len(answers) != rows:
-            raise LineError(f"{rows} reading(s) but {len(answers)} answer(s) in endpointOutput")
-        ident = meta.get("inferenceId") or meta.get("eventId")
-        hour = self.hours.get(int(seconds // 3600))
-        if hour is None:
-            hour = self.hours[int(seconds // 3600)] = Hour()
-        labels, threshold, score_counts, top = self.labels, self.threshold, self.score_counts, SCORE_BINS - 1
-        positives, score_sum, labelled = 0, 0.0, []
-        for row, answer in enumerate(answers, 1):
-            score_text, comma, label_text = answer.partition(",")
-            try:
-                score = float(score_text)
-            except ValueError:
-                score = math.nan
-            if not 0 <= score <= 1:
-                raise LineError(f"answer {row}: the score {shown(repr(score_text))} is not from 0 to 1")
-            if comma:
-                label = 1 if label_text == "1" else 0 if label_text == "0" else -1
-                if label < 0:
-                    raise LineError(f"answer {row}: the label {shown(repr(label_text))} is not 0 or 1")
-            else:
-                label = int(score >= threshold)
-                self.thresholded += 1
-            score_counts[min(int(score * SCORE_BINS), top)] += 1
-            positives += label
-            score_sum += score
-            if labels and (ident, row) in labels:
-                labelled.append((score, label, (ident, row)))
-        # The record is whole: count it.
-        for score, label, key in labelled:
-            truth = labels.pop(key)
-            self.scores.append(score)
-            self.predicted.append(label)
-            self.truth.append(truth)
-            hour.labelled += 1
-            hour.correct += label == truth
-            hour.positive += truth
-        self.capture_records += 1
-        self.predictions += rows
-        self.first, self.last = min(self.first, seconds), max(self.last, seconds)
-        self.predicted_positive += positives
-        self.score_sum += score_sum
-        hour.predictions += rows
-        hour.predicted_positive += positives
-        hour.score_sum += score_sum
-        self.block_records.append((self.block_rows, name, number))
-        self.block += values
-        self.block_rows += rows
-        if self.block_rows >= BLOCK_ROWS:
-            self._tally()
-
-    def _values(self, text: str) -> tuple[list[str], int]:
-        """The readings' values, row after row, and how many rows; raises LineError for a row of another width."""
-        lines = _lines(text)
-        if '"' in text:  # quoted values: the csv module reads them
-            rows = list(csv.reader(lines))
-        else:
-            flat = ",".join(lines).split(",")
-            if len(flat) == len(lines) * self.width and lines:
-                return flat, len(lines)
-            rows = [line.split(",") for line in lines]
-        if not rows:
-            raise LineError("endpointInput holds no readings")
-        for row, values in enumerate(rows, 1):
-            if len(values) != self.width:
-                raise LineError(
-                    f"reading {row} holds {len(values)} values; the model's schema has {self.width} "
-                    f"({','.join(self.schema.names)})"
-                )
-        return [value for values in rows for value in values], len(rows)
-
-    def _tally(self) -> None:
-        """Tally the block's values field by field; raises ReportError naming the record of a bad number."""
-        block, width = self.block, self.width
-        if not block:
-            return
-        for position, name, tally in self.numbers:
-            column = block[position::width]
-            try:
-                tally.add(column)
-            except ValueError:
-                raise self._bad_number(column, name) from None
-        for position, _, counts in self.categories:
-            counts.add(block[position::width])
-        self.block, self.block_rows, self.block_records = [], 0, []
-
-    def _bad_number(self, column: list[str], name: str) -> ReportError:
-        starts = [start for start, _, _ in self.block_records]
-        for k, text in enumerate(column):
-            try:
-                good = math.isfinite(float(text))
-            except ValueError:
-                good = False
-            if not good:
-                start, source, line = self.block_records[bisect.bisect_right(starts, k) - 1]
-                return ReportError(
-                    f"{source}, line {line}: reading {k - start + 1}, field {name}: {shown(repr(text))} is not a "
-                    "finite number"
-                )
-        return ReportError(f"field {name}: the values add up past the largest number")
-
-
-def _record(line: bytes) -> dict[str, Any]:
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError as problem:
-        raise LineError(f"not valid JSON: {problem}") from None
-    if not isinstance(record, dict):
-        raise LineError("a record is a JSON object")
-    return record
-
-
-def _truth(record: dict[str, Any]) -> tuple[tuple[str, int], int]:
-    """The (inference id, row) a ground-truth record labels, and its label."""
-    data, meta = record.get("groundTruthData"), record.get("eventMetadata")
-    event = meta.get("eventId") if isinstance(meta, dict) else None
-    if not isinstance(data, dict) or not isinstance(event, str) or not event:
-        raise LineError("a ground-truth record needs groundTruthData and eventMetadata.eventId")
-    value = data.get("data")
-    if data.get("encoding") == "BASE64" and isinstance(value, str):
-        value = _base64(value, "groundTruthData")
-    text = value.strip() if isinstance(value, str) else str(value) if type(value) is int else None
-    if text not in ("0", "1"):
-        raise LineError(f"the ground truth {shown(repr(value))} is not 0 or 1")
-    # Row 1 is the inference id alone; row N >= 2 is "ID:N".
-    ident, colon, row = event.rpartition(":")
-    key = (ident, int(row)) if colon and ident and row.isdigit() and int(row) >= 1 else (event, 1)
-    return key, int(text)
-
-
-def _content(part: Any, name: str) -> tuple[str | None, str | None]:
-    """A record's input or output as CSV text, or None and why this report does not read it; raises LineError."""
-    if not isinstance(part, dict):
-        raise LineError(f"captureData.{name} must be an object")
-    encoding, kind, value = part.get("encoding"), part.get("observedContentType"), part.get("data")
-    if encoding not in ("CSV", "BASE64"):
-        return None, f"{encoding} encoding"
-    if isinstance(kind, str) and not kind.startswith(("text/csv", "text/plain")):
-        return None, f"{kind} content"
-    if not isinstance(value, str):
-        raise LineError(f"{name}.data is not text")
-    return (_base64(value, name) if encoding == "BASE64" else value), None
-
-
-def _base64(value: str, name: str) -> str:
-    try:
-        return base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        raise LineError(f"{name}.data is not base64 of UTF-8 text") from None
-
-
-def _lines(text: str) -> list[str]:
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.strip("\n").split("\n")
-    return lines if lines != [""] else []
-
-
-def _histogram(distribution: Any, name: str) -> tuple[list[float], list[int], list[float]] | None:
-    """A number's training histogram (edges, counts, means) when the artifact has a usable one."""
-    spec = distribution.get(name) if isinstance(distribution, dict) else None
-    found = spec.get("histogram") if isinstance(spec, dict) else None
-    if not isinstance(found, dict):
-        return None
-    edges, counts, means = found.get("edges"), found.get("counts"), found.get("means")
-    if not (isinstance(edges, list) and isinstance(counts, list) and isinstance(means, list)):
-        return None
-    if not counts or len(edges) != len(counts) + 1 or len(means) != len(counts) or sum(counts) <= 0:
-        return None
-    return [float(e) for e in edges], [int(c) for c in counts], [float(m) for m in means]
-
-
-# Statistics: scipy is imported here, when a report is made.
-
-
-def jensen_shannon(reference: Sequence[float], live: Sequence[float]) -> float:
-    """The Jensen-Shannon distance (natural log) of two distributions over the same bins, as shares or counts;
-    a bin one side never saw counts as EMPTY_SHARE, as evidently does."""
-    from scipy.spatial.distance import jensenshannon  # type: ignore[import-untyped]
-
-    def shares(counts: Sequence[float]) -> list[float]:
-        total = sum(counts)
-        return [c / total if c > 0 else EMPTY_SHARE for c in counts]
-
-    return float(jensenshannon(shares(reference), shares(live)))
-
-
-def wasserstein_normed(
-    reference: tuple[list[float], list[int]], live: tuple[list[float], list[int]], std: float
-) -> float:
-    """The Wasserstein distance between two binned distributions (each bin's mean, weighted by its count), divided
-    by the reference's standard deviation (at least STD_FLOOR)."""
-    from scipy.stats import wasserstein_distance  # type: ignore[import-untyped]
-
-    (u_means, u_counts), (v_means, v_counts) = reference, live
-    u = [(m, c) for m, c in zip(u_means, u_counts, strict=True) if c > 0]
-    v = [(m, c) for m, c in zip(v_means, v_counts, strict=True) if c > 0]
-    distance = wasserstein_distance(
-        u_values=[m for m, _ in u], v_values=[m for m, _ in v], u_weights=[c for _, c in u], v_weights=[c for _, c in v]
-    )
-    return float(distance) / max(std, STD_FLOOR)
-
-
-def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
-    """The area under the ROC curve: the Mann-Whitney U of the positives' scores over the negatives', ties
-    counted half, divided by the pairs."""
-    from scipy.stats import mannwhitneyu
-
-    positive = [s for s, label in zip(scores, labels, strict=True) if label]
-    negative = [s for s, label in zip(scores, labels, strict=True) if not label]
-    found = mannwhitneyu(positive, negative, alternative="two-sided", method="asymptotic")
-    return float(found.statistic) / (len(positive) * len(negative))
-
-
-def _shares(counts: Sequence[float]) -> list[float]:
-    total = sum(counts)
-    return [c / total if total else 0.0 for c in counts]
-
-
-def _number(value: Any) -> float | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else None
-
-
-# The report.
 
 
 def build_report(
@@ -669,7 +105,7 @@ def build_report(
             if entry["alert"]
         ]
     return {
-        "generated": iso((now or datetime.datetime.now(UTC)).timestamp()),
+        "generated": iso((now or datetime.datetime.now(datetime.UTC)).timestamp()),
         "model": {
             "name": artifact.get("name"),
             "version": artifact.get("version"),
@@ -785,11 +221,11 @@ def _number_field(name: str, distribution: Any, tally: NumberTally, reference_ro
         training["count"] = reference_rows
     entry["training"] = training
     entry["live"] = live
-    binned = _histogram(distribution, name)
+    binned = histogram(distribution, name)
     if binned is None:
         return _not_computed(entry, f"the artifact has no histogram for this field: {EXPORT_AGAIN}")
     edges, counts, means = binned
-    training.update(edges=edges, counts=counts, shares=_shares(counts), means=means)
+    training.update(edges=edges, counts=counts, shares=shares_of(counts), means=means)
     if tally.distinct is not None and len(set(means) | tally.distinct) <= FEW_VALUES:
         entry.update(test="jensen_shannon", note=f"{FEW_VALUES} distinct values or fewer: compared as categories")
         return _computed(entry, jensen_shannon(counts, tally.counts))
@@ -831,7 +267,7 @@ def _predictions(reader: Reader, metrics: dict[str, Any] | None) -> dict[str, An
     score.update(
         edges=[k / SCORE_BINS for k in range(SCORE_BINS + 1)],
         held_out=None,
-        live={"counts": list(reader.score_counts), "shares": _shares(reader.score_counts)},
+        live={"counts": list(reader.score_counts), "shares": shares_of(reader.score_counts)},
     )
     if metrics is None:
         rate["reason"] = f"the artifact has no held-out metrics: {EXPORT_AGAIN}"
@@ -843,7 +279,7 @@ def _predictions(reader: Reader, metrics: dict[str, Any] | None) -> dict[str, An
             rate["difference"] = live_rate - held_rate
         counts = metrics.get("score_counts")
         if isinstance(counts, list) and len(counts) == SCORE_BINS and sum(counts) > 0:
-            score["held_out"] = {"rows": sum(counts), "counts": counts, "shares": _shares(counts)}
+            score["held_out"] = {"rows": sum(counts), "counts": counts, "shares": shares_of(counts)}
             _computed(score, jensen_shannon(counts, reader.score_counts))
         else:
             _not_computed(score, f"the artifact has no held-out score counts: {EXPORT_AGAIN}")
@@ -926,12 +362,6 @@ def _hour(key: int, hour: Hour) -> dict[str, Any]:
     }
 
 
-def write_report(report: dict[str, Any], out: Path) -> tuple[Path, Path]:
-    """report.json and report.html in `out` (made when missing); raises OSError."""
-    from app.monitoring.report_html import render
-
-    out.mkdir(parents=True, exist_ok=True)
-    as_json, as_html = out / "report.json", out / "report.html"
-    as_json.write_text(json.dumps(report, indent=2, allow_nan=False, ensure_ascii=False) + "\n", encoding="utf-8")
-    as_html.write_text(render(report), encoding="utf-8")
-    return as_json, as_html
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None

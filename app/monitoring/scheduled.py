@@ -36,8 +36,9 @@ def run(event: dict[str, Any] | None = None, context: Any = None, s3: Any = None
     """Report on the last MONITOR_HOURS of MONITOR_CAPTURE_URI into MONITOR_REPORT_URI/YYYY/MM/DD/HH/ (and
     latest/); returns the status and where the report went."""
     from app.backends.embedded import load_artifact
-    from app.monitoring.report import ReportError, build_report
-    from app.monitoring.report_html import render
+    from app.monitoring.page import render
+    from app.monitoring.report import build_report
+    from app.monitoring.sources import ReportError
 
     config = resolve(os.environ, None)
     capture, target = config["MONITOR_CAPTURE_URI"], config["MONITOR_REPORT_URI"]

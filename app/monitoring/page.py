@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from app.monitoring.records import parse_time
 from app.monitoring.report import TESTS
 
 TRAINING, LIVE = "#4c78a8", "#f58518"
@@ -153,8 +154,6 @@ def range_chart(title: str, training: dict[str, Any] | None, live: dict[str, Any
 def line_chart(title: str, hours: Sequence[str], values: Sequence[float | None], held_out: float | None) -> str:
     """One value per hour, from 0 to 1, on a time axis, and the held-out value as a dashed line; an hour without a
     value leaves a gap."""
-    from app.monitoring.report import parse_time
-
     height = 170
     inner_w, inner_h = WIDTH - LEFT - RIGHT, height - TOP - BOTTOM
     times = [parse_time(hour).timestamp() for hour in hours]
