@@ -48,6 +48,17 @@ def artifact_of(model: dict[str, Any], schema: Schema, threshold: float, describ
     return artifact
 
 
+def read(reader: Any, content: bytes) -> Any:
+    """What a library's reader makes of a model file; raises ImportRefused for whatever else reading raises. A
+    joblib file runs its code when read, and that code may exit: an exit here is a refusal, not the command's end."""
+    try:
+        return reader.load(content)
+    except (ImportError, ImportRefused, KeyboardInterrupt):
+        raise
+    except BaseException as problem:  # SystemExit included: a refusal exits 1
+        raise ImportRefused(f"reading the file failed: {type(problem).__name__}: {str(problem)[:200]}") from None
+
+
 @click.command("import-model")
 @click.argument("model_path", metavar="MODEL", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Artifact to write.")
@@ -95,7 +106,7 @@ def import_model_command(
         assert schema is not None
         if dataset and not schema.sample:
             schema = Schema(schema.fields, ",".join(dataset.rows[0]))
-        model = reader.ensemble(reader.load(content), schema)
+        model = reader.ensemble(read(reader, content), schema)
         rows = readings(dataset, schema) if dataset else []
     except ImportError as missing:  # the training libraries, imported here or when the file is read
         raise click.ClickException(f"importing needs {missing.name}, which is not installed: {INSTALL}") from None
