@@ -24,6 +24,7 @@ from app import create_app
 from app.importing import ImportRefused
 from app.importing.from_lightgbm import ZERO, _threshold
 from app.importing.from_xgboost import float64_threshold
+from tests.conftest import small_files
 
 ROOT = Path(__file__).resolve().parent.parent
 # The test's own data: two categorical fields and three numeric ones, categories in the schema's order.
@@ -92,6 +93,28 @@ def served(app: Flask, tmp_path: Path, booster: xgboost.Booster, suffix: str) ->
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and "40 trees from xgboost" in result.output
     return create_app({"MODEL_PATH": str(tmp_path / "imported.json")})
+
+
+def test_an_artifact_that_cannot_be_written_whole_leaves_the_earlier_one(
+    tmp_path: Path, booster: xgboost.Booster
+) -> None:
+    model, schema, out = tmp_path / "booster.json", tmp_path / "schema.json", tmp_path / "imported.json"
+    booster.save_model(str(model))
+    schema.write_text(json.dumps(SCHEMA))
+    out.write_text("an earlier artifact\n")
+    command = ["import-model", str(model), "--schema", str(schema), "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=small_files,
+    )
+    assert (done.returncode, done.stderr) == (1, f"Error: cannot write {out}: File too large\n"), done.stderr
+    assert out.read_text() == "an earlier artifact\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["booster.json", "imported.json", "schema.json"]
 
 
 BOUNDS = {1: (-10.0, 10.0), 3: (0.0, 100.0), 4: (-5.0, 5.0)}  # the numeric fields' ranges, by position

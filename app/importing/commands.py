@@ -13,6 +13,7 @@ import click
 
 from app.importing import ImportRefused
 from app.schema import ReadingsError, Schema, SchemaError, load_schema
+from app.training import write_out
 
 INSTALL = "pip install -r requirements-import.txt"
 # How joblib's compressed files begin: zlib, gzip, bz2, xz and lzma.
@@ -146,8 +147,7 @@ def import_model_command(
         scores = backend.predict(rows).scores
         described.update(metrics=metrics(dataset.labels, scores, threshold), distribution=distribution(schema, rows))
     artifact = artifact_of(model, schema, threshold, described)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(artifact, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_out(out, json.dumps(artifact, ensure_ascii=False) + "\n")
     count = len(model["trees"]) if model["kind"] != "linear" else 0
     what = f"{count} tree{'s' * (count != 1)}" if count else "a logistic regression"
     measured = f": ROC AUC {described['metrics']['roc_auc']:.4f} on {len(rows)} rows" if dataset else ""

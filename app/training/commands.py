@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from app.schema import ReadingsError, SchemaError, load_schema
-from app.training import BREAKDOWN, DEFAULT_SEED
+from app.training import BREAKDOWN, DEFAULT_SEED, write_out
 
 
 @click.command("generate-data")
@@ -75,8 +75,7 @@ def train_command(
         )
     except (ReadingsError, SchemaError) as problem:
         raise click.ClickException(f"{data}: {getattr(problem, 'message', problem)}") from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(artifact, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_out(out, json.dumps(artifact, indent=2, ensure_ascii=False) + "\n")
     t, m = artifact["training"], artifact["metrics"]
     counts = t["used_rows_per_class"]
     click.echo(
