@@ -117,6 +117,27 @@ def test_an_artifact_that_cannot_be_written_whole_leaves_the_earlier_one(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["booster.json", "imported.json", "schema.json"]
 
 
+@pytest.mark.parametrize(
+    ("file", "args", "refusal"),
+    [
+        ("booster.json", ["--name", ".."], "--name '..'"),
+        ("booster.json", ["--version", "."], "--version '.'"),
+        ("booster.json", ["--name", ""], "--name ''"),
+        ("...json", [], "--name '..'"),  # the default: the model file's name without its suffix
+    ],
+)
+def test_a_name_or_version_of_dots_alone_is_refused(
+    app: Flask, tmp_path: Path, booster: xgboost.Booster, file: str, args: list[str], refusal: str
+) -> None:
+    model = tmp_path / file
+    booster.save_model(str(model))
+    (tmp_path / "imported.json").write_text("an earlier artifact\n")
+    result = import_model(app, tmp_path, model, *args)
+    expected = f"Error: {refusal} names no folder of its own: it needs a character other than '.'\n"
+    assert (result.exit_code, result.output) == (1, expected)
+    assert (tmp_path / "imported.json").read_text() == "an earlier artifact\n"
+
+
 BOUNDS = {1: (-10.0, 10.0), 3: (0.0, 100.0), 4: (-5.0, 5.0)}  # the numeric fields' ranges, by position
 
 

@@ -144,6 +144,25 @@ def test_an_artifact_that_cannot_be_written_whole_leaves_the_earlier_one(tmp_pat
     assert load_artifact(out)["training"]["source"] == "d.csv"
 
 
+@pytest.mark.parametrize(
+    ("file", "args", "refusal"),
+    [
+        ("d.csv", ["--name", ".."], "--name '..'"),
+        ("d.csv", ["--version", "."], "--version '.'"),
+        ("d.csv", ["--name", ""], "--name ''"),
+        ("..csv", [], "--name '.'"),  # the default: the data file's name without its suffix
+    ],
+)
+def test_a_name_or_version_of_dots_alone_is_refused(tmp_path: Path, file: str, args: list[str], refusal: str) -> None:
+    data = write_csv(tmp_path / file, [["x", "y"], *([[str(n), "yes" if n % 3 else "no"] for n in range(60)])])
+    out = tmp_path / "m.json"
+    out.write_text("an earlier artifact\n")
+    result = train("--data", str(data), "--label", "y", "--out", str(out), *args)
+    expected = f"Error: {refusal} names no folder of its own: it needs a character other than '.'\n"
+    assert (result.exit_code, result.output) == (1, expected)
+    assert out.read_text() == "an earlier artifact\n"
+
+
 def test_a_value_outside_the_given_schema_is_named(tmp_path: Path) -> None:
     rows = generate_dataset(200, seed=3)
     rows[9]["wind_speed"] = 400

@@ -13,7 +13,7 @@ import click
 
 from app.importing import ImportRefused
 from app.schema import ReadingsError, Schema, SchemaError, load_schema
-from app.training import write_out
+from app.training import checked_name, write_out
 
 INSTALL = "pip install -r requirements-import.txt"
 # How joblib's compressed files begin: zlib, gzip, bz2, xz and lzma.
@@ -95,6 +95,8 @@ def import_model_command(
         )
     if data is not None and not label:
         raise click.UsageError("--data needs --label: the column that holds the two classes")
+    name = checked_name(model_path.stem if name is None else name, "--name")
+    version = checked_name(datetime.date.today().isoformat() if version is None else version, "--version")
     content = model_path.read_bytes()
     library = recognise(content)
     try:
@@ -124,8 +126,8 @@ def import_model_command(
             f"--positive {classes[1]}, or train it with {wanted!r} as its second class"
         )
     described: dict[str, Any] = {
-        "name": name or model_path.stem,
-        "version": version or datetime.date.today().isoformat(),
+        "name": name,
+        "version": version,
         "label": {
             "column": label,
             "positive": dataset.positive if dataset else positive or (classes[1] if named else "1"),

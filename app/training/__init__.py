@@ -1,6 +1,6 @@
 """Training, by job: `data` makes the synthetic turbine readings, `reading` reads a CSV file and infers its
-schema, `fit` fits scikit-learn and exports the artifact, `commands` holds the click commands; `write_out` writes
-the artifact that training and importing make."""
+schema, `fit` fits scikit-learn and exports the artifact, `commands` holds the click commands; `checked_name` and
+`write_out` serve both training and importing."""
 
 from __future__ import annotations
 
@@ -13,6 +13,17 @@ import click
 DEFAULT_SEED = 20261124
 # The synthetic turbine data's label column.
 BREAKDOWN = "breakdown"
+
+
+def checked_name(value: str, option: str) -> str:
+    """The model's name or version given by `option` (or its default); raises click.ClickException naming the
+    option unless an artifact may carry it."""
+    from app.backends.embedded import ModelFileError, check_name
+
+    try:
+        return check_name(value, option)
+    except ModelFileError as problem:
+        raise click.ClickException(str(problem)) from None
 
 
 def write_out(out: Path, text: str) -> None:
