@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import resource
 import shutil
+import signal
 import subprocess
 import zipfile
 from collections.abc import Iterator
@@ -76,6 +78,13 @@ def serve_on_loopback(command: list[str], seconds: float = 30) -> Iterator[int]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def small_files() -> None:
+    """For a child process (preexec_fn): files may not grow past 2 KB, and a write past that fails (EFBIG) rather
+    than killing the process."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from app.training.fit import to_frame, train
 from tests.conftest import SAMPLE
 
 TURBINE = turbine_schema()
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +96,10 @@ def resigned(artifact: dict[str, Any], **changes: Any) -> dict[str, Any]:
         (lambda a: [a], "must be a JSON object"),
         (lambda a: resigned(a, schema={"fields": []}), "non-empty fields list"),
         (lambda a: resigned({k: v for k, v in a.items() if k != "distribution"}), "missing distribution"),
+        (lambda a: resigned(a, name=".."), "name '..' names no folder of its own: it needs a character other than"),
+        (lambda a: resigned(a, version="."), "version '.' names no folder of its own"),
+        (lambda a: resigned(a, name=""), "name '' names no folder of its own"),
+        (lambda a: resigned(a, version=2), "version must be a string"),
     ],
 )
 def test_bad_artifacts_are_refused(
@@ -108,6 +116,16 @@ def test_unreadable_artifacts_fail_app_start_up_with_a_clear_message(tmp_path: P
         create_app({"MODEL_PATH": str(tmp_path / "broken.json")})
     with pytest.raises(ConfigError, match=r"MODEL_PATH: cannot read model file .*missing\.json: No such file"):
         create_app({"MODEL_PATH": str(tmp_path / "missing.json")})
+
+
+def test_a_model_named_dots_stops_start_up_in_one_line(trained: tuple[dict[str, Any], Any], tmp_path: Path) -> None:
+    path = write(tmp_path, resigned(trained[0], name=".."))
+    command = [sys.executable, "-m", "flask", "--app", "app", "routes"]
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "MODEL_PATH": str(path)}, check=False
+    )
+    line = f"error: MODEL_PATH: model file {path} is invalid: name '..' names no folder of its own: it needs a "
+    assert done.returncode == 2 and done.stderr.startswith(line) and done.stderr.count("\n") == 1, done.stderr
 
 
 def test_model_path_selects_another_artifact(

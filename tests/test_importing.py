@@ -4,8 +4,12 @@ backend with MODEL_PATH: the library's own scores and SHAP values, and refusals 
 from __future__ import annotations
 
 import functools
+import io
 import json
 import random
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,9 @@ from app import create_app
 from app.importing import ImportRefused
 from app.importing.from_lightgbm import ZERO, _threshold
 from app.importing.from_xgboost import float64_threshold
+from tests.conftest import small_files
 
+ROOT = Path(__file__).resolve().parent.parent
 # The test's own data: two categorical fields and three numeric ones, categories in the schema's order.
 SITES, GRADES = ["north", "south", "east", "west"], ["low", "high"]
 SCHEMA = {
@@ -87,6 +93,49 @@ def served(app: Flask, tmp_path: Path, booster: xgboost.Booster, suffix: str) ->
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and "40 trees from xgboost" in result.output
     return create_app({"MODEL_PATH": str(tmp_path / "imported.json")})
+
+
+def test_an_artifact_that_cannot_be_written_whole_leaves_the_earlier_one(
+    tmp_path: Path, booster: xgboost.Booster
+) -> None:
+    model, schema, out = tmp_path / "booster.json", tmp_path / "schema.json", tmp_path / "imported.json"
+    booster.save_model(str(model))
+    schema.write_text(json.dumps(SCHEMA))
+    out.write_text("an earlier artifact\n")
+    command = ["import-model", str(model), "--schema", str(schema), "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=small_files,
+    )
+    assert (done.returncode, done.stderr) == (1, f"Error: cannot write {out}: File too large\n"), done.stderr
+    assert out.read_text() == "an earlier artifact\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["booster.json", "imported.json", "schema.json"]
+
+
+@pytest.mark.parametrize(
+    ("file", "args", "refusal"),
+    [
+        ("booster.json", ["--name", ".."], "--name '..'"),
+        ("booster.json", ["--version", "."], "--version '.'"),
+        ("booster.json", ["--name", ""], "--name ''"),
+        ("...json", [], "--name '..'"),  # the default: the model file's name without its suffix
+    ],
+)
+def test_a_name_or_version_of_dots_alone_is_refused(
+    app: Flask, tmp_path: Path, booster: xgboost.Booster, file: str, args: list[str], refusal: str
+) -> None:
+    model = tmp_path / file
+    booster.save_model(str(model))
+    (tmp_path / "imported.json").write_text("an earlier artifact\n")
+    result = import_model(app, tmp_path, model, *args)
+    expected = f"Error: {refusal} names no folder of its own: it needs a character other than '.'\n"
+    assert (result.exit_code, result.output) == (1, expected)
+    assert (tmp_path / "imported.json").read_text() == "an earlier artifact\n"
 
 
 BOUNDS = {1: (-10.0, 10.0), 3: (0.0, 100.0), 4: (-5.0, 5.0)}  # the numeric fields' ranges, by position
@@ -458,6 +507,25 @@ def other_sklearn(kind: str) -> Any:
 def test_other_scikit_learn_models_are_refused_naming_the_part(
     app: Flask, tmp_path: Path, kind: str, named: str
 ) -> None:
+    # A joblib file reaches these checks whatever it holds; a skops file holding a type of its own is refused
+    # before it is loaded (below).
+    result = import_model(app, tmp_path, saved(other_sklearn(kind), tmp_path / "other.joblib"))
+    assert result.exit_code == 1 and named in result.output, result.output
+    assert not (tmp_path / "imported.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "named"),
+    [
+        ("neighbours", "sklearn.neighbors._classification.KNeighborsClassifier, sklearn.neighbors._kd_tree.KDTree, "),
+        ("exponential", "sklearn._loss.loss.ExponentialLoss, which are not"),
+        ("indicator", "sklearn.impute._base.MissingIndicator, which is not"),
+        ("function", "numpy.negative, which is not"),
+    ],
+)
+def test_a_skops_file_holding_a_type_the_importer_does_not_read_is_refused_by_name(
+    app: Flask, tmp_path: Path, kind: str, named: str
+) -> None:
     result = import_model(app, tmp_path, saved(other_sklearn(kind), tmp_path / "other.skops"))
     assert result.exit_code == 1 and named in result.output, result.output
     assert not (tmp_path / "imported.json").exists()
@@ -598,15 +666,37 @@ def test_a_one_hot_fields_contribution_is_the_sum_of_its_columns_shapley_values(
             assert contributions[name] == pytest.approx(want, abs=1e-9)
 
 
+def renamed(content: bytes, old: str, new: str) -> bytes:
+    """A skops file with every object of type `old` (`module.name`) said to be of type `new`: what a crafted file
+    can name."""
+    before, after = tuple(old.rsplit(".", 1)), new.rsplit(".", 1)
+
+    def rename(node: Any) -> None:
+        if isinstance(node, dict):
+            if (node.get("__module__"), node.get("__class__")) == before:
+                node["__module__"], node["__class__"] = after
+            for value in node.values():
+                rename(value)
+        elif isinstance(node, list):
+            for value in node:
+                rename(value)
+
+    saved, edited = zipfile.ZipFile(io.BytesIO(content)), io.BytesIO()
+    with zipfile.ZipFile(edited, "w") as out:
+        for item in saved.infolist():
+            data = saved.read(item.filename)
+            if item.filename == "schema.json":
+                document = json.loads(data)
+                rename(document)
+                data = json.dumps(document).encode()
+            out.writestr(item, data)
+    return edited.getvalue()
+
+
 def skops_with_another_function(kind: str, tmp_path: Path) -> bytes:
     """A fitted HistGradientBoosting saved with skops, its preprocessor's partial(check_array) swapped for a
     scikit-learn function that runs code it is given, or a file that names another library's function as if it
     were defined in scikit-learn."""
-    import functools
-    import io
-    import subprocess
-    import zipfile
-
     import skops.io
     from sklearn.utils._testing import assert_run_python_script_without_output
 
@@ -618,14 +708,7 @@ def skops_with_another_function(kind: str, tmp_path: Path) -> bytes:
         return skops.io.dumps(model)
     # subprocess.check_output, which sklearn.utils._testing imports: the file is edited to name it from there
     wrapped.func = functools.partial(subprocess.check_output, ["touch", str(tmp_path / "ran")])
-    saved, edited = zipfile.ZipFile(io.BytesIO(skops.io.dumps(model))), io.BytesIO()
-    with zipfile.ZipFile(edited, "w") as out:
-        for item in saved.infolist():
-            data = saved.read(item.filename)
-            if item.filename == "schema.json":
-                data = data.replace(b'"__module__": "subprocess"', b'"__module__": "sklearn.utils._testing"')
-            out.writestr(item, data)
-    return edited.getvalue()
+    return renamed(skops.io.dumps(model), "subprocess.check_output", "sklearn.utils._testing.check_output")
 
 
 @pytest.mark.parametrize(
@@ -651,3 +734,60 @@ def test_a_subclass_of_a_model_is_refused(app: Flask, tmp_path: Path) -> None:
     model = sklearn_pipeline(*generated(300, 1), *every_step(), model=ExtraTreeClassifier(random_state=1))
     result = import_model(app, tmp_path, saved(model, tmp_path / "model.skops"))
     assert result.exit_code == 1 and "ExtraTreeClassifier: only LogisticRegression" in result.output, result.output
+
+
+def skops_pipeline_naming(name: str) -> bytes:
+    """A fitted pipeline saved with skops, its LogisticRegression said to be of type `name`."""
+    import skops.io
+
+    pipeline = sklearn_pipeline(*generated(300, 1), *every_step())
+    return renamed(skops.io.dumps(pipeline), "sklearn.linear_model._logistic.LogisticRegression", name)
+
+
+def test_a_skops_file_naming_a_module_that_exits_when_imported_is_refused_with_status_1(tmp_path: Path) -> None:
+    # Importing numpy.f2py.__main__ runs f2py's command line, which ends the process with status 0.
+    model, schema, out = tmp_path / "model.skops", tmp_path / "schema.json", tmp_path / "imported.json"
+    model.write_bytes(skops_pipeline_naming("numpy.f2py.__main__.X"))
+    schema.write_text(json.dumps(SCHEMA))
+    out.write_text("an earlier artifact\n")
+    command = ["import-model", str(model), "--schema", str(schema), "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    assert "the file holds numpy.f2py.__main__.X, which is not among" in done.stderr and done.stdout == ""
+    assert out.read_text() == "an earlier artifact\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["imported.json", "model.skops", "schema.json"]
+
+
+def test_a_skops_file_naming_a_type_of_another_module_is_refused_without_importing_it(
+    app: Flask, tmp_path: Path
+) -> None:
+    module = "sklearn.experimental.enable_iterative_imputer"  # importing it adds IterativeImputer to sklearn.impute
+    assert module not in sys.modules
+    path = tmp_path / "model.skops"
+    path.write_bytes(skops_pipeline_naming(f"{module}.IterativeImputer"))
+    result = import_model(app, tmp_path, path)
+    assert result.exit_code == 1 and f"{module}.IterativeImputer, which is not among" in result.output, result.output
+    assert module not in sys.modules
+    assert not (tmp_path / "imported.json").exists()
+
+
+def test_a_pickle_that_exits_when_read_is_refused(app: Flask, tmp_path: Path) -> None:
+    import joblib
+
+    class Exits:
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (sys.exit, (0,))
+
+    path = tmp_path / "model.joblib"
+    joblib.dump(Exits(), path)
+    (tmp_path / "imported.json").write_text("an earlier artifact\n")
+    result = import_model(app, tmp_path, path)
+    assert (result.exit_code, result.output) == (1, f"Error: {path}: reading the file failed: SystemExit: 0\n")
+    assert (tmp_path / "imported.json").read_text() == "an earlier artifact\n"

@@ -17,7 +17,7 @@ from app import create_app
 from app.backends.embedded import EmbeddedBackend, load_artifact
 from app.training.commands import main
 from app.training.data import generate_dataset
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, small_files
 
 ROOT = Path(__file__).resolve().parent.parent
 AI4I_SAMPLE = "L, 298.4, 308.2, 1582, 70.7, 216"
@@ -127,6 +127,40 @@ def test_bad_training_data_stops_with_the_file_and_the_problem(
     result = train("--data", str(data), "--label", "y", *args, "--out", str(out))
     assert (result.exit_code, result.output) == (1, f"Error: {data}: {message}\n")
     assert not out.exists()
+
+
+def test_an_artifact_that_cannot_be_written_whole_leaves_the_earlier_one(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "d.csv", [["x", "y"], *([[str(n), "yes" if n % 3 else "no"] for n in range(60)])])
+    out = tmp_path / "m.json"
+    out.write_text("an earlier artifact\n")
+    command = [sys.executable, "-m", "app.training", "train", "--data", str(data), "--label", "y", "--out", str(out)]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False, preexec_fn=small_files
+    )
+    assert (done.returncode, done.stderr) == (1, f"Error: cannot write {out}: File too large\n"), done.stderr
+    assert out.read_text() == "an earlier artifact\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["d.csv", "m.json"]
+    assert train("--data", str(data), "--label", "y", "--out", str(out)).exit_code == 0
+    assert load_artifact(out)["training"]["source"] == "d.csv"
+
+
+@pytest.mark.parametrize(
+    ("file", "args", "refusal"),
+    [
+        ("d.csv", ["--name", ".."], "--name '..'"),
+        ("d.csv", ["--version", "."], "--version '.'"),
+        ("d.csv", ["--name", ""], "--name ''"),
+        ("..csv", [], "--name '.'"),  # the default: the data file's name without its suffix
+    ],
+)
+def test_a_name_or_version_of_dots_alone_is_refused(tmp_path: Path, file: str, args: list[str], refusal: str) -> None:
+    data = write_csv(tmp_path / file, [["x", "y"], *([[str(n), "yes" if n % 3 else "no"] for n in range(60)])])
+    out = tmp_path / "m.json"
+    out.write_text("an earlier artifact\n")
+    result = train("--data", str(data), "--label", "y", "--out", str(out), *args)
+    expected = f"Error: {refusal} names no folder of its own: it needs a character other than '.'\n"
+    assert (result.exit_code, result.output) == (1, expected)
+    assert out.read_text() == "an earlier artifact\n"
 
 
 def test_a_value_outside_the_given_schema_is_named(tmp_path: Path) -> None:

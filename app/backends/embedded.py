@@ -43,6 +43,17 @@ def _finite(value: Any, where: str) -> float:
     return float(value)
 
 
+def check_name(value: Any, what: str) -> str:
+    """`value` as a model's name or version; raises ModelFileError unless it is a string with a character other
+    than '.'. Capture files records in folders named after both (any character but a letter, digit, '.', '_' or
+    '-' made '-'), and '', '.' and '..' name no folder of their own."""
+    if not isinstance(value, str):
+        raise ModelFileError(f"{what} must be a string")
+    if not value.strip("."):  # the folder's cleaning keeps dots, and makes nothing else one
+        raise ModelFileError(f"{what} {value!r} names no folder of its own: it needs a character other than '.'")
+    return value
+
+
 def _validate(artifact: Any) -> tuple[Schema, Model]:
     """The artifact's schema and model; raises ModelFileError unless the artifact matches one of this code's
     formats."""
@@ -61,6 +72,8 @@ def _validate(artifact: Any) -> tuple[Schema, Model]:
     missing = [key for key in described if key not in artifact]
     if missing:
         raise ModelFileError(f"missing {', '.join(missing)}")
+    check_name(artifact["name"], "name")
+    check_name(artifact["version"], "version")
     threshold = _finite(artifact.get("threshold"), "threshold")
     if not 0 < threshold < 1:
         raise ModelFileError("threshold must lie between 0 and 1")

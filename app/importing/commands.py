@@ -13,6 +13,7 @@ import click
 
 from app.importing import ImportRefused
 from app.schema import ReadingsError, Schema, SchemaError, load_schema
+from app.training import checked_name, write_out
 
 INSTALL = "pip install -r requirements-import.txt"
 # How joblib's compressed files begin: zlib, gzip, bz2, xz and lzma.
@@ -46,6 +47,17 @@ def artifact_of(model: dict[str, Any], schema: Schema, threshold: float, describ
     artifact.update(described)
     artifact["checksum"] = checksum(artifact)
     return artifact
+
+
+def read(reader: Any, content: bytes) -> Any:
+    """What a library's reader makes of a model file; raises ImportRefused for whatever else reading raises. A
+    joblib file runs its code when read, and that code may exit: an exit here is a refusal, not the command's end."""
+    try:
+        return reader.load(content)
+    except (ImportError, ImportRefused, KeyboardInterrupt):
+        raise
+    except BaseException as problem:  # SystemExit included: a refusal exits 1
+        raise ImportRefused(f"reading the file failed: {type(problem).__name__}: {str(problem)[:200]}") from None
 
 
 @click.command("import-model")
@@ -83,6 +95,8 @@ def import_model_command(
         )
     if data is not None and not label:
         raise click.UsageError("--data needs --label: the column that holds the two classes")
+    name = checked_name(model_path.stem if name is None else name, "--name")
+    version = checked_name(datetime.date.today().isoformat() if version is None else version, "--version")
     content = model_path.read_bytes()
     library = recognise(content)
     try:
@@ -95,7 +109,7 @@ def import_model_command(
         assert schema is not None
         if dataset and not schema.sample:
             schema = Schema(schema.fields, ",".join(dataset.rows[0]))
-        model = reader.ensemble(reader.load(content), schema)
+        model = reader.ensemble(read(reader, content), schema)
         rows = readings(dataset, schema) if dataset else []
     except ImportError as missing:  # the training libraries, imported here or when the file is read
         raise click.ClickException(f"importing needs {missing.name}, which is not installed: {INSTALL}") from None
@@ -112,8 +126,8 @@ def import_model_command(
             f"--positive {classes[1]}, or train it with {wanted!r} as its second class"
         )
     described: dict[str, Any] = {
-        "name": name or model_path.stem,
-        "version": version or datetime.date.today().isoformat(),
+        "name": name,
+        "version": version,
         "label": {
             "column": label,
             "positive": dataset.positive if dataset else positive or (classes[1] if named else "1"),
@@ -135,8 +149,7 @@ def import_model_command(
         scores = backend.predict(rows).scores
         described.update(metrics=metrics(dataset.labels, scores, threshold), distribution=distribution(schema, rows))
     artifact = artifact_of(model, schema, threshold, described)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(artifact, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_out(out, json.dumps(artifact, ensure_ascii=False) + "\n")
     count = len(model["trees"]) if model["kind"] != "linear" else 0
     what = f"{count} tree{'s' * (count != 1)}" if count else "a logistic regression"
     measured = f": ROC AUC {described['metrics']['roc_auc']:.4f} on {len(rows)} rows" if dataset else ""

@@ -2,40 +2,112 @@
 and scales the schema's fields, as the embedded backend's logistic artifact.
 
 Every transformer it accepts is affine in each field: one-hot and ordinal codes become a weight per category, and
-scalers fold into each number's slope and offset. The file is read with skops (only scikit-learn and numpy types
-are trusted) or, for a joblib or pickle file, by unpickling it: the user's explicit act at import time, never at
-serving."""
+scalers fold into each number's slope and offset. The file is read with skops (only the types this importer reads,
+checked by name before anything is loaded) or, for a joblib or pickle file, by unpickling it: the user's explicit
+act at import time, never at serving."""
 
 from __future__ import annotations
 
 import io
+import json
+import zipfile
 from collections.abc import Sequence
 from typing import Any
 
 from app.importing import ImportRefused, check_trained_on, is_category, positions
 from app.schema import Schema
 
-# What a skops file may hold to be loaded: classes defined in scikit-learn or numpy (where the object really is
-# defined, not where the file says to look it up: a scikit-learn module may import other libraries' functions),
-# and of functions only the one a fitted HistGradientBoosting holds, in a partial with its options.
-TRUSTED_MODULES = ("sklearn.", "numpy.")
-TRUSTED_FUNCTIONS = ("sklearn.utils.validation.check_array", "functools.partial")
+# What a fitted model holds in a skops file besides the classes this importer reads (skops_types adds those), as
+# skops 0.16 names them for scikit-learn 1.9: skops.io.get_untrusted_types and the file's own type names, for each
+# model the importer reads, fitted with and without a pipeline, with class weights, early stopping, random states
+# and encoders' dtypes. Compared as text: importing a module to look at it runs the module's code.
+HELD = frozenset(
+    {
+        # containers and values
+        *(f"builtins.{kind}" for kind in ("dict", "list", "tuple", "slice", "str", "int", "float", "bool", "object")),
+        "numpy.ndarray",
+        "numpy.dtype",
+        "numpy.number",  # a column selector's dtype_include
+        *(f"numpy.{kind}" for kind in ("bool", "float16", "float32", "float64")),
+        *(f"numpy.{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)),
+        "numpy.random.mtrand.RandomState",
+        "numpy.random._generator.Generator",
+        # the trees: a forest's extra trees, boosting's regression trees and its prior
+        "sklearn.tree._tree.Tree",
+        "sklearn.tree._classes.ExtraTreeClassifier",
+        "sklearn.tree._classes.DecisionTreeRegressor",
+        "sklearn.dummy.DummyClassifier",
+        # boosting's loss
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn._loss._loss.CyHalfBinomialLoss",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.link.Interval",
+        # HistGradientBoosting's bins, trees, classes, and the partial(check_array) of its category encoder
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.preprocessing._label.LabelEncoder",
+        "functools.partial",
+        "sklearn.utils.validation.check_array",
+    }
+)
 
 
-def trusted(name: str) -> bool:
-    """Whether a type or function a skops file names may be loaded."""
-    if name in TRUSTED_FUNCTIONS:
-        return True
-    if not name.startswith(TRUSTED_MODULES):  # checked first: importing a module runs its code
-        return False
-    import importlib
+def models() -> tuple[type[Any], ...]:
+    """The scikit-learn models this importer reads: exactly these, as a subclass may score otherwise."""
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.tree import DecisionTreeClassifier
 
-    place, _, attribute = name.rpartition(".")
-    try:
-        found = getattr(importlib.import_module(place), attribute)
-    except (ImportError, AttributeError):
-        return False
-    return isinstance(found, type) and f"{found.__module__}.".startswith(TRUSTED_MODULES)
+    return (
+        LogisticRegression,
+        DecisionTreeClassifier,
+        RandomForestClassifier,
+        ExtraTreesClassifier,
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+    )
+
+
+def transformers() -> tuple[type[Any], ...]:
+    """The transformers a ColumnTransformer's part may chain (SimpleImputer: readings are never missing)."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    return (StandardScaler, MinMaxScaler, SimpleImputer, OneHotEncoder, OrdinalEncoder)
+
+
+def skops_types() -> frozenset[str]:
+    """The types and functions a skops file may name to be loaded: the models and transformers this importer reads,
+    the pipeline around them (a fitted ColumnTransformer keeps passthrough as a FunctionTransformer, and may have
+    chosen its columns with make_column_selector), and what fitted ones hold."""
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    parts = (Pipeline, ColumnTransformer, make_column_selector, FunctionTransformer)
+    return HELD | {f"{kind.__module__}.{kind.__qualname__}" for kind in (*models(), *transformers(), *parts)}
+
+
+def named(content: bytes) -> set[str]:
+    """Every type and function a skops file names (`module.name`), read from its schema.json as text: each of its
+    objects is a JSON object naming its type's `__module__` and `__class__`."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        document = json.loads(archive.read("schema.json"))
+    names, waiting = set(), [document]
+    while waiting:  # a loop, not recursion: the file decides how deep it nests
+        item = waiting.pop()
+        if isinstance(item, dict):
+            if "__module__" in item or "__class__" in item:
+                names.add(f"{item.get('__module__')}.{item.get('__class__')}")
+            waiting.extend(item.values())
+        elif isinstance(item, list):
+            waiting.extend(item)
+    return names
 
 
 def load(content: bytes) -> Any:
@@ -44,14 +116,19 @@ def load(content: bytes) -> Any:
         import skops.io
 
         try:
-            untrusted = skops.io.get_untrusted_types(data=content)
-            refused = [name for name in untrusted if not trusted(name)]
-            if refused:
-                raise ImportRefused(f"the file holds a {refused[0]}, which is not a scikit-learn or numpy class")
-            return skops.io.loads(content, trusted=untrusted)
-        except ImportRefused:
-            raise
+            # skops reports the names it does not trust by default, and the methods and bit generators it would
+            # look up by a name stored elsewhere in the file; the file's own type names cover the rest.
+            found = named(content) | set(skops.io.get_untrusted_types(data=content))
         except Exception as problem:  # skops raises what the zip and its JSON parts raise
+            raise ImportRefused(f"skops cannot read the file: {str(problem)[:200]}") from None
+        refused = sorted(found - skops_types())
+        if refused:
+            listed = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+            verb = "is" if len(refused) == 1 else "are"
+            raise ImportRefused(f"the file holds {listed}, which {verb} not among the types this command reads")
+        try:
+            return skops.io.loads(content, trusted=sorted(found))
+        except Exception as problem:
             raise ImportRefused(f"skops cannot read the file: {str(problem)[:200]}") from None
     import joblib
 
@@ -68,26 +145,12 @@ def ensemble(estimator: Any, schema: Schema) -> dict[str, Any]:
     models; raises ImportRefused naming what does not fit."""
     import sklearn
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import (
-        ExtraTreesClassifier,
-        GradientBoostingClassifier,
-        HistGradientBoostingClassifier,
-        RandomForestClassifier,
-    )
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
-    from sklearn.tree import DecisionTreeClassifier
 
     steps = list(estimator.steps) if isinstance(estimator, Pipeline) else [("model", estimator)]
     *before, (_, model) = steps
-    accepted: tuple[type[Any], ...] = (
-        LogisticRegression,
-        DecisionTreeClassifier,
-        RandomForestClassifier,
-        ExtraTreesClassifier,
-        GradientBoostingClassifier,
-        HistGradientBoostingClassifier,
-    )
+    accepted = models()
     if type(model) not in accepted:  # a subclass may score otherwise
         kinds = ", ".join(kind.__name__ for kind in accepted)
         raise ImportRefused(f"{type(model).__name__}: only {kinds} can be imported from scikit-learn")
@@ -164,16 +227,10 @@ def _terms(step: Any, fields: Sequence[str], schema: Schema) -> list[Term]:
     """One term per column that a ColumnTransformer's part makes from its fields."""
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import (
-        FunctionTransformer,
-        MinMaxScaler,
-        OneHotEncoder,
-        OrdinalEncoder,
-        StandardScaler,
-    )
+    from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
 
     encoders = (OneHotEncoder, OrdinalEncoder)
-    accepted = (StandardScaler, MinMaxScaler, SimpleImputer, *encoders)  # SimpleImputer: readings are never missing
+    accepted = transformers()
     if isinstance(step, str):
         if step == "drop":
             return []

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from app.schema import ReadingsError, SchemaError, load_schema
-from app.training import BREAKDOWN, DEFAULT_SEED
+from app.training import BREAKDOWN, DEFAULT_SEED, checked_name, write_out
 
 
 @click.command("generate-data")
@@ -57,6 +57,8 @@ def train_command(
     version: str | None,
 ) -> None:
     """Train a logistic regression on a CSV file with a header and write its JSON artifact."""
+    name = checked_name(data.stem if name is None else name, "--name")
+    version = checked_name(datetime.date.today().isoformat() if version is None else version, "--version")
     try:
         import sklearn  # noqa: F401
     except ImportError:
@@ -70,13 +72,10 @@ def train_command(
         given = load_schema(schema_path) if schema_path else None
         dataset = read_dataset(data, label, features.split(",") if features else None, positive)
         schema = infer_schema(dataset, given)
-        artifact, _ = train(
-            dataset, schema, label, seed, data.name, name or data.stem, version or datetime.date.today().isoformat()
-        )
+        artifact, _ = train(dataset, schema, label, seed, data.name, name, version)
     except (ReadingsError, SchemaError) as problem:
         raise click.ClickException(f"{data}: {getattr(problem, 'message', problem)}") from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(artifact, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_out(out, json.dumps(artifact, indent=2, ensure_ascii=False) + "\n")
     t, m = artifact["training"], artifact["metrics"]
     counts = t["used_rows_per_class"]
     click.echo(
