@@ -14,14 +14,14 @@ from flask_cors import CORS
 
 from app import config as settings
 from app.backends import Backend, identity, make_backend
-from app.docs import add_swagger_ui
-from app.errors import register_error_handlers
 from app.logs import init_logging, service_logger
-from app.metrics import init_metrics
 from app.monitoring.ids import InferenceIds
-from app.routes import CUSTOM_ATTRIBUTES, HEADER_LENGTH
-from app.security import init_security, security_headers
-from app.telemetry import add_request_middleware
+from app.web.docs import add_swagger_ui
+from app.web.errors import register_error_handlers
+from app.web.metrics import init_metrics
+from app.web.routes import CUSTOM_ATTRIBUTES, HEADER_LENGTH
+from app.web.security import init_security, security_headers
+from app.web.telemetry import add_request_middleware
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
 EVERY_PATH = re.compile(".*")  # where CORS applies; compiled, flask-cors matches it as it is
@@ -81,7 +81,8 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None 
         counted = metrics.captured if metrics else None
         app.extensions["capture"] = capture_from_config(app.config, identity(app.extensions["backend"]), counted)
 
-    from app import api, cli
+    from app import cli
+    from app.web import api
 
     app.register_blueprint(api.bp)
     add_swagger_ui(app)

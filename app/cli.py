@@ -12,11 +12,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.errors import ApiError
 from app.importing.commands import import_model_command
 from app.monitoring.commands import monitor_command
-from app.security import hash_key
 from app.training.commands import generate_data_command, train_command
+from app.web.errors import ApiError
+from app.web.security import hash_key
 
 if TYPE_CHECKING:
     from flask import Flask

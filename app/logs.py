@@ -1,5 +1,5 @@
 """The service's log records through the standard logging module, written as one JSON object per line: the
-access line (app.telemetry), tracebacks of unexpected errors, SageMaker faults and EMF metric lines."""
+access line (app.web.telemetry), tracebacks of unexpected errors, SageMaker faults and EMF metric lines."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def service_logger(name: str) -> logging.Logger:
     return logger
 
 
-# Where RequestMiddleware (app.telemetry) keeps the request's RequestRecord in the WSGI environ, so records logged
+# Where RequestMiddleware (app.web.telemetry) keeps the request's RequestRecord in the WSGI environ, so records logged
 # while serving can say which request they belong to.
 RECORD_KEY = "turbine_status.record"
 # A record whose `fields` attribute (logger.info(..., extra={FIELDS: {...}})) is written as that object, after

@@ -17,10 +17,10 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.config import FALLBACKS, SETTINGS
-from app.errors import BackendError
 from app.examples import ai4i
 from app.schema import Reading, turbine_schema
 from app.training.commands import main
+from app.web.errors import BackendError
 from deploy.package import build, ensure_venv
 from tests.lambda_harness import runtime_dir
 from tests.loopback import free_port, wait_for_port

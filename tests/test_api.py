@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.backends import Predictions
 from app.schema import Reading, turbine_schema
-from app.security import hash_key
+from app.web.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE
 from tests.test_schema import mlflow_bodies
 

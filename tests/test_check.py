@@ -13,7 +13,7 @@ from click.testing import Result
 from flask import Flask
 
 from app.check import percentile
-from app.security import hash_key
+from app.web.security import hash_key
 from tests.conftest import serve_on_loopback
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ import pytest
 from app import create_app
 from app.config import DECLARED, GROUPS, SETTINGS, ConfigError, defaults, from_env, reference_markdown, resolve
 from app.examples import ai4i
-from app.security import hash_key
+from app.web.security import hash_key
 from tests.conftest import SAMPLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,7 +219,7 @@ def test_a_missing_model_file_names_model_path(tmp_path: Path) -> None:
 
 def test_log_levels_belong_to_each_app(capsys: pytest.CaptureFixture[str]) -> None:
     """An app made later with another LOG_LEVEL does not change what an earlier one logs."""
-    from app.errors import log as errors_log
+    from app.web.errors import log as errors_log
 
     quiet = create_app({"LOG_LEVEL": "ERROR"})
     loud = create_app({"LOG_LEVEL": "DEBUG"})

@@ -8,8 +8,8 @@ import pytest
 from flask.testing import FlaskClient
 from playwright.sync_api import Page, expect
 
-from app.docs import SWAGGER_UI_FILES
-from app.security import PAGE_SECURITY_POLICY
+from app.web.docs import SWAGGER_UI_FILES
+from app.web.security import PAGE_SECURITY_POLICY
 from tests.conftest import SAMPLE
 from tests.test_page import base_url, browser, page, shot, staged_url  # noqa: F401 (fixtures)
 

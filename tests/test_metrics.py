@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
-from app.metrics import BACKEND_ERRORS, LATENCY, NAMESPACE, PREDICTIONS, REQUESTS, ROWS
-from app.security import hash_key
+from app.web.metrics import BACKEND_ERRORS, LATENCY, NAMESPACE, PREDICTIONS, REQUESTS, ROWS
+from app.web.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE, FailingBackend
 from tests.lambda_harness import run_events
 from tests.loopback import free_port, wait_for_port

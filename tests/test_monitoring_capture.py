@@ -346,7 +346,7 @@ def test_feedback_without_capture_is_a_409(client: Any) -> None:
 
 
 def test_feedback_needs_a_key_when_keys_are_on(tmp_path: Path) -> None:
-    from app.security import hash_key
+    from app.web.security import hash_key
 
     app = captured_app(tmp_path, API_KEYS=hash_key("secret"))
     client = app.test_client()

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import create_app
-from app.openapi import ERROR_STATUSES, PATH_PARAMETER, csv_pattern
-from app.routes import ROUTES
 from app.schema import turbine_schema
-from app.security import hash_key
+from app.web.openapi import ERROR_STATUSES, PATH_PARAMETER, csv_pattern
+from app.web.routes import ROUTES
+from app.web.security import hash_key
 
 TURBINE = turbine_schema()
 FIELD_NAMES = TURBINE.names
@@ -92,7 +92,7 @@ def test_document_content(client: FlaskClient) -> None:
 
 
 def test_document_is_built_once_per_app(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app import api
+    from app.web import api
 
     calls: list[tuple[Any, ...]] = []
     build = api.build_document

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.security import hash_key
+from app.web.security import hash_key
 from tests.conftest import SAMPLE, serve_on_loopback
 
 ROOT = Path(__file__).resolve().parent.parent

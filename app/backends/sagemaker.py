@@ -11,9 +11,9 @@ from typing import Any
 
 from app.backends import Predictions
 from app.config import ConfigError
-from app.errors import ApiError, BackendError
 from app.logs import service_logger
 from app.schema import Reading, Schema, to_csv, turbine_schema
+from app.web.errors import ApiError, BackendError
 
 log = service_logger("sagemaker")
 DEFAULT_SCHEMA_SOURCE = "the bundled turbine fields (app/model/turbine-schema.json)"

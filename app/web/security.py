@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, g, request
 
-from app.errors import ApiError, render
+from app.web.errors import ApiError, render
 
 if TYPE_CHECKING:
-    from app.telemetry import HeaderWriter
+    from app.web.telemetry import HeaderWriter
 
 # Endpoints anyone may call: health, the page, its assets and the API's description with Swagger UI's files.
 OPEN_ENDPOINTS = frozenset(

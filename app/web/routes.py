@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.docs import ENDPOINT as SWAGGER_UI_ENDPOINT
-from app.security import OPEN_ENDPOINTS
+from app.web.docs import ENDPOINT as SWAGGER_UI_ENDPOINT
+from app.web.security import OPEN_ENDPOINTS
 
 CSV_AND_JSON = ("text/csv", "text/plain", "application/json")
 SCORING_ERRORS = ("400", "413", "415", "429", "500", "502", "503", "504")

@@ -10,7 +10,7 @@ from flask import Response, request
 
 from app.config import MEBIBYTE
 from app.logs import service_logger
-from app.telemetry import current_record
+from app.web.telemetry import current_record
 
 if TYPE_CHECKING:
     from flask import Flask

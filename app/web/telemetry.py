@@ -22,7 +22,7 @@ from app.logs import FIELDS, RECORD_KEY, lambda_request_id, service_logger
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    # Adds the security headers to an answer's (status line, headers): app.security's.
+    # Adds the security headers to an answer's (status line, headers): app.web.security's.
     HeaderWriter = Callable[[str, list[tuple[str, str]]], None]
     # Told after each request what was served: the metrics, when on.
     Observer = Callable[[WSGIEnvironment, "RequestRecord"], None]

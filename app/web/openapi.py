@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from app.routes import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT, Route
 from app.schema import MAX_DETAILS, Field, Schema
+from app.web.routes import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT, Route
 
 ERROR_STATUSES = {
     "400": "A bad reading or body; details name each bad row and field.",

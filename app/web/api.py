@@ -12,7 +12,8 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.backends import Backend, Predictions, identity
-from app.errors import (
+from app.schema import ReadingsError, TooManyReadings, UnsupportedBody, shown
+from app.web.errors import (
     ApiError,
     NotAcceptable,
     PayloadTooLarge,
@@ -22,10 +23,9 @@ from app.errors import (
     json_response,
     render,
 )
-from app.openapi import build_document
-from app.routes import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT, HEADER_LENGTH, INVOCATION_ANSWERS, ROUTES
-from app.schema import ReadingsError, TooManyReadings, UnsupportedBody, shown
-from app.telemetry import record
+from app.web.openapi import build_document
+from app.web.routes import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT, HEADER_LENGTH, INVOCATION_ANSWERS, ROUTES
+from app.web.telemetry import record
 
 if TYPE_CHECKING:
     from app.monitoring.capture import Capture

@@ -1,5 +1,5 @@
 """Metrics, off by default: requests, latency, rows, predicted labels and backend errors, read from each request's
-RequestRecord (app.telemetry), as Prometheus text at /metrics (METRICS=prometheus) or as CloudWatch Embedded Metric
+RequestRecord (app.web.telemetry), as Prometheus text at /metrics (METRICS=prometheus) or as CloudWatch Embedded Metric
 Format lines in the log (METRICS=emf)."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flask import Flask, Response, request
 
 from app.logs import FIELDS, ROOT_LOGGER
-from app.telemetry import current_record
+from app.web.telemetry import current_record
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-    from app.telemetry import RequestRecord
+    from app.web.telemetry import RequestRecord
 
 # The same names under Prometheus and CloudWatch.
 REQUESTS = "turbine_status_requests_total"
