@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -240,3 +241,39 @@ def test_a_path_almost_no_training_weight_took_is_explained_exactly() -> None:
     explained = ensemble.contributions(cool)
     assert explained["oil_temperature"] == pytest.approx(-3.0, abs=1e-12)  # -2 against the baseline's 1
     assert sum(explained.values()) == explained["oil_temperature"]
+
+
+def _chain(levels: int, positions: list[int]) -> dict[str, Any]:
+    """A chain of `levels` splits on these numeric fields in turn, each sending values below 1e9 on down the chain
+    and the rest to a leaf; the last split's left child is the chain's last leaf. Covers count the leaves below."""
+    tree: dict[str, Any] = {name: [] for name in NODE_ARRAYS}
+    for level in range(levels):
+        node = len(tree["feature"])
+        for name, split, leaf in zip(
+            NODE_ARRAYS,
+            (positions[level % len(positions)], 1e9, node + 2, node + 1, 0.0, float(levels - level + 1)),
+            (LEAF, 0.0, -1, -1, level / levels, 1.0),
+            strict=True,
+        ):
+            tree[name] += [split, leaf]
+    for name, last in zip(NODE_ARRAYS, (LEAF, 0.0, -1, -1, 2.0, 1.0), strict=True):
+        tree[name].append(last)
+    return tree
+
+
+def test_a_deep_tree_on_few_columns_is_explained_exactly_in_memory_its_columns_bound() -> None:
+    """600 splits deep on the eight numeric fields: the integrand's degree is the path's eight columns, not its 600
+    splits, so the quadrature needs four points."""
+    schema = turbine_schema()
+    numeric = [position for position, field in enumerate(schema.fields) if not field.categories]
+    model = {**_ensemble(), "trees": [_chain(600, numeric)]}
+    ensemble = TreeEnsemble(model, schema)
+    row = ("TID001", "HAWT", 5, 50, 40.0, 20, 30, 50, 5, 30, "N")
+    tracemalloc.start()
+    try:
+        explained = ensemble.contributions(row)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert ensemble.baseline + math.fsum(explained.values()) == pytest.approx(ensemble.margins([row])[0], abs=1e-12)
+    assert peak < 20e6

@@ -227,12 +227,13 @@ class TreeEnsemble:
                    divided by (1 - t),
 
         a column off the path gets -I(U) and a column on it (1 - z_i) / z_i * I(U without i). The integrand is a
-        polynomial of degree below the path's length, so Gauss-Legendre quadrature with half as many points as
-        the deepest tree is deep gives I exactly (but for U = F, where the integral diverges and no column is off
-        the path to use it). A path on at most TABLE_COLUMNS columns keeps I for every U, made at the first
-        explanation (Fast TreeSHAP v2's precomputation, Yang 2021): a row then costs one test and one lookup per
-        column of each path. A table of a longer path would take 2^n numbers, so it computes, from the row's
-        products at the points, -I(U) and v (1 - z_i) times the integral without i's factor."""
+        polynomial of degree below the path's length, so Gauss-Legendre quadrature with half as many points as a
+        path can have columns (no more than the deepest tree's depth, nor the model's columns) gives I exactly (but
+        for U = F, where the integral diverges and no column is off the path to use it). A path on at most
+        TABLE_COLUMNS columns keeps I for every U, made at the first explanation (Fast TreeSHAP v2's
+        precomputation, Yang 2021): a row then costs one test and one lookup per column of each path. A table of a
+        longer path would take 2^n numbers, so it computes, from the row's products at the points, -I(U) and
+        v (1 - z_i) times the integral without i's factor."""
         if self._leaves is None:  # built at the first explanation: serving that never explains never pays
             self._leaves = self._explained_leaves()
         beside, leaves = self._leaves
@@ -266,8 +267,9 @@ class TreeEnsemble:
         return dict(zip(self.names, fields, strict=True))
 
     def _explained_leaves(self) -> tuple[list[float], list[Leaf]]:
-        depth = max(map(_depth, self.trees))
-        points, weights = quadrature(max(1, (depth + 1) // 2))
+        # A path's columns, not its splits, make the integrand's degree: a deep tree on a few columns needs few.
+        longest = min(max(map(_depth, self.trees)), len(self.columns))
+        points, weights = quadrature(max(1, (longest + 1) // 2))
         beside = [w / (1 - t) for t, w in zip(points, weights, strict=True)]
         leaves: list[Leaf] = []
         for tree in self.trees:
