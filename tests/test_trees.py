@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app.backends.embedded import LARGEST_SUM
 from app.backends.trees import (
     LEAF,
     MAX_DEPTH,
@@ -104,6 +105,9 @@ def _unreached_leaf(model: dict[str, Any]) -> None:
         model["trees"][1][name].append(value)
 
 
+PAST = f"the base score and each tree's largest value add up past {LARGEST_SUM:g} here, too near the largest float"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -136,6 +140,15 @@ def _unreached_leaf(model: dict[str, Any]) -> None:
         (_shared_child, "model.trees[0]: node 3 is a child of node 1 and again of node 2: a tree's node has one"),
         (_unreached_leaf, "where a binary tree has 2 * leaves - 1: node 1 is not reached from the root"),
         (_one_split, "model.trees[0] has 5 nodes, 4 of them leaves, where a binary tree has 2 * leaves - 1: node 1"),
+        (_set(0, "value", [0.0, -1e308, 0.0, 0.5, 2.0]), f"model.trees[0]: {PAST}"),
+        (lambda m: m.__setitem__("base_score", 2e300), f"model.base_score: {PAST}"),
+        # The expected value adds the leaves' covers, 3e308, and their values times them.
+        (_set(0, "cover", [1.0, 1e308, 1.0, 1e308, 1e308]), "model.trees[0].cover: the covers times the tree's"),
+        # Each tree's largest value is within the limit; their sum, tree by tree, is not.
+        (
+            lambda m: [tree.__setitem__("value", [6e299] * len(tree["value"])) for tree in m["trees"]],
+            "model.trees[1]: ",
+        ),
         (_set(0, "left_categories", []), "model.trees[0].left_categories must be an object"),
         (_set(0, "left_categories", {}), "model.trees[0].left_categories.2 must list categories of turbine_type"),
         (_set(0, "left_categories", {"2": ["HAWT", "X"]}), "left_categories.2 must list categories of turbine_type"),

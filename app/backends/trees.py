@@ -14,10 +14,12 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import sys
 from array import array
 from collections.abc import Sequence
 from typing import Any
 
+from app.backends.embedded import LARGEST_SUM, past_largest_sum
 from app.schema import Reading, Schema
 
 LEAF = -1  # the feature of a leaf
@@ -247,6 +249,22 @@ class TreeEnsemble:
             Tree(spec, nodes, schema, self.columns, f"model.trees[{i}]")
             for i, (spec, nodes) in enumerate(zip(trees, arrays, strict=True))
         ]
+        # A margin adds the base score and a leaf of each tree; a tree's expected value, its leaves' values times
+        # their covers.
+        largest = [max(max(tree.value), -min(tree.value)) for tree in self.trees]
+        reach = [("model.base_score", abs(self.base_score))]
+        past = past_largest_sum(reach + [(f"model.trees[{i}]", value) for i, value in enumerate(largest)])
+        if past is not None:
+            raise TreeFileError(
+                f"{past}: the base score and each tree's largest value add up past {LARGEST_SUM:g} here, too near "
+                "the largest float for the sums made scoring and explaining"
+            )
+        for i, (tree, value) in enumerate(zip(self.trees, largest, strict=True)):
+            if not value * sum(tree.cover) <= sys.float_info.max / 2:  # half: room for fsum's partial sums
+                raise TreeFileError(
+                    f"model.trees[{i}].cover: the covers times the tree's largest value add up past half the "
+                    "largest float, too near it for the tree's expected value"
+                )
         self.names = schema.names
         self.categories = [field.categories for field in schema.fields]
         self.source = model.get("source")
