@@ -225,8 +225,8 @@ def post_once(port: int, path: str, body: bytes, accept: str = "application/json
 def profile_batch(body: bytes, repeats: int) -> None:
     """Where the time of a 10,000-row request goes, in process: each stage timed, then a profile."""
     from app import create_app
-    from app.api import classic_body
-    from app.errors import json_response
+    from app.web.api import classic_body
+    from app.web.errors import json_response
 
     app = create_app({"ACCESS_LOG": False})  # keep the report readable
     client, backend = app.test_client(), app.extensions["backend"]

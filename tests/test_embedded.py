@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,12 +13,22 @@ from typing import Any
 import pytest
 
 from app import create_app
-from app.backends.embedded import DEFAULT_MODEL_PATH, EmbeddedBackend, ModelFileError, checksum, load_artifact
+from app.backends.embedded import (
+    DEFAULT_MODEL_PATH,
+    LARGEST_SUM,
+    TREES_FORMAT,
+    EmbeddedBackend,
+    ModelFileError,
+    checksum,
+    load_artifact,
+)
 from app.config import ConfigError
 from app.schema import Readings, turbine_schema
 from app.training.data import turbine_dataset
 from app.training.fit import to_frame, train
 from tests.conftest import SAMPLE
+from tests.test_config import flask
+from tests.test_trees import _ensemble as tree_ensemble
 
 TURBINE = turbine_schema()
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +89,20 @@ def resigned(artifact: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return changed
 
 
+PAST = f"the intercept, weights and slopes times the schema's ranges add up past {LARGEST_SUM:g} here"
+
+
+def huge_weights(artifact: dict[str, Any], weight: float, *fields: str) -> dict[str, Any]:
+    """The categorical weights, these fields' all this weight."""
+    categorical = artifact["categorical"]
+    return {**categorical, **{field: dict.fromkeys(categorical[field], weight) for field in fields}}
+
+
+def huge_slope(artifact: dict[str, Any], coef: float, scale: float) -> dict[str, Any]:
+    numeric = artifact["numeric"]
+    return {**numeric, "humidity": {**numeric["humidity"], "coef": coef, "scale": scale}}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -93,6 +118,19 @@ def resigned(artifact: dict[str, Any], **changes: Any) -> dict[str, Any]:
             lambda a: resigned(a, numeric={**a["numeric"], "humidity": {"mean": 1, "scale": 0, "coef": 1}}),
             "scale must be positive",
         ),
+        (lambda a: resigned(a, intercept=2e300), f"intercept: {PAST}"),
+        (
+            lambda a: resigned(a, categorical=huge_weights(a, 1.5e308, "turbine_type")),
+            f"categorical.turbine_type: {PAST}",
+        ),
+        # Each weight within the limit, a reading's two (turbine_type, then wind_direction, in field order) past it.
+        (
+            lambda a: resigned(a, categorical=huge_weights(a, 6e299, "turbine_type", "wind_direction")),
+            "categorical.wind_direction: ",
+        ),
+        (lambda a: resigned(a, numeric=huge_slope(a, 1e308, 1e-5)), f"numeric.humidity: {PAST}"),
+        # A slope of 1e298 takes humidity's largest value past the limit.
+        (lambda a: resigned(a, numeric=huge_slope(a, 1e298, 1.0)), f"numeric.humidity: {PAST}"),
         (lambda a: [a], "must be a JSON object"),
         (lambda a: resigned(a, schema={"fields": []}), "non-empty fields list"),
         (lambda a: resigned({k: v for k, v in a.items() if k != "distribution"}), "missing distribution"),
@@ -106,7 +144,7 @@ def test_bad_artifacts_are_refused(
     trained: tuple[dict[str, Any], Any], tmp_path: Path, change: Any, message: str
 ) -> None:
     path = write(tmp_path, change(trained[0]))
-    with pytest.raises(ModelFileError, match=message):
+    with pytest.raises(ModelFileError, match=re.escape(message)):
         load_artifact(path)
 
 
@@ -126,6 +164,39 @@ def test_a_model_named_dots_stops_start_up_in_one_line(trained: tuple[dict[str, 
     )
     line = f"error: MODEL_PATH: model file {path} is invalid: name '..' names no folder of its own: it needs a "
     assert done.returncode == 2 and done.stderr.startswith(line) and done.stderr.count("\n") == 1, done.stderr
+
+
+def huge_leaves() -> dict[str, Any]:
+    """A tree ensemble two of whose leaves are 1e308: their sum passes the largest float."""
+    model = tree_ensemble()
+    model["trees"][0].update(value=[0.0, 1e308, 0.0, 1e308, 0.5], cover=[1.0] * 5)
+    return model
+
+
+def as_trees(artifact: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
+    """A tree ensemble's artifact with the same schema and description as this linear one."""
+    kept = {key: value for key, value in artifact.items() if key not in ("intercept", "categorical", "numeric")}
+    return resigned(kept, format=TREES_FORMAT, model=model)
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (
+            lambda a: resigned(a, categorical=huge_weights(a, 1.5e308, "turbine_type")),
+            f"categorical.turbine_type: {PAST}",
+        ),
+        (lambda a: as_trees(a, huge_leaves()), "model.trees[0]: the base score and each tree's largest value"),
+    ],
+)
+def test_numbers_that_would_overflow_stop_start_up_in_one_line(
+    trained: tuple[dict[str, Any], Any], tmp_path: Path, change: Any, line: str
+) -> None:
+    path = write(tmp_path, change(trained[0]))
+    done = flask("routes", MODEL_PATH=str(path))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: MODEL_PATH: model file {path} is invalid: {line}"), done.stderr
+    assert done.stderr.count("\n") == 1
 
 
 def test_model_path_selects_another_artifact(

@@ -254,6 +254,65 @@ def test_a_truncated_or_mismatched_model_is_refused(app: Flask, tmp_path: Path, 
     assert not (tmp_path / "imported.json").exists()
 
 
+def xgboost_edited(tmp_path: Path, change: Any) -> Path:
+    """A small booster's JSON file, its first tree (two levels of splits, seven nodes) changed."""
+    document = json.loads(trained("binary:logistic", max_depth=2).save_raw("json"))
+    tree = document["learner"]["gradient_booster"]["model"]["trees"][0]
+    assert tree["left_children"] == [1, 3, 5, -1, -1, -1, -1] and tree["right_children"][:3] == [2, 4, 6]
+    change(tree)
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda t: t["split_indices"].__setitem__(2, 9), "tree 0 node 2 splits on feature index 9, which the model's"),
+        (lambda t: t["left_children"].__setitem__(1, 99), "tree 0 node 1 has child 99, which is not one of its 7"),
+        (lambda t: t["split_type"].__setitem__(1, 7), "tree 0 node 1: split type 7 cannot be imported"),
+        # XGBoost reads a split that sends both ways to one node, or two splits sharing a child.
+        (lambda t: t["right_children"].__setitem__(0, 1), "model.trees[0]: node 1 is a child of node 0 and again of"),
+        (lambda t: t["right_children"].__setitem__(2, 4), "model.trees[0]: node 4 is a child of node 1 and again of"),
+    ],
+)
+def test_an_xgboost_tree_that_is_not_a_tree_is_refused_in_one_line_naming_its_node(
+    app: Flask, tmp_path: Path, change: Any, named: str
+) -> None:
+    result = import_model(app, tmp_path, xgboost_edited(tmp_path, change))
+    assert result.exit_code == 1 and named in result.output, result.output
+    assert result.output.count("\n") == 1
+    assert not (tmp_path / "imported.json").exists()
+
+
+def test_a_pruned_xgboost_tree_is_explained_as_xgboost_explains_it(app: Flask, tmp_path: Path) -> None:
+    """The exact method prunes with gamma: the deleted nodes stay in the file's arrays, reached from no split, and
+    count in no expected value."""
+    numbers = ["load", "heat", "shake"]
+    rows, labels = generated(2000, 4)
+    data = np.array([[row[NAMES.index(name)] for name in numbers] for row in rows])
+    params = {"objective": "binary:logistic", "tree_method": "exact", "gamma": 5.0, "max_depth": 6}
+    booster = xgboost.train(params, xgboost.DMatrix(data, labels, feature_names=numbers), 30)
+    trees = json.loads(booster.save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]
+    assert any(int(tree["tree_param"]["num_deleted"]) for tree in trees)
+    model, schema = tmp_path / "pruned.json", tmp_path / "numbers.json"
+    booster.save_model(str(model))
+    fields = [field for field in SCHEMA["fields"] if field["name"] in numbers]
+    schema.write_text(json.dumps({**SCHEMA, "fields": fields, "sample": "1.5,70,0.25"}))
+    args = ["import-model", str(model), "--schema", str(schema), "--out", str(tmp_path / "imported.json")]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    client = create_app({"MODEL_PATH": str(tmp_path / "imported.json")}).test_client()
+    baseline = client.get("/v1/model").get_json()["baseline"]
+    expected = booster.predict(xgboost.DMatrix(data[:20], feature_names=numbers), pred_contribs=True)
+    answer = client.post(
+        "/v1/predictions?explain=true", json=[dict(zip(numbers, row, strict=True)) for row in data[:20].tolist()]
+    )
+    for item, want in zip(answer.get_json()["predictions"], expected, strict=True):
+        assert [item["contributions"][name] for name in numbers] == pytest.approx(want[:-1].tolist(), abs=1e-5)
+        assert baseline == pytest.approx(float(want[-1]), abs=1e-5)
+
+
 # LightGBM: trained from a DataFrame whose categories are in another order than the schema's, so the importer must
 # map codes by the category names the model file keeps; and from a plain matrix, where codes are schema positions.
 

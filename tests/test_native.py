@@ -17,7 +17,7 @@ from flask import Flask
 from app import create_app
 from app.backends.embedded import TREES_FORMAT, EmbeddedBackend, checksum
 from app.backends.native import GROWTH, NativeTrees, _onnx_model
-from app.backends.trees import NODE_ARRAYS
+from app.backends.trees import MAX_DEPTH, NODE_ARRAYS
 from app.config import ConfigError
 from app.importing.commands import import_model_command
 from tests.test_importing import (
@@ -146,10 +146,10 @@ def test_category_tests_score_alike_copied_into_runs_or_kept_as_sets(
     assert len(next(a.ints for a in node.attribute if a.name == "nodes_featureids")) == splits
 
 
-def test_a_tree_deeper_than_pythons_recursion_scores_alike(app: Flask, tmp_path: Path) -> None:
-    """A chain of 1,500 splits, load and grade in turn, each sending one way to a leaf (a deep scikit-learn tree
-    on sorted data looks like this)."""
-    levels = 1500
+@pytest.mark.parametrize("levels", [1500, MAX_DEPTH])
+def test_a_tree_deeper_than_pythons_recursion_scores_alike(app: Flask, tmp_path: Path, levels: int) -> None:
+    """A chain of splits, load and grade in turn, each sending one way to a leaf (a deep scikit-learn tree on sorted
+    data looks like this), up to the deepest a tree may be: onnxruntime builds its trees recursively."""
     tree: dict[str, Any] = {name: [] for name in NODE_ARRAYS} | {"left_categories": {}}
     for level in range(levels):
         node = len(tree["feature"])
@@ -171,3 +171,21 @@ def test_a_tree_deeper_than_pythons_recursion_scores_alike(app: Flask, tmp_path:
     assert len(set(walked)) > 100  # rows leave the chain at many depths
     run = EmbeddedBackend(artifact, native=True).predict(rows).scores
     assert max(abs(a - b) for a, b in zip(walked, run, strict=True)) <= 1e-12
+
+
+def test_a_tree_whose_splits_share_their_children_is_refused_at_start_up(app: Flask, tmp_path: Path) -> None:
+    """20 splits, each sending both ways to the next: 2^20 paths through 41 nodes, which onnxruntime would copy
+    out one by one (and TreeSHAP walk), so start-up would not end."""
+    splits = 20
+    tree = {
+        "feature": [1] * splits + [-1],
+        "threshold": [float(n) / splits for n in range(splits)] + [0.0],
+        "left": [*range(1, splits + 1), -1],
+        "right": [*range(1, splits + 1), -1],
+        "value": [0.0] * splits + [1.0],
+        "cover": [1.0] * (splits + 1),
+    }
+    path = tmp_path / "shared.json"
+    path.write_text(json.dumps(_artifact_with(app, tmp_path, tree)))
+    with pytest.raises(ConfigError, match=r"MODEL_PATH: .*model.trees\[0\]: node 1 is a child of node 0 and again"):
+        create_app({"MODEL_PATH": str(path), "TREES_NATIVE": "on"})

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import math
 import random
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from app.backends.trees import LEAF, NODE_ARRAYS, TABLE_COLUMNS, TreeEnsemble, TreeFileError, quadrature
+from app.backends.embedded import LARGEST_SUM
+from app.backends.trees import (
+    LEAF,
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_TREE_NODES,
+    NODE_ARRAYS,
+    TABLE_COLUMNS,
+    TreeEnsemble,
+    TreeFileError,
+    quadrature,
+)
 from app.schema import turbine_schema
 from app.training import DEFAULT_SEED
 from app.training.data import turbine_dataset
@@ -77,6 +89,25 @@ def _set(tree: int, key: str, value: Any) -> Callable[[dict[str, Any]], object]:
     return lambda model: model["trees"][tree].__setitem__(key, value)
 
 
+def _shared_child(model: dict[str, Any]) -> None:
+    """Node 1 becomes a split whose children, 3 and 4, are node 2's too."""
+    model["trees"][0].update(feature=[4, 4, 1, LEAF, LEAF], left=[1, 3, 3, -1, -1], right=[2, 4, 4, -1, -1])
+
+
+def _one_split(model: dict[str, Any]) -> None:
+    """Node 2 becomes a leaf, and the root's children 2 and 4: nodes 1 and 3 are not reached."""
+    model["trees"][0].update(feature=[4, LEAF, LEAF, LEAF, LEAF], left=[2, -1, -1, -1, -1], right=[4, -1, -1, -1, -1])
+
+
+def _unreached_leaf(model: dict[str, Any]) -> None:
+    """The one-leaf tree gets a second leaf, which no split reaches."""
+    for name, value in zip(NODE_ARRAYS, (LEAF, 0.0, -1, -1, 1.0, 1.0), strict=True):
+        model["trees"][1][name].append(value)
+
+
+PAST = f"the base score and each tree's largest value add up past {LARGEST_SUM:g} here, too near the largest float"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -104,6 +135,20 @@ def _set(tree: int, key: str, value: Any) -> Callable[[dict[str, Any]], object]:
         (_set(0, "left", [0, -1, 3, -1, -1]), "model.trees[0]: node 0's children must be later nodes"),
         (_set(0, "right", [2, -1, 5, -1, -1]), "model.trees[0]: node 2's children must be later nodes"),
         (_set(0, "left", [1, -1, 5, -1, -1]), "model.trees[0]: node 2's children must be later nodes"),
+        # Node 2 sends both ways to node 3; node 4 is left unreached, so the count is a binary tree's.
+        (_set(0, "right", [2, -1, 3, -1, -1]), "model.trees[0]: node 3 is a child of node 2 and again of node 2"),
+        (_shared_child, "model.trees[0]: node 3 is a child of node 1 and again of node 2: a tree's node has one"),
+        (_unreached_leaf, "where a binary tree has 2 * leaves - 1: node 1 is not reached from the root"),
+        (_one_split, "model.trees[0] has 5 nodes, 4 of them leaves, where a binary tree has 2 * leaves - 1: node 1"),
+        (_set(0, "value", [0.0, -1e308, 0.0, 0.5, 2.0]), f"model.trees[0]: {PAST}"),
+        (lambda m: m.__setitem__("base_score", 2e300), f"model.base_score: {PAST}"),
+        # The expected value adds the leaves' covers, 3e308, and their values times them.
+        (_set(0, "cover", [1.0, 1e308, 1.0, 1e308, 1e308]), "model.trees[0].cover: the covers times the tree's"),
+        # Each tree's largest value is within the limit; their sum, tree by tree, is not.
+        (
+            lambda m: [tree.__setitem__("value", [6e299] * len(tree["value"])) for tree in m["trees"]],
+            "model.trees[1]: ",
+        ),
         (_set(0, "left_categories", []), "model.trees[0].left_categories must be an object"),
         (_set(0, "left_categories", {}), "model.trees[0].left_categories.2 must list categories of turbine_type"),
         (_set(0, "left_categories", {"2": ["HAWT", "X"]}), "left_categories.2 must list categories of turbine_type"),
@@ -240,3 +285,75 @@ def test_a_path_almost_no_training_weight_took_is_explained_exactly() -> None:
     explained = ensemble.contributions(cool)
     assert explained["oil_temperature"] == pytest.approx(-3.0, abs=1e-12)  # -2 against the baseline's 1
     assert sum(explained.values()) == explained["oil_temperature"]
+
+
+def _chain(levels: int, positions: list[int]) -> dict[str, Any]:
+    """A chain of `levels` splits on these numeric fields in turn, each sending values below 1e9 on down the chain
+    and the rest to a leaf; the last split's left child is the chain's last leaf. Covers count the leaves below."""
+    tree: dict[str, Any] = {name: [] for name in NODE_ARRAYS}
+    for level in range(levels):
+        node = len(tree["feature"])
+        for name, split, leaf in zip(
+            NODE_ARRAYS,
+            (positions[level % len(positions)], 1e9, node + 2, node + 1, 0.0, float(levels - level + 1)),
+            (LEAF, 0.0, -1, -1, level / levels, 1.0),
+            strict=True,
+        ):
+            tree[name] += [split, leaf]
+    for name, last in zip(NODE_ARRAYS, (LEAF, 0.0, -1, -1, 2.0, 1.0), strict=True):
+        tree[name].append(last)
+    return tree
+
+
+def test_a_deep_tree_on_few_columns_is_explained_exactly_in_memory_its_columns_bound() -> None:
+    """600 splits deep on the eight numeric fields: the integrand's degree is the path's eight columns, not its 600
+    splits, so the quadrature needs four points."""
+    schema = turbine_schema()
+    numeric = [position for position, field in enumerate(schema.fields) if not field.categories]
+    model = {**_ensemble(), "trees": [_chain(600, numeric)]}
+    ensemble = TreeEnsemble(model, schema)
+    row = ("TID001", "HAWT", 5, 50, 40.0, 20, 30, 50, 5, 30, "N")
+    tracemalloc.start()
+    try:
+        explained = ensemble.contributions(row)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert ensemble.baseline + math.fsum(explained.values()) == pytest.approx(ensemble.margins([row])[0], abs=1e-12)
+    assert peak < 20e6
+
+
+def test_a_tree_deeper_than_the_cap_is_refused_naming_the_node() -> None:
+    model = {**_ensemble(), "trees": [_chain(MAX_DEPTH, [4])]}
+    assert len(TreeEnsemble(model, turbine_schema()).trees[0].feature) == 2 * MAX_DEPTH + 1
+    model["trees"] = [_chain(MAX_DEPTH + 1, [4])]
+    with pytest.raises(TreeFileError) as refused:
+        TreeEnsemble(model, turbine_schema())
+    # The chain's split k is node 2k, its leaf 2k + 1: the leaf of split MAX_DEPTH is the first past the cap.
+    assert str(refused.value) == (
+        f"model.trees[0]: node {2 * MAX_DEPTH + 1} is {MAX_DEPTH + 1:,} splits below the root: a tree may be at "
+        f"most {MAX_DEPTH:,} deep"
+    )
+
+
+def _unchecked(nodes: int) -> dict[str, Any]:
+    """A tree whose arrays are one list of zeros: no memory for each, and refused as soon as its nodes are checked."""
+    return dict.fromkeys(NODE_ARRAYS, [0] * nodes)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        ([MAX_TREE_NODES], "model.trees[0].cover: every node must cover some"),
+        ([MAX_TREE_NODES + 1], f"model.trees[0] has {MAX_TREE_NODES + 1:,} nodes: a tree may have at most "),
+        ([MAX_NODES - MAX_TREE_NODES, MAX_TREE_NODES], "model.trees[0].cover: every node must cover some"),
+        ([MAX_NODES - MAX_TREE_NODES, MAX_TREE_NODES + 1], "model.trees[1] has "),
+        ([2, MAX_NODES - MAX_TREE_NODES, MAX_TREE_NODES - 1], f"model.trees[2] takes the trees past {MAX_NODES:,}"),
+    ],
+)
+def test_trees_past_the_size_caps_are_refused_before_their_nodes_are_checked(sizes: list[int], message: str) -> None:
+    """Up to MAX_TREE_NODES a tree, and MAX_NODES in all, the trees' nodes are checked (these fail at once)."""
+    model = {**_ensemble(), "trees": [_unchecked(size) for size in sizes]}
+    with pytest.raises(TreeFileError) as refused:
+        TreeEnsemble(model, turbine_schema())
+    assert str(refused.value).startswith(message)

@@ -7,7 +7,7 @@ import hashlib
 import json
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import repeat
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +20,9 @@ from app.schema import Reading, Readings, Schema, SchemaError, schema_from_dict
 
 FORMAT = "turbine-status-logistic/2"
 TREES_FORMAT = "turbine-status-trees/1"  # scored by app.backends.trees, imported only for such a file
+# The most a model's numbers may add up to in a margin: far enough below the largest float (1.8e308) that the sums
+# made scoring and explaining, over as many as millions of leaves, stay finite.
+LARGEST_SUM = 1e300
 
 
 class ModelFileError(ValueError):
@@ -52,6 +55,16 @@ def check_name(value: Any, what: str) -> str:
     if not value.strip("."):  # the folder's cleaning keeps dots, and makes nothing else one
         raise ModelFileError(f"{what} {value!r} names no folder of its own: it needs a character other than '.'")
     return value
+
+
+def past_largest_sum(parts: Iterable[tuple[str, float]]) -> str | None:
+    """The first part whose magnitude takes the running sum of the parts' past LARGEST_SUM (or to NaN), if any."""
+    total = 0.0
+    for part, magnitude in parts:
+        total += magnitude
+        if not total <= LARGEST_SUM:
+            return part
+    return None
 
 
 def _validate(artifact: Any) -> tuple[Schema, Model]:
@@ -126,6 +139,21 @@ class LinearModel:
                 if spec["scale"] <= 0:
                     raise ModelFileError(f"numeric.{field.name}.scale must be positive")
         self.intercept = _finite(artifact.get("intercept"), "intercept")
+        # A margin adds the intercept, a weight per category and a slope times each number, within its range.
+        reach = [("intercept", abs(self.intercept))]
+        for field in schema.fields:
+            if field.categories:
+                reach.append((f"categorical.{field.name}", max(map(abs, categorical[field.name].values()))))
+            else:
+                spec = numeric[field.name]
+                farthest = max(abs(field.minimum), abs(field.maximum)) + abs(spec["mean"])
+                reach.append((f"numeric.{field.name}", abs(spec["coef"] / spec["scale"]) * farthest))
+        past = past_largest_sum(reach)
+        if past is not None:
+            raise ModelFileError(
+                f"{past}: the intercept, weights and slopes times the schema's ranges add up past {LARGEST_SUM:g} "
+                "here, too near the largest float for the sums made scoring and explaining"
+            )
         self.names = schema.names
         # coef * (x - mean) / scale == (coef / scale) * x - coef * mean / scale: the constant parts fold into
         # the base. Explanations measure each category against its field's average weight, as numbers are

@@ -14,19 +14,37 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import sys
 from array import array
 from collections.abc import Sequence
 from typing import Any
 
+from app.backends.embedded import LARGEST_SUM, past_largest_sum
 from app.schema import Reading, Schema
 
 LEAF = -1  # the feature of a leaf
 NODE_ARRAYS = ("feature", "threshold", "left", "right", "value", "cover")
 LINKS = ("logistic", "identity")
+# Caps on a model's size: checking, walking and explaining it take time and memory in proportion to its nodes.
+MAX_DEPTH = 5_000  # onnxruntime (TREES_NATIVE) builds a tree recursively, and crashed past 11,000 levels deep
+MAX_TREE_NODES = 2**21 - 1  # more than a scikit-learn tree grown to one row a leaf on a million rows
+MAX_NODES = 4_000_000  # in all trees: about 1 GB loaded and 4 GB explained (some 220 and 900 bytes a node)
 
 
 class TreeFileError(ValueError):
     """The ensemble in an artifact cannot be used; the message says why."""
+
+
+def _node_arrays(spec: Any, where: str) -> list[list[Any]]:
+    """A tree's NODE_ARRAYS; raises TreeFileError unless they are lists of one length, at most MAX_TREE_NODES."""
+    if not isinstance(spec, dict):
+        raise TreeFileError(f"{where} must be an object")
+    arrays: list[Any] = [spec.get(name) for name in NODE_ARRAYS]
+    if not all(isinstance(a, list) for a in arrays) or len({len(a) for a in arrays}) != 1 or not arrays[0]:
+        raise TreeFileError(f"{where} must hold the arrays {', '.join(NODE_ARRAYS)}, of one length")
+    if len(arrays[0]) > MAX_TREE_NODES:
+        raise TreeFileError(f"{where} has {len(arrays[0]):,} nodes: a tree may have at most {MAX_TREE_NODES:,}")
+    return arrays
 
 
 class Tree:
@@ -34,12 +52,10 @@ class Tree:
 
     __slots__ = ("column", "cover", "feature", "left", "left_categories", "right", "threshold", "value")
 
-    def __init__(self, spec: dict[str, Any], schema: Schema, columns: Sequence[int], where: str) -> None:
-        if not isinstance(spec, dict):
-            raise TreeFileError(f"{where} must be an object")
-        arrays: list[Any] = [spec.get(name) for name in NODE_ARRAYS]
-        if not all(isinstance(a, list) for a in arrays) or len({len(a) for a in arrays}) != 1 or not arrays[0]:
-            raise TreeFileError(f"{where} must hold the arrays {', '.join(NODE_ARRAYS)}, of one length")
+    def __init__(
+        self, spec: dict[str, Any], arrays: list[list[Any]], schema: Schema, columns: Sequence[int], where: str
+    ) -> None:
+        """`arrays`: the spec's NODE_ARRAYS, from _node_arrays."""
         self.feature, self.threshold, self.left, self.right, self.value, self.cover = arrays
         nodes = len(self.feature)
         # Checked array by array, as the validator checks columns: a tree file holds tens of thousands of numbers.
@@ -53,9 +69,7 @@ class Tree:
         if not _whole_numbers(self.left) or not _whole_numbers(self.right):
             raise TreeFileError(f"{where}.left and .right must hold node numbers")
         splits = [node for node, feature in enumerate(self.feature) if feature != LEAF]
-        for node in splits:
-            if not (node < self.left[node] < nodes and node < self.right[node] < nodes):
-                raise TreeFileError(f"{where}: node {node}'s children must be later nodes")
+        self._check_shape(splits, where)
         sets = spec.get("left_categories", {})
         if not isinstance(sets, dict):
             raise TreeFileError(f"{where}.left_categories must be an object")
@@ -73,6 +87,44 @@ class Tree:
         for node in splits:
             if not 0 <= self.column[node] < len(columns) or columns[self.column[node]] != self.feature[node]:
                 raise TreeFileError(f"{where}.column: node {node}'s column must be one of its field's columns")
+
+    def _check_shape(self, splits: list[int], where: str) -> None:
+        """Raises TreeFileError unless the nodes make one binary tree no deeper than MAX_DEPTH: each node but the
+        root the child of one split, which comes before it."""
+        nodes = len(self.feature)
+        children: set[int] = set()
+        for node in splits:
+            low, high = self.left[node], self.right[node]
+            if not (node < low < nodes and node < high < nodes):
+                raise TreeFileError(f"{where}: node {node}'s children must be later nodes")
+            children.add(low)
+            children.add(high)
+        if len(children) < 2 * len(splits):  # some node has two parents: found, to be named
+            parents: dict[int, int] = {}
+            for node in splits:
+                for child in (self.left[node], self.right[node]):
+                    if child in parents:
+                        raise TreeFileError(
+                            f"{where}: node {child} is a child of node {parents[child]} and again of node {node}: "
+                            "a tree's node has one parent"
+                        )
+                    parents[child] = node
+        # Each child is unique and after its parent, so not the root: all the others are reached when there are
+        # nodes - 1 children, two per split, which is a binary tree's count, 2 * leaves - 1.
+        if len(children) != nodes - 1:
+            unreached = min(set(range(1, nodes)) - children)
+            raise TreeFileError(
+                f"{where} has {nodes} nodes, {nodes - len(splits)} of them leaves, where a binary tree has "
+                f"2 * leaves - 1: node {unreached} is not reached from the root"
+            )
+        if nodes > 2 * MAX_DEPTH + 1:  # a tree with fewer nodes cannot be deeper
+            depths = _depths(self)
+            if max(depths) > MAX_DEPTH:
+                deep = next(node for node, depth in enumerate(depths) if depth > MAX_DEPTH)
+                raise TreeFileError(
+                    f"{where}: node {deep} is {depths[deep]:,} splits below the root: a tree may be at most "
+                    f"{MAX_DEPTH:,} deep"
+                )
 
     def expected_value(self) -> float:
         """The leaves' mean, weighted by the training weight that reached each: the tree's answer with no field
@@ -143,13 +195,13 @@ def quadrature(count: int) -> tuple[list[float], list[float]]:
     return points, weights
 
 
-def _depth(tree: Tree) -> int:
-    """The most splits on any path from the root to a leaf."""
-    depth = [0] * len(tree.feature)
+def _depths(tree: Tree) -> list[int]:
+    """Each node's depth: the splits on its path from the root."""
+    depths = [0] * len(tree.feature)
     for node, feature in enumerate(tree.feature):  # children come after their parents
         if feature != LEAF:
-            depth[tree.left[node]] = depth[tree.right[node]] = depth[node] + 1
-    return max(depth)
+            depths[tree.left[node]] = depths[tree.right[node]] = depths[node] + 1
+    return depths
 
 
 def _number(value: Any, where: str) -> float:
@@ -185,7 +237,34 @@ class TreeEnsemble:
             raise TreeFileError("model.columns must hold a field position per column")
         if not 0 <= min(self.columns) <= max(self.columns) < schema.width:
             raise TreeFileError("model.columns must hold fields' positions")
-        self.trees = [Tree(spec, schema, self.columns, f"model.trees[{i}]") for i, spec in enumerate(trees)]
+        arrays, total = [], 0  # counted before any tree's nodes are checked, which takes time in proportion to them
+        for i, spec in enumerate(trees):
+            arrays.append(_node_arrays(spec, f"model.trees[{i}]"))
+            total += len(arrays[-1][0])
+            if total > MAX_NODES:
+                raise TreeFileError(
+                    f"model.trees[{i}] takes the trees past {MAX_NODES:,} nodes, the most a model may have"
+                )
+        self.trees = [
+            Tree(spec, nodes, schema, self.columns, f"model.trees[{i}]")
+            for i, (spec, nodes) in enumerate(zip(trees, arrays, strict=True))
+        ]
+        # A margin adds the base score and a leaf of each tree; a tree's expected value, its leaves' values times
+        # their covers.
+        largest = [max(max(tree.value), -min(tree.value)) for tree in self.trees]
+        reach = [("model.base_score", abs(self.base_score))]
+        past = past_largest_sum(reach + [(f"model.trees[{i}]", value) for i, value in enumerate(largest)])
+        if past is not None:
+            raise TreeFileError(
+                f"{past}: the base score and each tree's largest value add up past {LARGEST_SUM:g} here, too near "
+                "the largest float for the sums made scoring and explaining"
+            )
+        for i, (tree, value) in enumerate(zip(self.trees, largest, strict=True)):
+            if not value * sum(tree.cover) <= sys.float_info.max / 2:  # half: room for fsum's partial sums
+                raise TreeFileError(
+                    f"model.trees[{i}].cover: the covers times the tree's largest value add up past half the "
+                    "largest float, too near it for the tree's expected value"
+                )
         self.names = schema.names
         self.categories = [field.categories for field in schema.fields]
         self.source = model.get("source")
@@ -227,12 +306,13 @@ class TreeEnsemble:
                    divided by (1 - t),
 
         a column off the path gets -I(U) and a column on it (1 - z_i) / z_i * I(U without i). The integrand is a
-        polynomial of degree below the path's length, so Gauss-Legendre quadrature with half as many points as
-        the deepest tree is deep gives I exactly (but for U = F, where the integral diverges and no column is off
-        the path to use it). A path on at most TABLE_COLUMNS columns keeps I for every U, made at the first
-        explanation (Fast TreeSHAP v2's precomputation, Yang 2021): a row then costs one test and one lookup per
-        column of each path. A table of a longer path would take 2^n numbers, so it computes, from the row's
-        products at the points, -I(U) and v (1 - z_i) times the integral without i's factor."""
+        polynomial of degree below the path's length, so Gauss-Legendre quadrature with half as many points as a
+        path can have columns (no more than the deepest tree's depth, nor the model's columns) gives I exactly (but
+        for U = F, where the integral diverges and no column is off the path to use it). A path on at most
+        TABLE_COLUMNS columns keeps I for every U, made at the first explanation (Fast TreeSHAP v2's
+        precomputation, Yang 2021): a row then costs one test and one lookup per column of each path. A table of a
+        longer path would take 2^n numbers, so it computes, from the row's products at the points, -I(U) and
+        v (1 - z_i) times the integral without i's factor."""
         if self._leaves is None:  # built at the first explanation: serving that never explains never pays
             self._leaves = self._explained_leaves()
         beside, leaves = self._leaves
@@ -266,8 +346,9 @@ class TreeEnsemble:
         return dict(zip(self.names, fields, strict=True))
 
     def _explained_leaves(self) -> tuple[list[float], list[Leaf]]:
-        depth = max(map(_depth, self.trees))
-        points, weights = quadrature(max(1, (depth + 1) // 2))
+        # A path's columns, not its splits, make the integrand's degree: a deep tree on a few columns needs few.
+        longest = min(max(max(_depths(tree)) for tree in self.trees), len(self.columns))
+        points, weights = quadrature(max(1, (longest + 1) // 2))
         beside = [w / (1 - t) for t, w in zip(points, weights, strict=True)]
         leaves: list[Leaf] = []
         for tree in self.trees:

@@ -70,38 +70,73 @@ def ensemble(document: dict[str, Any], schema: Schema) -> dict[str, Any]:
     }
 
 
+# The arrays of an XGBoost tree that _tree reads, one entry a node.
+XGBOOST_ARRAYS = ("left_children", "right_children", "split_conditions", "sum_hessian", "split_indices", "split_type")
+
+
 def _tree(
     tree: dict[str, Any], names: list[str], position: dict[str, int], schema: Schema, index: int
 ) -> dict[str, Any]:
+    """One tree as the artifact's flat arrays: the nodes reached from the root, in XGBoost's order (a pruned tree
+    keeps its deleted nodes in the arrays). Refusals name XGBoost's node numbers."""
     import numpy as np
 
-    left, right, splits = tree["left_children"], tree["right_children"], tree["split_conditions"]
+    arrays: list[Any] = [tree.get(name) for name in XGBOOST_ARRAYS]
+    if not all(isinstance(a, list) for a in arrays) or len({len(a) for a in arrays}) != 1 or not arrays[0]:
+        raise ImportRefused(f"tree {index} must hold the arrays {', '.join(XGBOOST_ARRAYS)}, of one length")
+    left, right, splits, hessians, features, kinds = arrays
     right_sets = {
         node: set(tree["categories"][start : start + size])
         for node, start, size in zip(
             tree["categories_nodes"], tree["categories_segments"], tree["categories_sizes"], strict=True
         )
     }
+    count = len(left)
+    reached, pending = {0}, [0]
+    while pending:  # each node walked once; a node two splits name keeps both links, for validation to refuse
+        node = pending.pop()
+        if left[node] == -1 == right[node]:
+            continue
+        for child in (left[node], right[node]):
+            if not 0 <= child < count:
+                raise ImportRefused(
+                    f"tree {index} node {node} has child {child}, which is not one of its {count} nodes"
+                )
+            if child not in reached:
+                reached.add(child)
+                pending.append(child)
+        if not 0 <= features[node] < len(names):
+            raise ImportRefused(
+                f"tree {index} node {node} splits on feature index {features[node]}, which the model's "
+                f"{len(names)} feature names do not have"
+            )
+        if kinds[node] not in (0, 1) or (kinds[node] == 1 and node not in right_sets):
+            raise ImportRefused(f"tree {index} node {node}: split type {kinds[node]} cannot be imported")
+    number = {node: new for new, node in enumerate(sorted(reached))}
     out: dict[str, Any] = {key: [] for key in NODE_ARRAYS}
     out["left_categories"] = {}
-    for node, (low, high) in enumerate(zip(left, right, strict=True)):
-        out["left"].append(max(low, 0))  # a leaf's children: -1 in XGBoost, 0 here (never followed)
-        out["right"].append(max(high, 0))
-        out["cover"].append(float(np.float32(tree["sum_hessian"][node])))
-        if low == -1:
+    for node in sorted(reached):
+        out["cover"].append(float(np.float32(hessians[node])))
+        if left[node] == -1:
             out["feature"].append(-1)
             out["threshold"].append(0.0)
             out["value"].append(float(np.float32(splits[node])))
+            out["left"].append(0)  # never followed
+            out["right"].append(0)
             continue
-        name = names[tree["split_indices"][node]]
+        out["left"].append(number[left[node]])
+        out["right"].append(number[right[node]])
+        name = names[features[node]]
         field = schema.fields[position[name]]
         out["feature"].append(position[name])
         out["value"].append(0.0)
-        if tree["split_type"][node] == 1:
+        if kinds[node] == 1:
             codes = right_sets[node]
             check_codes(codes, field.categories, field, index)
             out["threshold"].append(0.0)
-            out["left_categories"][str(node)] = [c for code, c in enumerate(field.categories) if code not in codes]
+            out["left_categories"][str(number[node])] = [
+                c for code, c in enumerate(field.categories) if code not in codes
+            ]
         else:
             out["threshold"].append(float64_threshold(splits[node]))
     return out
