@@ -13,8 +13,8 @@ from flask import Flask
 from flask_cors import CORS
 
 from app import config as settings
-from app.backends import Backend, identity, make_backend
 from app.logs import init_logging, service_logger
+from app.models import Model, identity, load_model
 from app.monitoring.ids import InferenceIds
 from app.web.docs import add_swagger_ui
 from app.web.errors import register_error_handlers
@@ -39,14 +39,14 @@ def _inference_ids(app: Flask) -> InferenceIds:
     return InferenceIds(secret.encode() if secret else secrets.token_bytes(32))
 
 
-def create_app(config: Mapping[str, Any] | None = None, backend: Backend | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, backend: Model | None = None) -> Flask:
     """Build the app: defaults, then the environment, then `config`; `backend` replaces the configured one."""
     app = Flask(__name__, static_folder=STATIC_FOLDER, static_url_path="/static")
     try:
         app.config.update(settings.resolve(os.environ, config))
         init_logging(app)
         with app.app_context():  # what the backend logs at start-up follows this app's LOG_LEVEL
-            app.extensions["backend"] = backend or make_backend(app.config)
+            app.extensions["backend"] = backend or load_model(app.config)
             app.extensions["inference_ids"] = _inference_ids(app)
     except settings.ConfigError as error:
         error.debug = app.config.get("LOG_LEVEL", os.environ.get("LOG_LEVEL")) == "DEBUG"

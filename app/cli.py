@@ -12,10 +12,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app.core.errors import ModelFailure
 from app.importing.commands import import_model_command
 from app.monitoring.commands import monitor_command
 from app.training.commands import generate_data_command, train_command
-from app.web.errors import ApiError
+from app.web.errors import FAILURE_STATUS
 from app.web.security import hash_key
 
 if TYPE_CHECKING:
@@ -35,8 +36,9 @@ def check_endpoint_command() -> None:
     start = time.perf_counter()
     try:
         predictions = backend.predict([row])
-    except ApiError as error:
-        raise click.ClickException(f"{error.code} ({error.status}): {error.message}") from None
+    except ModelFailure as error:
+        status = FAILURE_STATUS[error.kind]
+        raise click.ClickException(f"{error.code} ({status}): {error.message}") from None
     latency_ms = (time.perf_counter() - start) * 1000
     info = backend.describe()
     answer = {"score": predictions.scores[0], "predicted_label": predictions.labels[0]}
@@ -85,15 +87,15 @@ def serve_sagemaker_command() -> None:
     import importlib.util
 
     from app import config as settings
-    from app.backends import make_backend
     from app.container import serving
+    from app.models import load_model
 
     if importlib.util.find_spec("gunicorn") is None:
         raise click.ClickException("gunicorn is not installed: pip install -r deploy/container/requirements.txt")
 
     command, environment = serving(settings.resolve(os.environ, None), os.environ)
     # Built once here, so a model that cannot serve stops the container with its reason before any worker starts.
-    make_backend(settings.resolve(environment, None))
+    load_model(settings.resolve(environment, None))
     click.echo(f"serving {environment.get('MODEL_PATH', 'the configured backend')}: {' '.join(command[2:])}")
     os.execve(command[0], command, environment)  # noqa: S606 - gunicorn replaces this process, to get SIGTERM
 

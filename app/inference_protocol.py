@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from app.backends import Predictions
+from app.core.prediction import Predictions
 from app.schema import Schema
 
 # A length in ASCII digits (str.isdigit takes "²"), without leading zeros and short enough for int() at once.

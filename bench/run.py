@@ -585,12 +585,13 @@ def write_capture(folder: Path, rows: int) -> None:
     in ten: 10,000 readings from the training distribution, scored once by the bundled model, then repeated."""
     import uuid
 
-    from app.backends.embedded import DEFAULT_MODEL_PATH, EmbeddedBackend
+    from app.models.artifact import DEFAULT_MODEL_PATH
+    from app.models.embedded import EmbeddedModel
     from app.monitoring.capture import GroundTruth, Scored, capture_record, ground_truth_record
     from app.training.data import turbine_dataset
 
     pool = turbine_schema().parse_csv("\n".join(",".join(row) for row in turbine_dataset(10_000, 99).rows), 10_000)
-    answers = EmbeddedBackend.from_file(DEFAULT_MODEL_PATH).predict(pool)
+    answers = EmbeddedModel.from_file(DEFAULT_MODEL_PATH).predict(pool)
     start = time.time() - 86_400
     with (folder / "capture.jsonl").open("wb") as out, (folder / "truth.jsonl").open("wb") as truth:
         for k in range(rows):
@@ -684,7 +685,7 @@ def load_ms(artifact: Path, native: bool) -> float:
     The tree scorer's module is imported in that time, from bytecode as the Lambda package ships it: a first,
     untimed run writes the bytecode (with PYTHONDONTWRITEBYTECODE set and none written yet, each run compiled it)."""
     code = (
-        "import time; from app.backends.embedded import EmbeddedBackend as B; t = time.perf_counter(); "
+        "import time; from app.models.embedded import EmbeddedModel as B; t = time.perf_counter(); "
         f"B.from_file({str(artifact)!r}, native={native}); print(time.perf_counter() - t)"
     )
     command = [sys.executable, "-c", code]
@@ -713,7 +714,7 @@ def zipped_mb(packages: list[str]) -> float:
 
 def imported_trees(rounds: int, seconds: int, repeats: int) -> None:
     print("5. an imported XGBoost model: 300 trees of depth 6 on the turbine fields, scored in pure Python", flush=True)
-    from app.backends.embedded import EmbeddedBackend
+    from app.models.embedded import EmbeddedModel
     from app.training import DEFAULT_SEED
     from app.training.data import turbine_dataset
 
@@ -723,7 +724,7 @@ def imported_trees(rounds: int, seconds: int, repeats: int) -> None:
         load = load_ms(artifact, native=False)
         verdict = "met" if load <= 50 else "missed"
         record("artifact read and validated, fresh process", f"{load:.0f} ms (median of 7)", "<= 50 ms", verdict)
-        backend = EmbeddedBackend.from_file(artifact)
+        backend = EmbeddedModel.from_file(artifact)
         rows = list(backend.schema.parse_rows(turbine_dataset(10_000, DEFAULT_SEED + 1).rows, range(10_000)))
         one = statistics.median(timed(lambda: backend.predict(rows[:1])) for _ in range(200)) * 1000
         batch = statistics.median(timed(lambda: backend.predict(rows)) for _ in range(3))
@@ -765,9 +766,9 @@ def imported_trees(rounds: int, seconds: int, repeats: int) -> None:
 def native_trees(artifact: Path, rows: Any, walked: list[float], load: float, repeats: int) -> None:
     """The optional native scorer (TREES_NATIVE=on) against MLflow serving the same booster, over HTTP; `walked`
     and `load` are the pure-Python scores of `rows` and load time."""
-    from app.backends.embedded import EmbeddedBackend
+    from app.models.embedded import EmbeddedModel
 
-    backend = EmbeddedBackend.from_file(artifact, native=True)
+    backend = EmbeddedModel.from_file(artifact, native=True)
     scores = backend.predict(rows).scores
     batch = statistics.median(timed(lambda: backend.predict(rows)) for _ in range(7)) * 1000
     apart = max(abs(a - b) for a, b in zip(scores, walked, strict=True))

@@ -17,10 +17,10 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.config import FALLBACKS, SETTINGS
+from app.core.errors import ModelFailure
 from app.examples import ai4i
 from app.schema import Reading, turbine_schema
 from app.training.commands import main
-from app.web.errors import BackendError
 from deploy.package import build, ensure_venv
 from tests.lambda_harness import runtime_dir
 from tests.loopback import free_port, wait_for_port
@@ -36,7 +36,7 @@ class FailingBackend:
     schema = turbine_schema()
 
     def predict(self, rows: list[Reading], explain: bool = False, inference_id: str | None = None) -> None:
-        raise BackendError("The endpoint took too long.", status=504, code="backend_timeout")
+        raise ModelFailure("The endpoint took too long.", "backend_timeout", "timeout")
 
     def describe(self) -> dict[str, object]:
         return {"backend": self.name}

@@ -12,7 +12,7 @@ from flask import Response, abort, request, request_started
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.backends import Predictions
+from app.core.prediction import Predictions
 from app.schema import Reading, turbine_schema
 from app.web.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE

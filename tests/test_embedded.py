@@ -13,16 +13,15 @@ from typing import Any
 import pytest
 
 from app import create_app
-from app.backends.embedded import (
+from app.config import ConfigError
+from app.models.artifact import (
     DEFAULT_MODEL_PATH,
     LARGEST_SUM,
     TREES_FORMAT,
-    EmbeddedBackend,
     ModelFileError,
     checksum,
-    load_artifact,
 )
-from app.config import ConfigError
+from app.models.embedded import EmbeddedModel, load_artifact
 from app.schema import Readings, turbine_schema
 from app.training.data import turbine_dataset
 from app.training.fit import to_frame, train
@@ -43,21 +42,21 @@ def test_scores_equal_scikit_learn_within_1e_9(trained: tuple[dict[str, Any], An
     artifact, pipeline = trained
     rows = list(TURBINE.parse_rows(turbine_dataset(5000, seed=99).rows, range(5000)))
     expected = pipeline.predict_proba(to_frame(rows))[:, 1]
-    scores, labels, contributions = EmbeddedBackend(artifact).predict(rows)
+    scores, labels, contributions = EmbeddedModel(artifact).predict(rows)
     assert len(scores) == 5000 and contributions is None
     assert max(abs(s - e) for s, e in zip(scores, expected, strict=True)) < 1e-9
     assert labels == [int(e >= 0.5) for e in expected]
 
 
 def test_rows_and_columns_score_alike(trained: tuple[dict[str, Any], Any]) -> None:
-    backend = EmbeddedBackend(trained[0])
+    backend = EmbeddedModel(trained[0])
     rows = list(TURBINE.parse_rows(turbine_dataset(50, seed=5).rows, range(50)))
     columns = Readings([list(column) for column in zip(*rows, strict=True)])
     assert backend.predict(columns, explain=True) == backend.predict(rows, explain=True)
 
 
 def test_committed_model_says_the_classic_sample_needs_maintenance() -> None:
-    backend = EmbeddedBackend.from_file(DEFAULT_MODEL_PATH)
+    backend = EmbeddedModel.from_file(DEFAULT_MODEL_PATH)
     [score], [label], _ = backend.predict([TURBINE.parse_csv(SAMPLE, 1)[0]])
     assert score > 0.9 and label == 1
 
@@ -69,7 +68,7 @@ def test_committed_model_carries_held_out_metrics() -> None:
 
 
 def test_contributions_sum_to_the_log_odds(trained: tuple[dict[str, Any], Any]) -> None:
-    backend = EmbeddedBackend(trained[0])
+    backend = EmbeddedModel(trained[0])
     row = TURBINE.parse_csv(SAMPLE, 1)[0]
     _, _, contributions = backend.predict([row], explain=True)
     assert contributions is not None

@@ -21,7 +21,8 @@ from flask import Flask
 from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
 
 from app import create_app
-from app.backends.embedded import DEFAULT_MODEL_PATH, checksum, load_artifact
+from app.models.artifact import DEFAULT_MODEL_PATH, checksum
+from app.models.embedded import load_artifact
 from app.monitoring.records import parse_time
 from app.monitoring.report import MIN_LIVE, build_report
 from app.monitoring.writing import write_report

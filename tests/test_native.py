@@ -15,11 +15,12 @@ from click.testing import CliRunner
 from flask import Flask
 
 from app import create_app
-from app.backends.embedded import TREES_FORMAT, EmbeddedBackend, checksum
-from app.backends.native import GROWTH, NativeTrees, _onnx_model
-from app.backends.trees import MAX_DEPTH, NODE_ARRAYS
 from app.config import ConfigError
 from app.importing.commands import import_model_command
+from app.models.artifact import TREES_FORMAT, checksum
+from app.models.embedded import EmbeddedModel
+from app.models.runtimes.native import GROWTH, NativeTrees, _onnx_model
+from app.models.runtimes.trees import MAX_DEPTH, NODE_ARRAYS
 from tests.test_importing import (
     GRADES,
     NAMES,
@@ -77,8 +78,8 @@ def test_a_forest_and_a_tree_of_one_leaf_score_alike(tmp_path: Path) -> None:
     artifact["checksum"] = checksum(artifact)
     assert artifact["format"] == TREES_FORMAT
     rows = [tuple(row) for row in placed({1: {0.0}, 3: {50.0}}, 2000, 9)]
-    walked = EmbeddedBackend(artifact).predict(rows).scores
-    run = EmbeddedBackend(artifact, native=True).predict(rows).scores
+    walked = EmbeddedModel(artifact).predict(rows).scores
+    run = EmbeddedModel(artifact, native=True).predict(rows).scores
     assert max(abs(a - b) for a, b in zip(walked, run, strict=True)) <= 1e-12
 
 
@@ -136,9 +137,9 @@ def test_category_tests_score_alike_copied_into_runs_or_kept_as_sets(
     assert 7 / 3 <= GROWTH < min(63 / 15, 127 / 31)  # the first is copied into runs, the others keep their sets
     artifact = _artifact_with(app, tmp_path, _category_tree(levels))
     rows = [(site, 0.5, grade, 50.0, 0.0) for site in SITES for grade in GRADES]
-    walked = EmbeddedBackend(artifact).predict(rows).scores
+    walked = EmbeddedModel(artifact).predict(rows).scores
     assert len(set(walked)) == reached
-    native = EmbeddedBackend(artifact, native=True)
+    native = EmbeddedModel(artifact, native=True)
     run = native.predict(rows).scores
     assert max(abs(a - b) for a, b in zip(walked, run, strict=True)) <= 1e-12
     assert isinstance(native.model, NativeTrees)
@@ -167,9 +168,9 @@ def test_a_tree_deeper_than_pythons_recursion_scores_alike(app: Flask, tmp_path:
     tree["cover"].append(1.0)
     artifact = _artifact_with(app, tmp_path, tree)
     rows = [tuple(row) for row in placed({}, 2000, 5)]
-    walked = EmbeddedBackend(artifact).predict(rows).scores
+    walked = EmbeddedModel(artifact).predict(rows).scores
     assert len(set(walked)) > 100  # rows leave the chain at many depths
-    run = EmbeddedBackend(artifact, native=True).predict(rows).scores
+    run = EmbeddedModel(artifact, native=True).predict(rows).scores
     assert max(abs(a - b) for a, b in zip(walked, run, strict=True)) <= 1e-12
 
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.backends.embedded import DEFAULT_MODEL_PATH
+from app.models.artifact import DEFAULT_MODEL_PATH
 from app.schema import (
     TURBINE_SCHEMA_PATH,
     Field,

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from app import create_app
-from app.backends.embedded import EmbeddedBackend, load_artifact
+from app.models.embedded import EmbeddedModel, load_artifact
 from app.training.commands import main
 from app.training.data import generate_dataset
 from tests.conftest import SAMPLE, small_files
@@ -44,7 +44,7 @@ def test_generate_then_train_through_the_flask_cli(app: Flask, tmp_path: Path) -
     assert "used 3000 rows" in result.output and "on 600 held-out rows" in result.output
     artifact = load_artifact(out)
     assert artifact["training"]["rows"] == 2400 and artifact["schema"]["sample"] == SAMPLE
-    backend = EmbeddedBackend(artifact)
+    backend = EmbeddedModel(artifact)
     assert backend.predict([backend.schema.parse_csv(SAMPLE, 1)[0]]).labels == [1]
 
 

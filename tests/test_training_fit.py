@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from app.backends.embedded import EmbeddedBackend
+from app.models.embedded import EmbeddedModel
 from app.training.data import turbine_dataset
 from app.training.fit import BINS, histogram, metrics, train
 from app.training.reading import infer_schema
@@ -32,7 +32,7 @@ def test_train_holds_out_a_stratified_fifth_and_exports_a_loadable_artifact() ->
     # No sample in the schema: the first row becomes it.
     assert artifact["schema"]["sample"] == ",".join(data.rows[0])
     assert set(artifact["distribution"]) == set(schema.names)
-    backend = EmbeddedBackend(artifact)
+    backend = EmbeddedModel(artifact)
     assert backend.schema.names == schema.names
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from app.backends.embedded import LARGEST_SUM
-from app.backends.trees import (
+from app.models.artifact import LARGEST_SUM
+from app.models.runtimes.trees import (
     LEAF,
     MAX_DEPTH,
     MAX_NODES,

@@ -37,7 +37,7 @@ def recognise(content: bytes) -> str:
 def artifact_of(model: dict[str, Any], schema: Schema, threshold: float, described: dict[str, Any]) -> dict[str, Any]:
     """The embedded backend's artifact for an imported model: the logistic format for a linear model, else the
     trees format."""
-    from app.backends.embedded import FORMAT, TREES_FORMAT, checksum
+    from app.models.artifact import FORMAT, TREES_FORMAT, checksum
 
     artifact: dict[str, Any] = {"schema": schema.to_dict(), "threshold": threshold}
     if model["kind"] == "linear":
@@ -137,10 +137,11 @@ def import_model_command(
         "training": {"source": model_path.name, "library": model["source"], "held_out_rows": len(rows)},
         "distribution": None,
     }
-    from app.backends.embedded import EmbeddedBackend, ModelFileError
+    from app.models.artifact import ModelFileError
+    from app.models.embedded import EmbeddedModel
 
     try:  # what serving will check, checked before the file is written
-        backend = EmbeddedBackend(artifact_of(model, schema, threshold, described))
+        backend = EmbeddedModel(artifact_of(model, schema, threshold, described))
     except ModelFileError as problem:
         raise click.ClickException(f"{model_path}: the imported model cannot be served: {problem}") from None
     if dataset:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.backends.trees import NODE_ARRAYS
 from app.importing import ImportRefused, check_codes, positions
+from app.models.runtimes.trees import NODE_ARRAYS
 from app.schema import Schema
 
 

@@ -18,8 +18,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from app.backends.trees import LEAF, NODE_ARRAYS
 from app.importing import ImportRefused, check_trained_on
+from app.models.runtimes.trees import LEAF, NODE_ARRAYS
 from app.schema import Field, Schema
 
 

@@ -56,7 +56,8 @@ def monitor_command(
 
     if importlib.util.find_spec("scipy") is None:
         raise click.ClickException(f"the report needs scipy, which is not installed: {INSTALL}")
-    from app.backends.embedded import ModelFileError, load_artifact
+    from app.models.artifact import ModelFileError
+    from app.models.embedded import load_artifact
     from app.monitoring.report import build_report
     from app.monitoring.sources import ReportError
     from app.monitoring.writing import write_report

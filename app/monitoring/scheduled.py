@@ -35,7 +35,7 @@ def split_s3(uri: str) -> tuple[str, str]:
 def run(event: dict[str, Any] | None = None, context: Any = None, s3: Any = None) -> dict[str, Any]:
     """Report on the last MONITOR_HOURS of MONITOR_CAPTURE_URI into MONITOR_REPORT_URI/YYYY/MM/DD/HH/ (and
     latest/); returns the status and where the report went."""
-    from app.backends.embedded import load_artifact
+    from app.models.embedded import load_artifact
     from app.monitoring.page import render
     from app.monitoring.report import build_report
     from app.monitoring.sources import ReportError

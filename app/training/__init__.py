@@ -18,7 +18,7 @@ BREAKDOWN = "breakdown"
 def checked_name(value: str, option: str) -> str:
     """The model's name or version given by `option` (or its default); raises click.ClickException naming the
     option unless an artifact may carry it."""
-    from app.backends.embedded import ModelFileError, check_name
+    from app.models.artifact import ModelFileError, check_name
 
     try:
         return check_name(value, option)

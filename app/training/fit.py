@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from app.backends.embedded import FORMAT, checksum
+from app.models.artifact import FORMAT, checksum
 from app.schema import Reading, Schema
 from app.training.reading import Dataset, readings
 

@@ -11,7 +11,8 @@ from flask import Blueprint, Flask, Request, Response, current_app, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.backends import Backend, Predictions, identity
+from app.core.prediction import Predictions
+from app.models import Model, identity
 from app.schema import ReadingsError, TooManyReadings, UnsupportedBody, shown
 from app.web.errors import (
     ApiError,
@@ -50,7 +51,7 @@ def readings_error(error: ReadingsError) -> Response:
     return render(READINGS_ERRORS[type(error)](message, error.details))
 
 
-def _backend() -> Backend:
+def _backend() -> Model:
     return current_app.extensions["backend"]  # type: ignore[no-any-return]
 
 
@@ -65,13 +66,13 @@ def _body(req: Request) -> bytes:
     return body
 
 
-def _scored(explain: bool = False, values: list[list[Any]] | None = None) -> tuple[Backend, Predictions]:
+def _scored(explain: bool = False, values: list[list[Any]] | None = None) -> tuple[Model, Predictions]:
     """The request body's readings (or, from another protocol, `values` per reading in field order), validated
     and scored, noted in the request's record; raises the schema's ReadingsError or the backend's BackendError."""
     # The objects behind Flask's proxies, read once: each read through a proxy looks the context up again.
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    backend: Backend = app.extensions["backend"]
+    backend: Model = app.extensions["backend"]
     if values is None:
         rows = backend.schema.parse_body(
             _body(req), req.mimetype, req.mimetype_params.get("charset"), app.config["MAX_ROWS"]

@@ -9,6 +9,7 @@ import orjson
 from flask import Response, request
 
 from app.config import MEBIBYTE
+from app.core.errors import CaptureOff, DomainError, ExplainUnsupported, ModelFailure, ModelNotFound
 from app.logs import service_logger
 from app.web.telemetry import current_record
 
@@ -18,6 +19,13 @@ if TYPE_CHECKING:
 log = service_logger("errors")
 OPEN_INFERENCE = "api.v2_"  # the Open Inference Protocol's routes, whose errors carry their message as "error"
 INVOCATIONS = "api.invocations"  # SageMaker's scoring route, whose clients are told Batch Transform's settings
+
+# The status and code of each domain error but a model's failure, whose kind decides.
+DOMAIN_ANSWERS: dict[type[DomainError], tuple[int, str]] = {
+    ModelNotFound: (404, "not_found"),
+    ExplainUnsupported: (400, "explain_unsupported"),
+    CaptureOff: (409, "capture_off"),
+}
 
 # Short codes for the HTTP errors Flask/Werkzeug raise before a view runs.
 HTTP_CODES = {
@@ -79,13 +87,6 @@ class NotAcceptable(ApiError):
     code = "not_acceptable"
 
 
-class BackendError(ApiError):
-    """The model backend failed; status 502, 503 or 504 says how."""
-
-    status = 502
-    code = "backend_error"
-
-
 def batch_hint(fits: int | None, setting: str) -> str:
     """For a 413 at /invocations, what to tell Batch Transform: the largest MaxPayloadInMB whose mini-batches
     fit, `fits` being the bytes that would have (None: unknown), or else the setting to raise; empty elsewhere."""
@@ -110,22 +111,28 @@ def render(error: ApiError) -> Response:
     return json_response(body, error.status, error.headers)
 
 
-def error_response(error: Exception) -> Response:
-    """The answer to an error raised while serving: its own for an ApiError; for anything else a generic
-    500, with the traceback logged and never sent."""
-    if isinstance(error, BackendError):
+# A model failure's kind, as an HTTP status.
+FAILURE_STATUS = {"failed": 502, "unavailable": 503, "timeout": 504}
+
+
+def domain_answer(error: DomainError) -> ApiError:
+    """The HTTP answer to a domain error: its status and code, and the message with its details."""
+    if isinstance(error, ModelFailure):
         record = current_record()
         record.backend_error = error.code
+        retry = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
         # The id finds the logged detail, which the answer never carries.
-        return render(
-            ApiError(
-                f"{error.message} Request id: {record.request_id}.",
-                error.details,
-                status=error.status,
-                code=error.code,
-                headers=error.headers,
-            )
-        )
+        message = f"{error.message} Request id: {record.request_id}."
+        return ApiError(message, error.details, status=FAILURE_STATUS[error.kind], code=error.code, headers=retry)
+    status, code = DOMAIN_ANSWERS[type(error)]
+    return ApiError(error.message, error.details, status=status, code=code)
+
+
+def error_response(error: Exception) -> Response:
+    """The answer to an error raised while serving: its own for an ApiError or a domain error; for anything else a
+    generic 500, with the traceback logged and never sent."""
+    if isinstance(error, DomainError):
+        return render(domain_answer(error))
     if isinstance(error, ApiError):
         return render(error)
     log.exception("unhandled error", exc_info=error)

@@ -19,7 +19,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from app.backends.embedded import LARGEST_SUM, past_largest_sum
+from app.models.artifact import LARGEST_SUM, past_largest_sum
 from app.schema import Reading, Schema
 
 LEAF = -1  # the feature of a leaf

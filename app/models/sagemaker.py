@@ -1,4 +1,4 @@
-"""The SageMaker backend: validated readings go to an endpoint as headerless CSV through sagemaker-runtime."""
+"""The SageMaker endpoint as a model: validated readings go to it as headerless CSV through sagemaker-runtime."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.backends import Predictions
 from app.config import ConfigError
+from app.core.errors import ExplainUnsupported, ModelFailure
+from app.core.prediction import Predictions, Task
 from app.logs import service_logger
 from app.schema import Reading, Schema, to_csv, turbine_schema
-from app.web.errors import ApiError, BackendError
 
 log = service_logger("sagemaker")
 DEFAULT_SCHEMA_SOURCE = "the bundled turbine fields (app/model/turbine-schema.json)"
@@ -31,11 +31,12 @@ CALLER_MESSAGES = {
     "backend_error": "The model endpoint failed.",
 }
 
+FAILED, UNAVAILABLE, TIMEOUT = "failed", "unavailable", "timeout"  # ModelFailure's kinds
 # Below API Gateway's 29 s integration limit, retries included.
 CONNECT_TIMEOUT = 3
 READ_TIMEOUT = 8
 TOTAL_ATTEMPTS = 2
-RETRY_AFTER_SECONDS = "2"
+RETRY_AFTER_SECONDS = 2
 
 
 def make_client(region: str | None = None) -> Any:
@@ -137,7 +138,7 @@ def parse_answer(payload: bytes, content_type: str) -> list[tuple[float, int | N
     return [_from_item(item) for item in items]
 
 
-class SageMakerBackend:
+class SageMakerModel:
     """Forwards readings to a SageMaker endpoint and reads its answer.
 
     Callers get a stable code and a short message; what AWS or the model container said, which can name roles,
@@ -158,9 +159,10 @@ class SageMakerBackend:
         self.threshold = threshold
         self.schema = schema or turbine_schema()
         self.schema_source = schema_source or DEFAULT_SCHEMA_SOURCE
+        self.task = Task()
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], schema: Schema | None) -> SageMakerBackend:
+    def from_config(cls, config: Mapping[str, Any], schema: Schema | None) -> SageMakerModel:
         """The backend for the configured endpoint, validating against `schema` (SCHEMA_PATH's) or, said in the
         log and in /v1/model, the bundled turbine fields; raises ConfigError."""
         endpoint = config["SAGEMAKER_ENDPOINT_NAME"]
@@ -179,10 +181,8 @@ class SageMakerBackend:
 
     def predict(self, rows: Sequence[Reading], explain: bool = False, inference_id: str | None = None) -> Predictions:
         if explain:
-            raise ApiError(
-                "Explanations come from the embedded model; the SageMaker backend cannot give them.",
-                status=400,
-                code="explain_unsupported",
+            raise ExplainUnsupported(
+                "Explanations come from the embedded model; the SageMaker backend cannot give them."
             )
         payload, content_type = self._invoke(to_csv(rows), inference_id)
         try:
@@ -190,13 +190,13 @@ class SageMakerBackend:
             if len(answers) != len(rows):
                 raise BadAnswer(f"{len(answers)} predictions for {len(rows)} readings")
         except BadAnswer as problem:
-            raise self._failed(502, "bad_model_answer", f"unusable answer: {problem}") from None
+            raise self._failed(FAILED, "bad_model_answer", f"unusable answer: {problem}") from None
         scores = [score for score, _ in answers]
         labels = [int(score >= self.threshold) if label is None else label for score, label in answers]
         return Predictions(scores, labels)
 
     def _invoke(self, body: str, inference_id: str | None) -> tuple[bytes, str]:
-        """Call InvokeEndpoint and read its answer; raises BackendError with the status that fits the failure. The
+        """Call InvokeEndpoint and read its answer; raises ModelFailure of the kind that fits the failure. The
         inference id goes along, so the endpoint's own Data Capture records join ours."""
         from botocore.exceptions import (
             BotoCoreError,
@@ -217,41 +217,41 @@ class SageMakerBackend:
         except ClientError as error:
             raise self._client_error(error) from None
         except ReadTimeoutError as error:
-            raise self._failed(504, "endpoint_timeout", str(error)) from None
+            raise self._failed(TIMEOUT, "endpoint_timeout", str(error)) from None
         except (ConnectTimeoutError, EndpointConnectionError) as error:
-            raise self._failed(502, "endpoint_unreachable", str(error)) from None
+            raise self._failed(FAILED, "endpoint_unreachable", str(error)) from None
         except (NoCredentialsError, PartialCredentialsError) as error:
-            raise self._failed(503, "no_credentials", str(error)) from None
+            raise self._failed(UNAVAILABLE, "no_credentials", str(error)) from None
         except BotoCoreError as error:  # connection resets, TLS failures, a body cut short and the like
-            raise self._failed(502, "endpoint_unreachable", f"{type(error).__name__}: {error}") from None
+            raise self._failed(FAILED, "endpoint_unreachable", f"{type(error).__name__}: {error}") from None
 
-    def _client_error(self, error: Any) -> BackendError:
+    def _client_error(self, error: Any) -> ModelFailure:
         response = error.response
         code = response.get("Error", {}).get("Code", "")
         message = response.get("Error", {}).get("Message") or ""
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         detail = f"{code} ({status}): {message}; AWS request id {response.get('ResponseMetadata', {}).get('RequestId')}"
         if code == "ModelError":
-            return self._failed(502, "model_error", f"{detail}; container said: {response.get('OriginalMessage')}")
+            return self._failed(FAILED, "model_error", f"{detail}; container said: {response.get('OriginalMessage')}")
         if (
             code in ("ThrottlingException", "TooManyRequestsException")
             or status == 429
             or (status == 400 and not message)
         ):
-            return self._failed(503, "endpoint_throttled", detail, {"Retry-After": RETRY_AFTER_SECONDS})
+            return self._failed(UNAVAILABLE, "endpoint_throttled", detail, RETRY_AFTER_SECONDS)
         if code == "ValidationError" and "not found" in message.lower():
-            return self._failed(502, "endpoint_not_found", detail)
+            return self._failed(FAILED, "endpoint_not_found", detail)
         if code == "ValidationError":
-            return self._failed(502, "endpoint_invalid", detail)
+            return self._failed(FAILED, "endpoint_invalid", detail)
         if code in ("AccessDeniedException", "UnrecognizedClientException"):
-            return self._failed(503, "access_denied", detail)
-        return self._failed(502, "backend_error", detail)
+            return self._failed(UNAVAILABLE, "access_denied", detail)
+        return self._failed(FAILED, "backend_error", detail)
 
-    def _failed(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> BackendError:
+    def _failed(self, kind: str, code: str, detail: str, retry_after: int | None = None) -> ModelFailure:
         """The caller's error, with only the code and a fixed sentence; the detail goes to the log, where the
         record carries the request's id."""
-        log.warning("endpoint %s: %s (%s): %s", self.endpoint, code, status, detail)
-        return BackendError(CALLER_MESSAGES[code], status=status, code=code, headers=headers)
+        log.warning("endpoint %s: %s (%s): %s", self.endpoint, code, kind, detail)
+        return ModelFailure(CALLER_MESSAGES[code], code, kind, retry_after)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.backends.trees import LEAF, Tree, TreeEnsemble
+from app.models.runtimes.trees import LEAF, Tree, TreeEnsemble
 from app.schema import Reading, Readings, Schema
 
 BRANCH_LT, BRANCH_MEMBER = 1, 6

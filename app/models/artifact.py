@@ -1,0 +1,105 @@
+"""The one artifact format: a model's JSON file with its schema, task, description and checksum, read, verified and
+validated here for serving, training, importing and monitoring. What scores its model is a runtime, found by the
+artifact's format (app.models.runtimes)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from app.config import DEFAULT_MODEL_PATH as DEFAULT_MODEL_PATH
+from app.schema import Schema, SchemaError, schema_from_dict
+
+FORMAT = "turbine-status-logistic/2"
+TREES_FORMAT = "turbine-status-trees/1"
+FORMATS = (FORMAT, TREES_FORMAT)
+# The most a model's numbers may add up to in a margin: far enough below the largest float (1.8e308) that the sums
+# made scoring and explaining, over as many as millions of leaves, stay finite.
+LARGEST_SUM = 1e300
+
+
+class ModelFileError(ValueError):
+    """The model artifact cannot be used; the message says why."""
+
+
+def checksum(artifact: dict[str, Any]) -> str:
+    """SHA-256 of the artifact's canonical JSON, without its own checksum field: keys sorted, no spaces. A tree
+    ensemble's canonical JSON is orjson's, which writes its many thousand numbers in a few milliseconds."""
+    body = {k: v for k, v in artifact.items() if k != "checksum"}
+    if artifact.get("format") == TREES_FORMAT:
+        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    else:
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
+
+
+def finite(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ModelFileError(f"{where} must be a finite number")
+    return float(value)
+
+
+def check_name(value: Any, what: str) -> str:
+    """`value` as a model's name or version; raises ModelFileError unless it is a string with a character other
+    than '.'. Capture files records in folders named after both (any character but a letter, digit, '.', '_' or
+    '-' made '-'), and '', '.' and '..' name no folder of their own."""
+    if not isinstance(value, str):
+        raise ModelFileError(f"{what} must be a string")
+    if not value.strip("."):  # the folder's cleaning keeps dots, and makes nothing else one
+        raise ModelFileError(f"{what} {value!r} names no folder of its own: it needs a character other than '.'")
+    return value
+
+
+def past_largest_sum(parts: Iterable[tuple[str, float]]) -> str | None:
+    """The first part whose magnitude takes the running sum of the parts' past LARGEST_SUM (or to NaN), if any."""
+    total = 0.0
+    for part, magnitude in parts:
+        total += magnitude
+        if not total <= LARGEST_SUM:
+            return part
+    return None
+
+
+def validate(artifact: Any) -> Schema:
+    """The artifact's schema, once everything but its model's own part is checked; raises ModelFileError unless the
+    artifact is of a format a runtime reads."""
+    if not isinstance(artifact, dict):
+        raise ModelFileError("the artifact must be a JSON object")
+    kind = artifact.get("format")
+    if kind not in FORMATS:
+        raise ModelFileError(f"format must be {' or '.join(map(repr, FORMATS))}, found {kind!r}")
+    if artifact.get("checksum") != checksum(artifact):
+        raise ModelFileError("checksum mismatch: the file was changed after it was exported")
+    try:
+        schema = schema_from_dict(artifact.get("schema"), "schema")
+    except SchemaError as problem:
+        raise ModelFileError(str(problem)) from None
+    described = ("name", "version", "label", "metrics", "training", "distribution")
+    missing = [key for key in described if key not in artifact]
+    if missing:
+        raise ModelFileError(f"missing {', '.join(missing)}")
+    check_name(artifact["name"], "name")
+    check_name(artifact["version"], "version")
+    threshold = finite(artifact.get("threshold"), "threshold")
+    if not 0 < threshold < 1:
+        raise ModelFileError("threshold must lie between 0 and 1")
+    return schema
+
+
+def read(path: str | Path) -> Any:
+    try:
+        return orjson.loads(Path(path).read_bytes())
+    except OSError as problem:
+        raise ModelFileError(f"cannot read model file {path}: {problem.strerror}") from None
+    except ValueError as problem:
+        raise ModelFileError(f"model file {path} is not valid JSON: {problem}") from None
+
+
+def invalid(path: str | Path, problem: ModelFileError) -> ModelFileError:
+    return ModelFileError(f"model file {path} is invalid: {problem}")

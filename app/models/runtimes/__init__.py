@@ -1,0 +1,46 @@
+"""Runtimes: what scores an artifact's model, found by the artifact's format; each is imported only when an artifact
+of its kind is served."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from app.models.artifact import FORMAT, TREES_FORMAT, ModelFileError
+from app.schema import Reading, Schema
+
+
+class Scorer(Protocol):
+    """What an artifact's model scores with: a margin per row, and each field's share of one row's. The link
+    turns a margin into the score: "logistic" (the margin is the log-odds) or "identity" (it is the score)."""
+
+    link: str
+    baseline: float  # the margin with no field known; with a row's contributions it sums to the row's
+
+    def margins(self, rows: Sequence[Reading]) -> list[float]: ...
+
+    def contributions(self, row: Reading) -> dict[str, float]: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+def scorer(artifact: dict[str, Any], schema: Schema, native: bool = False) -> Scorer:
+    """The scorer of a validated artifact's model, by its format; raises ModelFileError for a model that cannot be
+    used, and ImportError when `native` (onnxruntime for trees) is asked for and not installed."""
+    kind = artifact["format"]
+    if kind == FORMAT:
+        from app.models.runtimes.linear import LinearModel
+
+        return LinearModel(artifact, schema)
+    assert kind == TREES_FORMAT
+    from app.models.runtimes.trees import TreeEnsemble, TreeFileError
+
+    try:
+        trees = TreeEnsemble(artifact.get("model"), schema)
+    except TreeFileError as problem:
+        raise ModelFileError(str(problem)) from None
+    if not native:
+        return trees
+    from app.models.runtimes.native import NativeTrees
+
+    return NativeTrees(trees, schema)
