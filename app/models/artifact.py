@@ -14,11 +14,13 @@ from typing import Any
 import orjson
 
 from app.config import DEFAULT_MODEL_PATH as DEFAULT_MODEL_PATH
+from app.core.prediction import BINARY, MAINTENANCE, MULTICLASS, REGRESSION, Task
 from app.schema import Schema, SchemaError, schema_from_dict
 
 FORMAT = "turbine-status-logistic/2"
 TREES_FORMAT = "turbine-status-trees/1"
 FORMATS = (FORMAT, TREES_FORMAT)
+TASKS = (BINARY, MULTICLASS, REGRESSION)
 # The most a model's numbers may add up to in a margin: far enough below the largest float (1.8e308) that the sums
 # made scoring and explaining, over as many as millions of leaves, stay finite.
 LARGEST_SUM = 1e300
@@ -66,9 +68,9 @@ def past_largest_sum(parts: Iterable[tuple[str, float]]) -> str | None:
     return None
 
 
-def validate(artifact: Any) -> Schema:
-    """The artifact's schema, once everything but its model's own part is checked; raises ModelFileError unless the
-    artifact is of a format a runtime reads."""
+def validate(artifact: Any) -> tuple[Schema, Task]:
+    """The artifact's schema and task, once everything but its model's own part is checked; raises ModelFileError
+    unless the artifact is of a format a runtime reads."""
     if not isinstance(artifact, dict):
         raise ModelFileError("the artifact must be a JSON object")
     kind = artifact.get("format")
@@ -86,10 +88,37 @@ def validate(artifact: Any) -> Schema:
         raise ModelFileError(f"missing {', '.join(missing)}")
     check_name(artifact["name"], "name")
     check_name(artifact["version"], "version")
-    threshold = finite(artifact.get("threshold"), "threshold")
-    if not 0 < threshold < 1:
-        raise ModelFileError("threshold must lie between 0 and 1")
-    return schema
+    task = task_of(artifact.get("task"))
+    if task.kind == BINARY:
+        threshold = finite(artifact.get("threshold"), "threshold")
+        if not 0 < threshold < 1:
+            raise ModelFileError("threshold must lie between 0 and 1")
+    return schema, task
+
+
+def task_of(spec: Any) -> Task:
+    """The task an artifact's "task" section states; none is the binary task of artifacts made before tasks had a
+    section. Raises ModelFileError."""
+    if spec is None:
+        return Task(BINARY, MAINTENANCE)
+    if not isinstance(spec, dict) or set(spec) - {"kind", "classes", "target", "unit"}:
+        raise ModelFileError("task must be an object of kind, classes, target and unit")
+    kind, classes = spec.get("kind"), spec.get("classes", [])
+    if kind not in TASKS:
+        raise ModelFileError(f"task.kind must be one of {', '.join(TASKS)}")
+    if (
+        not isinstance(classes, list)
+        or not all(isinstance(c, str) and c for c in classes)
+        or len(set(classes)) != len(classes)
+    ):
+        raise ModelFileError("task.classes must list distinct class names")
+    wanted = {BINARY: "exactly 2", MULTICLASS: "at least 3", REGRESSION: "no"}[kind]
+    if not (len(classes) == 2 if kind == BINARY else len(classes) >= 3 if kind == MULTICLASS else not classes):
+        raise ModelFileError(f"task.classes: a {kind} model has {wanted} classes, found {len(classes)}")
+    texts = {key: spec.get(key, "") for key in ("target", "unit")}
+    if not all(isinstance(text, str) for text in texts.values()):
+        raise ModelFileError("task.target and task.unit must be text")
+    return Task(kind, tuple(classes), texts["target"], texts["unit"])
 
 
 def read(path: str | Path) -> Any:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app.core.prediction import Predictions, Task
+from app.core.prediction import BINARY, MULTICLASS, REGRESSION, Predictions
 from app.models.artifact import ModelFileError, invalid, read, validate
 from app.models.runtimes import scorer
 from app.schema import Reading
@@ -22,6 +22,37 @@ def _probability(z: float) -> float:
     return e / (1.0 + e)
 
 
+def _softmax(margins: list[float]) -> list[float]:
+    """Each class's probability from its margin, without overflow: shifted by the largest."""
+    top = max(margins)
+    powers = [math.exp(m - top) for m in margins]
+    total = math.fsum(powers)
+    return [p / total for p in powers]
+
+
+def _shares(means: list[float]) -> list[float]:
+    """A forest's mean of leaf probabilities, each kept within 0 and 1 when its sum rounds past them."""
+    return [min(1.0, max(0.0, m)) for m in means]
+
+
+def _likeliest(probabilities: list[float]) -> int:
+    """The index of the largest probability, the first of equals, as the libraries' argmax picks."""
+    return probabilities.index(max(probabilities))
+
+
+def _exp(margin: float) -> float:
+    """A log link's value; past the largest float it is the largest float, as the libraries' float32 gives inf."""
+    try:
+        return math.exp(margin)
+    except OverflowError:
+        return math.inf
+
+
+# The links each task's margins may have: the log-odds or a forest's probability (binary); each class's margin
+# made probabilities by softmax, or a forest's mean per class (multi-class); the value, or its log (regression).
+LINKS = {BINARY: ("logistic", "identity"), MULTICLASS: ("softmax", "identity"), REGRESSION: ("identity", "exp")}
+
+
 class EmbeddedModel:
     """Scores readings with the artifact's model, for whatever fields its schema names; no training library at
     serving time."""
@@ -32,10 +63,15 @@ class EmbeddedModel:
         """`native`: a tree ensemble's margins come from onnxruntime (app.models.runtimes.native), which raises
         ImportError when it is not installed; a linear model has nothing to gain and stays as it is."""
         self.artifact = artifact
-        self.schema = validate(artifact)
+        self.schema, self.task = validate(artifact)
         self.model = scorer(artifact, self.schema, native)
-        self.threshold: float = artifact["threshold"]
-        self.task = Task()
+        self.threshold: float | None = artifact["threshold"] if self.task.kind == BINARY else None
+        links = LINKS[self.task.kind]
+        if self.model.link not in links:
+            raise ModelFileError(f"a {self.task.kind} model's link is one of {', '.join(links)}, not {self.model.link}")
+        outputs = len(self.task.classes) if self.task.kind == MULTICLASS else 1
+        if self.model.outputs != outputs:
+            raise ModelFileError(f"the model has {self.model.outputs} outputs; its task needs {outputs}")
 
     @classmethod
     def from_file(cls, path: str | Path, native: bool = False) -> EmbeddedModel:
@@ -47,13 +83,22 @@ class EmbeddedModel:
             raise invalid(path, problem) from None
 
     def predict(self, rows: Sequence[Reading], explain: bool = False, inference_id: str | None = None) -> Predictions:
-        margins = self.model.margins(rows)
-        if self.model.link == "logistic":
-            scores = list(map(_probability, margins))
-        else:  # a forest's mean of leaf shares, kept a probability when its sum rounds past 0 or 1
-            scores = [min(1.0, max(0.0, margin)) for margin in margins]
-        threshold = self.threshold
-        labels = [1 if score >= threshold else 0 for score in scores]
+        margins: list[Any] = self.model.margins(rows)
+        link, kind = self.model.link, self.task.kind
+        labels: list[int] | None
+        scores: list[Any]
+        if kind == BINARY:
+            if link == "logistic":
+                scores = list(map(_probability, margins))
+            else:  # a forest's mean of leaf shares, kept a probability when its sum rounds past 0 or 1
+                scores = [min(1.0, max(0.0, margin)) for margin in margins]
+            threshold = float(self.artifact["threshold"])
+            labels = [1 if score >= threshold else 0 for score in scores]
+        elif kind == MULTICLASS:
+            scores = [_softmax(m) for m in margins] if link == "softmax" else [_shares(m) for m in margins]
+            labels = list(map(_likeliest, scores))
+        else:
+            scores, labels = (list(map(_exp, margins)) if link == "exp" else margins), None
         return Predictions(scores, labels, list(map(self.model.contributions, rows)) if explain else None)
 
     def describe(self) -> dict[str, Any]:
@@ -62,7 +107,7 @@ class EmbeddedModel:
             "backend": self.name,
             "name": a["name"],
             "version": a["version"],
-            "threshold": self.threshold,
+            **({"threshold": self.threshold} if self.threshold is not None else {}),
             **self.model.describe(),
             "baseline": self.model.baseline,
             "label": a["label"],

@@ -11,7 +11,7 @@ from typing import Any
 
 from app.config import ConfigError
 from app.core.errors import ExplainUnsupported, ModelFailure
-from app.core.prediction import Predictions, Task
+from app.core.prediction import BINARY, MAINTENANCE, Predictions, Task
 from app.logs import service_logger
 from app.schema import Reading, Schema, to_csv, turbine_schema
 
@@ -159,7 +159,7 @@ class SageMakerModel:
         self.threshold = threshold
         self.schema = schema or turbine_schema()
         self.schema_source = schema_source or DEFAULT_SCHEMA_SOURCE
-        self.task = Task()
+        self.task = Task(BINARY, MAINTENANCE)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], schema: Schema | None) -> SageMakerModel:

@@ -12,14 +12,21 @@ from app.schema import Reading, Schema
 
 class Scorer(Protocol):
     """What an artifact's model scores with: a margin per row, and each field's share of one row's. The link
-    turns a margin into the score: "logistic" (the margin is the log-odds) or "identity" (it is the score)."""
+    turns margins into the score (app.models.embedded): "logistic" (the margin is the log-odds), "softmax" (each
+    class's margin), "exp" (the margin is the value's log) or "identity" (it is the score)."""
 
     link: str
-    baseline: float  # the margin with no field known; with a row's contributions it sums to the row's
+    outputs: int  # margins per reading: 1, or one per class
+    # The margin with no field known (one per output); with a row's contributions it sums to the row's.
+    baseline: Any
 
-    def margins(self, rows: Sequence[Reading]) -> list[float]: ...
+    def margins(self, rows: Sequence[Reading]) -> list[Any]:
+        """A margin per reading, or with several outputs a list of them per reading."""
+        ...
 
-    def contributions(self, row: Reading) -> dict[str, float]: ...
+    def contributions(self, row: Reading) -> dict[str, Any]:
+        """Each field's share of the reading's margin: a number, or a list of one per output."""
+        ...
 
     def describe(self) -> dict[str, Any]: ...
 

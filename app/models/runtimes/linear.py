@@ -17,6 +17,7 @@ class LinearModel:
     """The logistic regression `flask train` fits: a weight per category, a standardised slope per number."""
 
     link = "logistic"
+    outputs = 1
 
     def __init__(self, artifact: dict[str, Any], schema: Schema) -> None:
         categorical, numeric = artifact.get("categorical"), artifact.get("numeric")

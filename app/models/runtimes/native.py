@@ -25,6 +25,7 @@ class NativeTrees:
         import onnxruntime
 
         self.ensemble, self.link, self.baseline = ensemble, ensemble.link, ensemble.baseline
+        self.outputs = ensemble.outputs
         self.contributions = ensemble.contributions
         self.codes = [
             {c: float(i) for i, c in enumerate(f.categories)} if f.categories else None for f in schema.fields

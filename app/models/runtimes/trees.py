@@ -228,6 +228,7 @@ class TreeEnsemble:
         if model.get("link") not in LINKS:
             raise TreeFileError(f"model.link must be one of {', '.join(LINKS)}")
         self.link: str = model["link"]
+        self.outputs = 1
         self.base_score = _number(model.get("base_score"), "model.base_score")
         trees = model.get("trees")
         if not isinstance(trees, list) or not trees:
