@@ -20,8 +20,9 @@ _BLOCK = 1000  # CSV lines validated at a time
 CSV_TYPES = ("text/csv", "text/plain")
 JSON_TYPE = "application/json"
 CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
-# Where the csv module and stripping are needed: a quote, or a space that is not a line break.
-_NEEDS_CSV_MODULE = re.compile(r'"|[^\S\r\n]').search
+# Where the csv module and stripping are needed: a quote, or a space other than the newline that ends a line (a
+# lone "\r" included: only "\n" ends a line, as Batch Transform splits a file).
+_NEEDS_CSV_MODULE = re.compile(r'"|[^\S\n]').search
 # The same characters in ASCII text, where a substring search for each finds them faster than the pattern.
 _ASCII_NEEDS_CSV_MODULE = tuple(c for c in map(chr, range(128)) if _NEEDS_CSV_MODULE(c))
 
@@ -237,13 +238,21 @@ def _check_count(count: int, max_rows: int) -> None:
         raise TooManyReadings(count, max_rows)
 
 
+# The csv module ends a record at a "\r" too: a lone one reaches it as a character no UTF-8 text holds, a surrogate.
+_RETURN, _RETURN_STAND_IN = "\r", "\ud800"
+
+
 def _csv_values(line: str) -> list[str]:
     """One line's values as the csv module reads them, without surrounding spaces (so a quote after a space
     opens a quoted value); raises ValueError."""
+    returns = _RETURN in line
     try:
-        return [value.strip() for value in next(csv.reader([line], skipinitialspace=True), [])]
+        values = next(csv.reader([line.replace(_RETURN, _RETURN_STAND_IN)], skipinitialspace=True), [])
     except csv.Error as problem:
         raise ValueError(f"not readable as CSV: {problem}") from None
+    if returns:
+        values = [value.replace(_RETURN_STAND_IN, _RETURN) for value in values]
+    return [value.strip() for value in values]
 
 
 def _splits_as_csv(text: str, lines: list[str]) -> bool:
@@ -376,7 +385,8 @@ class Schema:
     def parse_csv(self, text: str, max_rows: int, split: bool = True) -> Readings:
         """Readings from headerless CSV lines in field order, or CSV lines under a header naming every field once,
         in any order. `split=False` reads every line with the csv module, as the comma split must agree with it."""
-        lines = list(filter(None, text.splitlines()))
+        text = text.replace("\r\n", "\n")  # a line ends at "\n" alone: any other break is a character of its value
+        lines = list(filter(None, text.split("\n")))
         header = self._header(lines[0]) if lines else None
         if header is not None:
             lines.pop(0)

@@ -16,7 +16,7 @@ from app.backends import Predictions
 from app.schema import Reading, turbine_schema
 from app.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE
-from tests.test_schema import mlflow_bodies
+from tests.test_schema import NOT_LINE_ENDS, mlflow_bodies
 
 TURBINE = turbine_schema()
 FIELD_NAMES = TURBINE.names
@@ -384,6 +384,19 @@ def test_invocations_answers_csv_and_json_lines_line_for_line(client: FlaskClien
     lines_answer = post_csv(client, body, "/invocations", headers={"Accept": "application/jsonlines"})
     assert lines_answer.mimetype == "application/jsonlines"
     assert [json.loads(line) for line in lines_answer.get_data(as_text=True).split("\n")] == expected
+
+
+@pytest.mark.parametrize("character", NOT_LINE_ENDS)
+def test_batch_transform_gets_one_answer_line_per_input_line(character: str) -> None:
+    """AssembleWith=Line pairs answers with input lines by position: only a newline ends a line, so readings joined
+    by another line break are one bad line, and such a character after a line's last value is padding."""
+    client = create_app({"TESTING": True, "SAGEMAKER_BATCH": True}).test_client()
+    csv_answer = {"Accept": "text/csv"}
+    joined = post_csv(client, f"{SAMPLE}{character}{HEALTHY}\n{HEALTHY}", "/invocations", headers=csv_answer)
+    assert joined.status_code == 400
+    assert [(d["row"], d["field"]) for d in joined.get_json()["details"]] == [(1, None)]
+    padded = post_csv(client, f"{SAMPLE}{character}\n\n{HEALTHY}\r\n", "/invocations", headers=csv_answer)
+    assert [line.split(",")[1] for line in padded.get_data(as_text=True).split("\n")] == ["1", "0"]
 
 
 def test_invocations_refuses_an_accept_it_cannot_honour(client: FlaskClient) -> None:

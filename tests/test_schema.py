@@ -126,6 +126,32 @@ def test_a_short_line_and_a_long_line_do_not_make_two_readings() -> None:
     assert details(error) == [(1, None), (2, None)]
 
 
+# What str.splitlines also takes for a line's end: in CSV each is a character like any other.
+NOT_LINE_ENDS = ["\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("character", NOT_LINE_ENDS)
+def test_a_line_ends_only_at_a_newline(character: str) -> None:
+    """Two readings joined by any other line break are one line of 21 values, refused by its row; inside a value
+    the character fails that value's field."""
+    with pytest.raises(ReadingsError) as error:
+        csv(f"{SAMPLE}{character}{HEALTHY}\n{HEALTHY}")
+    assert details(error) == [(1, None)]
+    assert error.value.details[0]["message"].endswith(", got 21")
+    values = SAMPLE.split(",")
+    values[1], values[2] = f"VA{character}WT", f"6{character}4"
+    with pytest.raises(ReadingsError) as error:
+        csv(",".join(values))
+    assert details(error) == [(1, "turbine_type"), (1, "wind_speed")]
+    assert error.value.details[0]["message"] == f"{f'VA{character}WT'!r} is not one of HAWT, VAWT"
+
+
+def test_crlf_ends_a_line_and_blank_lines_are_skipped() -> None:
+    expected = csv(f"{SAMPLE}\n{HEALTHY}")
+    assert csv(f"{SAMPLE}\r\n\r\n{HEALTHY}\r\n") == expected
+    assert csv(f"\n\r\n{','.join(FIELD_NAMES)}\r\n\n{SAMPLE}\n\n\n{HEALTHY}\n\r\n") == expected
+
+
 @pytest.mark.parametrize("count", [1, 3, 20])
 @pytest.mark.parametrize(
     ("position", "value", "fragment"),
@@ -641,6 +667,10 @@ BODY_PARTS = [
     ",",
     "\n",
     "\r\n",
+    "\r",
+    "\x0b",
+    "\x85",
+    "\u2028",
     '"',
     " ",
     "\t",
