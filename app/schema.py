@@ -16,7 +16,7 @@ from typing import Any, overload
 
 SCHEMA_VERSION = 1
 MAX_DETAILS = 100
-_BLOCK = 1000  # CSV lines validated at a time
+_BLOCK = 40_000  # characters of CSV lines (whole lines) validated at a time: about 1,000 readings
 CSV_TYPES = ("text/csv", "text/plain")
 JSON_TYPE = "application/json"
 CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
@@ -191,13 +191,28 @@ def _show(value: Any, convert: Convert) -> str:
 
 
 class _Errors:
-    """Field errors across rows, listed by row and then field, the first MAX_DETAILS in the answer."""
+    """Field errors across rows, listed by row and then field, the first MAX_DETAILS in the answer. Only those are
+    kept; the others are counted, so that a body of a million bad rows keeps no million messages."""
 
     def __init__(self) -> None:
-        self.found: list[tuple[int, int, str | None, str]] = []
+        self.found: list[tuple[int, int, str | None, str]] = []  # (row, order, field, message)
+        self.count = 0
+        self.rows = bytearray()  # a 1 at the number of each row with a problem (0: the request's)
+        self.last: tuple[int, int] | None = None  # once MAX_DETAILS are kept: the last one's row and order
 
     def add(self, row: int | None, field: str | None, message: str) -> None:
-        self.found.append((row or 0, len(self.found), field, message))
+        key = (row or 0, self.count)
+        self.count += 1
+        if key[0] >= len(self.rows):
+            self.rows += bytes(key[0] + 1 - len(self.rows))
+        self.rows[key[0]] = 1
+        if self.last is not None and key > self.last:
+            return  # listed after MAX_DETAILS others, whatever comes
+        self.found.append((*key, field, message))
+        if len(self.found) == 2 * MAX_DETAILS:
+            self.found.sort()
+            del self.found[MAX_DETAILS:]
+            self.last = self.found[-1][:2]
 
     def raise_if_any(self) -> None:
         if not self.found:
@@ -207,7 +222,7 @@ class _Errors:
             {"row": row or None, "field": field, "message": message}
             for row, _, field, message in self.found[:MAX_DETAILS]
         ]
-        count, rows = len(self.found), len({row for row, *_ in self.found})
+        count, rows = self.count, len(self.rows) - self.rows.count(0)
         listed = "" if count <= MAX_DETAILS else f" (the first {MAX_DETAILS} are listed)"
         first = details[0]
         where = f"row {first['row']}" if first["row"] is not None else "the request"
@@ -255,15 +270,21 @@ def _csv_values(line: str) -> list[str]:
     return [value.strip() for value in values]
 
 
-def _splits_as_csv(text: str, lines: list[str]) -> bool:
-    """Whether splitting each line at commas reads it exactly as the csv module would: no quotes, nothing
-    to strip, and no line over the csv module's field size limit, which it refuses."""
-    limit = csv.field_size_limit()
+def _lines(text: str) -> str:
+    """The text's lines, each ended by "\n" alone (the "\r" of a "\r\n" dropped), without blank lines and without a
+    "\n" before the first or after the last: their count is then the newlines' count and one."""
+    text = text.replace("\r\n", "\n")
+    while "\n\n" in text:  # each pass halves every run of blank lines, as fast as the text is copied
+        text = text.replace("\n\n", "\n")
+    return text.strip("\n")
+
+
+def _plain(text: str) -> bool:
+    """Whether splitting each line at commas reads it exactly as the csv module would: no quotes and nothing
+    to strip (but also no line over the csv module's field size limit, which it refuses)."""
     if text.isascii():
-        plain = not any(character in text for character in _ASCII_NEEDS_CSV_MODULE)
-    else:
-        plain = not _NEEDS_CSV_MODULE(text)
-    return plain and (len(text) <= limit or max(map(len, lines)) <= limit)
+        return not any(character in text for character in _ASCII_NEEDS_CSV_MODULE)
+    return not _NEEDS_CSV_MODULE(text)
 
 
 def _reject_constant(name: str) -> Any:
@@ -310,6 +331,11 @@ class Schema:
         # The quick look for a header: a line whose csv values name a field has a name somewhere in its text.
         self._may_name_field = re.compile("|".join(map(re.escape, sorted(self._lower_names)))).search
         self._numeric = tuple(i for i, field in enumerate(self.fields) if not field.categories)
+        self._expected_values = f"expected {self.width} values ({','.join(self.names)})"
+        # The most commas a line of readings holds: those between its values, and those quoted in categories.
+        self._most_commas = (
+            self.width - 1 + sum(max(c.count(",") for c in f.categories) for f in self.fields if f.categories)
+        )
         self.sample = sample  # one reading as a CSV line, for the page, the docs and check commands
 
     def to_dict(self) -> dict[str, Any]:
@@ -338,9 +364,7 @@ class Schema:
                 if len(values) == self.width:
                     kept.append((number, values))
                 else:
-                    errors.add(
-                        number, None, f"expected {self.width} values ({','.join(self.names)}), got {len(values)}"
-                    )
+                    errors.add(number, None, f"{self._expected_values}, got {len(values)}")
             numbers, rows = [n for n, _ in kept], [v for _, v in kept]
         return (list(zip(*rows, strict=True)) if rows else [()] * self.width), numbers
 
@@ -385,48 +409,74 @@ class Schema:
     def parse_csv(self, text: str, max_rows: int, split: bool = True) -> Readings:
         """Readings from headerless CSV lines in field order, or CSV lines under a header naming every field once,
         in any order. `split=False` reads every line with the csv module, as the comma split must agree with it."""
-        text = text.replace("\r\n", "\n")  # a line ends at "\n" alone: any other break is a character of its value
-        lines = list(filter(None, text.split("\n")))
-        header = self._header(lines[0]) if lines else None
-        if header is not None:
-            lines.pop(0)
+        text = _lines(text)
+        first = text[: text.find("\n")] if "\n" in text else text
+        header = self._header(first) if text else None
         order = None if header is None else self._header_order(header)
-        _check_count(len(lines), max_rows)
+        start = 0 if header is None else len(first) + 1
+        # Counted before a line is split: a body of millions of lines is refused without making a string of each.
+        _check_count(text.count("\n", start) + 1 if start < len(text) else 0, max_rows)
         errors = _Errors()
-        plain = split and _splits_as_csv(text, lines)
-        commas = self.width - 1
+        plain = split and _plain(text)
         columns: list[list[Any]] = [[] for _ in self.fields]
-        # In blocks: a block's strings are still in the processor's cache when its numbers are read.
-        for start in range(0, len(lines), _BLOCK):
-            block = lines[start : start + _BLOCK]
-            numbers: Sequence[int] = range(start + 1, start + len(block) + 1)
-            if plain and set(map(str.count, block, repeat(","))) == {commas}:
-                # Every line has one value per field: split the block at once and take every width-th value.
-                values = ",".join(block).split(",")
-                by_position: list[Sequence[Any]] = [values[i :: self.width] for i in range(self.width)]
-            else:
-                if plain:
-                    rows = [line.split(",") for line in block]
-                else:
-                    rows, numbers = [], []
-                    for number, line in enumerate(block, start + 1):
-                        try:
-                            rows.append(_csv_values(line))
-                            numbers.append(number)
-                        except ValueError as problem:
-                            errors.add(number, None, str(problem))
-                by_position, numbers = self._by_position(rows, numbers, errors)
+        # In blocks of whole lines: a block's strings are still in the processor's cache when its numbers are read,
+        # and only one block's lines are strings at a time.
+        done = 0
+        while start < len(text):
+            end = text.find("\n", start + _BLOCK)
+            end = len(text) if end < 0 else end
+            lines = text[start:end].split("\n")
+            start, numbers, done = end + 1, range(done + 1, done + len(lines) + 1), done + len(lines)
+            by_position, kept = self._csv_block(lines, numbers, plain, errors)
             if order:
                 by_position = [by_position[i] for i in order]
-            for column, part in zip(
-                columns, self._checked(by_position, numbers, Field.from_texts, errors), strict=True
-            ):
+            for column, part in zip(columns, self._checked(by_position, kept, Field.from_texts, errors), strict=True):
                 column += part
         errors.raise_if_any()
         return Readings(columns)
 
+    def _csv_block(
+        self, lines: list[str], numbers: Sequence[int], plain: bool, errors: _Errors
+    ) -> tuple[list[Sequence[Any]], Sequence[int]]:
+        """Lines as one sequence of values per position, and the numbers of those kept; each line of another width,
+        or that the csv module cannot read, is named in `errors`. A line's commas are counted before it is split:
+        a line of a million values is refused without making a million strings."""
+        commas = list(map(str.count, lines, repeat(",")))
+        if plain and max(map(len, lines)) <= csv.field_size_limit():  # the csv module refuses a longer field
+            if set(commas) == {self.width - 1}:
+                # Every line has one value per field: split the block at once and take every width-th value.
+                values = ",".join(lines).split(",")
+                return [values[i :: self.width] for i in range(self.width)], numbers
+            rows, kept = [], []
+            for number, line, count in zip(numbers, lines, commas, strict=True):
+                if count == self.width - 1:
+                    rows.append(line.split(","))
+                    kept.append(number)
+                else:
+                    errors.add(number, None, f"{self._expected_values}, got {count + 1}")
+            return self._by_position(rows, kept, errors)
+        rows, kept = [], []
+        for number, line, count in zip(numbers, lines, commas, strict=True):
+            try:
+                if count > self._most_commas:  # no line of readings holds so many: refused unread
+                    raise ValueError(self._too_many_commas(line, count))
+                rows.append(_csv_values(line))
+                kept.append(number)
+            except ValueError as problem:
+                errors.add(number, None, str(problem))
+        return self._by_position(rows, kept, errors)
+
+    def _too_many_commas(self, line: str, commas: int) -> str:
+        """What is wrong with a line of more commas than a line of readings holds."""
+        if '"' not in line:  # the csv module would make a value between each two commas
+            return f"{self._expected_values}, got {commas + 1}"
+        return f"{self._expected_values}, got {commas} commas, more than a line of them holds"
+
     def _header(self, line: str) -> list[str] | None:
-        """A first line's values if it is a header, one of them naming a field (case aside); else None."""
+        """A first line's values if it is a header, one of them naming a field (case aside); else None. A line of
+        more values than a header could usefully name is read as a line of readings, refused by its width."""
+        if line.count(",") > self._most_commas + MAX_DETAILS:  # more than the details could name
+            return None
         if not self._may_name_field(line.lower()):
             return None  # no value names a field, however the csv module would read the line
         try:

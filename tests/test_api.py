@@ -205,6 +205,17 @@ def test_default_row_limit_accepts_ten_thousand_rows(client: FlaskClient) -> Non
     assert post_csv(client, "\n".join([SAMPLE] * 10_001)).status_code == 413
 
 
+@pytest.mark.parametrize("path", ["/", "/v1/predictions", "/invocations"])
+def test_a_body_of_more_lines_than_max_rows_is_a_413(path: str) -> None:
+    client = create_app({"TESTING": True, "MAX_ROWS": 10}).test_client()
+    lines = post_csv(client, "\r\n\n".join(["1"] * 11), path)
+    assert lines.status_code == 413
+    assert lines.get_json()["message"].startswith("11 readings sent; at most 10 are accepted per request.")
+    if path == "/invocations":
+        hint = "For Batch Transform, raise MAX_ROWS: even MaxPayloadInMB=1 sends more."
+        assert lines.get_json()["message"].endswith(hint)
+
+
 @pytest.mark.parametrize(
     ("content_type", "status"),
     [("application/x-www-form-urlencoded", 415), ("text/csv; charset=latin-1", 415), ("application/xml", 415)],

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from app.backends.embedded import DEFAULT_MODEL_PATH
 from app.schema import (
+    _BLOCK,
     TURBINE_SCHEMA_PATH,
     Field,
     Readings,
@@ -106,11 +107,17 @@ def test_readings_are_columns_that_read_as_rows() -> None:
         readings[2]
 
 
-@pytest.mark.parametrize("bad_line", [None, 1, 1000, 2001])
+# Where the validator's blocks of whole lines end, in a body of lines as long as SAMPLE's: the first block's last
+# line and the next, the second block's last line and the next.
+FIRST_BLOCK_LINES = _BLOCK // (len(SAMPLE) + 1) + 1
+BLOCK_ENDS = [FIRST_BLOCK_LINES, FIRST_BLOCK_LINES + 1, 2 * FIRST_BLOCK_LINES, 2 * FIRST_BLOCK_LINES + 1]
+
+
+@pytest.mark.parametrize("bad_line", [None, 1, *BLOCK_ENDS, 3001])
 def test_long_bodies_are_read_whole_in_order(bad_line: int | None) -> None:
-    lines = [SAMPLE if n % 2 else HEALTHY for n in range(1, 2002)]
+    lines = [SAMPLE if n % 2 else HEALTHY for n in range(1, 3002)]
     if bad_line is None:
-        assert [row[0] for row in csv("\n".join(lines))] == ["TID008" if n % 2 else "TID002" for n in range(1, 2002)]
+        assert [row[0] for row in csv("\n".join(lines))] == ["TID008" if n % 2 else "TID002" for n in range(1, 3002)]
         return
     lines[bad_line - 1] = lines[bad_line - 1].replace("VAWT", "XAWT").replace("HAWT", "XAWT")
     with pytest.raises(ReadingsError) as error:
@@ -371,7 +378,7 @@ def test_json_missing_fields_are_each_named() -> None:
 )
 def test_json_rejects_malformed_documents(body: bytes, fragment: str) -> None:
     with pytest.raises(ReadingsError) as error:
-        TURBINE.parse_body(body, "application/json", None, 10)
+        TURBINE.parse_body(body, "application/json", None, 10_000)
     assert fragment in error.value.message
 
 
@@ -530,6 +537,43 @@ def test_row_limit() -> None:
         csv("\n".join([SAMPLE] * 4), max_rows=3)
     with pytest.raises(TooManyReadings):
         as_json([SAMPLE_OBJECT] * 4, max_rows=3)
+
+
+def test_lines_are_counted_before_they_are_read() -> None:
+    """MAX_ROWS counts the lines that hold something, however they end and whatever they hold, a header aside."""
+    lines = "\r\n\n".join(["x"] * 11)
+    with pytest.raises(TooManyReadings, match=r"^11 readings sent; at most 10 are accepted per request\.$"):
+        csv(f"\n\n{lines}\r\n\n", max_rows=10)
+    with pytest.raises(ReadingsError) as error:
+        csv(f"{','.join(FIELD_NAMES)}\r\n{lines}", max_rows=11)
+    assert not isinstance(error.value, TooManyReadings) and len(error.value.details) == 11
+
+
+def test_a_line_of_more_commas_than_a_line_of_readings_holds_is_refused_unread() -> None:
+    """Its width is said from its commas: the csv module would make a value of each."""
+    expected = f"expected 11 values ({','.join(FIELD_NAMES)}), got"
+    with pytest.raises(ReadingsError) as error:
+        csv(f"{SAMPLE}\n{'1,' * 100_000}1\n" + ",".join(['"1"'] * 12) + f"\n{SAMPLE} ")
+    assert details(error) == [(2, None), (3, None)]
+    assert [d["message"] for d in error.value.details] == [
+        f"{expected} 100001",
+        f"{expected} 11 commas, more than a line of them holds",
+    ]
+
+
+def test_a_first_line_of_more_values_than_a_header_holds_is_read_as_readings() -> None:
+    with pytest.raises(ReadingsError) as error:
+        csv(",".join([*FIELD_NAMES, *["extra"] * 200]) + f"\n{SAMPLE}")
+    assert details(error) == [(1, None)]
+    assert error.value.details[0]["message"].endswith(", got 211")
+
+
+def test_problems_past_the_listed_ones_are_counted() -> None:
+    line = SAMPLE.replace("VAWT", "X").replace(",64,", ",500,")
+    with pytest.raises(ReadingsError) as error:
+        csv("\n".join([line] * 3000))
+    assert error.value.message.startswith("6000 problem(s) in 3000 row(s) (the first 100 are listed); first: row 1,")
+    assert details(error) == [(row, field) for row in range(1, 51) for field in ("turbine_type", "wind_speed")]
 
 
 def test_to_csv_round_trips() -> None:
