@@ -37,10 +37,11 @@ class ReadingsError(ValueError):
 
 
 class TooManyReadings(ReadingsError):
-    """More readings than one request may hold."""
+    """More readings than one request may hold. `count` is the readings sent; for a body refused by its values
+    unread, the limit in the proportion of its values to what that many readings have."""
 
-    def __init__(self, count: int, limit: int) -> None:
-        super().__init__(f"{count} readings sent; at most {limit} are accepted per request.")
+    def __init__(self, count: int, limit: int, why: str | None = None) -> None:
+        super().__init__(f"{why or f'{count} readings sent'}; at most {limit} are accepted per request.")
         self.count = count
         self.limit = limit
 
@@ -300,6 +301,58 @@ def _integer(text: str) -> int | _LongInteger:
     return int(text) if len(text) <= 400 else _LongInteger(text)
 
 
+# Every array element and object member follows a comma or the bracket that opens its container: each of these
+# marks, outside strings, allows one more Python object when the text is parsed.
+_MARKS = (",", "[", "{")
+# Marks a valid body holds besides its readings': wrappers, column names, a protocol's tensors and parameters.
+_JSON_SLACK = 1024
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, escapes and all
+_PIECE = 1 << 16  # characters read at a time when strings are left out
+
+
+def check_json_size(text: str | bytes, max_rows: int, per_reading: int) -> None:
+    """Refuse JSON text with more marks than max_rows readings of `per_reading` marks each (and _JSON_SLACK) hold,
+    before it is parsed into an object per value; raises TooManyReadings. The marks are counted at once, and,
+    only when too many, again without those inside strings."""
+    bound = max_rows * per_reading + _JSON_SLACK
+    if isinstance(text, bytes):
+        count = text.count(b",") + text.count(b"[") + text.count(b"{")
+    else:
+        count = sum(map(text.count, _MARKS))
+    if count <= bound:
+        return
+    count = _marks_outside_strings(text.decode(errors="replace") if isinstance(text, bytes) else text)
+    if count > bound:
+        raise TooManyReadings(
+            -(-count * max_rows // bound),
+            max_rows,
+            f"The JSON body holds more values than {max_rows} readings: {count} commas and opening brackets, where "
+            f"{max_rows} readings have at most {bound}",
+        )
+
+
+def _marks_outside_strings(text: str) -> int:
+    """The marks outside strings, counted a piece at a time, so that only a piece's worth of objects is made."""
+    count = position = 0
+    while position < len(text):
+        end = min(position + _PIECE, len(text))
+        rest = _STRING.sub("", text[position:end])
+        # Whole strings are gone: a quote left opens one that runs past the piece, and the rest is as it was.
+        cut = rest.find('"')
+        if cut < 0:
+            count += sum(map(rest.count, _MARKS))
+            position = end
+            continue
+        count += sum(rest.count(mark, 0, cut) for mark in _MARKS)
+        string_start = end - (len(rest) - cut)
+        if string_start > position:
+            position = string_start
+        else:  # a string longer than a piece
+            string = _STRING.match(text, position)
+            position = string.end() if string else len(text)
+    return count
+
+
 def load_json(text: str) -> Any:
     """The JSON document; raises ValueError for invalid JSON and RecursionError for deep nesting."""
     try:
@@ -521,6 +574,8 @@ class Schema:
 
     def parse_json(self, text: str, max_rows: int) -> Readings:
         """Readings from a reading object, a list of them, or a list or frame of them under one of WRAPPERS."""
+        # A reading in the longest of the shapes, dataframe_split's data and index, takes its width and 2 marks.
+        check_json_size(text, max_rows, self.width + 2)
         try:
             document = load_json(text)
         except ValueError as problem:
@@ -544,6 +599,7 @@ class Schema:
             if values is not None:
                 rows.append(values)
                 numbers.append(number)
+        del document, items  # the objects are freed before the values are checked, and only the values kept
         return self.validate(rows, numbers, Field.from_json, errors)
 
     def _object_values(self, item: dict[str, Any], row: int, errors: _Errors) -> list[Any] | None:

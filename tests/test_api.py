@@ -16,7 +16,7 @@ from app.backends import Predictions
 from app.schema import Reading, turbine_schema
 from app.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE
-from tests.test_schema import NOT_LINE_ENDS, mlflow_bodies
+from tests.test_schema import NOT_LINE_ENDS, TOO_MANY_VALUES, mlflow_bodies
 
 TURBINE = turbine_schema()
 FIELD_NAMES = TURBINE.names
@@ -206,14 +206,18 @@ def test_default_row_limit_accepts_ten_thousand_rows(client: FlaskClient) -> Non
 
 
 @pytest.mark.parametrize("path", ["/", "/v1/predictions", "/invocations"])
-def test_a_body_of_more_lines_than_max_rows_is_a_413(path: str) -> None:
+def test_a_body_of_more_lines_or_values_than_max_rows_readings_hold_is_a_413(path: str) -> None:
     client = create_app({"TESTING": True, "MAX_ROWS": 10}).test_client()
     lines = post_csv(client, "\r\n\n".join(["1"] * 11), path)
     assert lines.status_code == 413
     assert lines.get_json()["message"].startswith("11 readings sent; at most 10 are accepted per request.")
-    if path == "/invocations":
+    for document in TOO_MANY_VALUES.values():
+        answer = client.post(path, json=document)
+        assert answer.status_code == 413
+        assert answer.get_json()["message"].startswith("The JSON body holds more values than 10 readings: ")
+    if path == "/invocations":  # Batch Transform is told what to change, as for too many lines
         hint = "For Batch Transform, raise MAX_ROWS: even MaxPayloadInMB=1 sends more."
-        assert lines.get_json()["message"].endswith(hint)
+        assert lines.get_json()["message"].endswith(hint) and answer.get_json()["message"].endswith(hint)
 
 
 @pytest.mark.parametrize(

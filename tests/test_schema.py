@@ -6,6 +6,8 @@ import codecs
 import csv as csvmodule
 import json
 import math
+import re
+import unittest.mock
 import warnings
 from typing import Any
 
@@ -23,6 +25,7 @@ from app.schema import (
     SchemaError,
     TooManyReadings,
     UnsupportedBody,
+    _marks_outside_strings,
     load_schema,
     schema_from_dict,
     to_csv,
@@ -574,6 +577,91 @@ def test_problems_past_the_listed_ones_are_counted() -> None:
         csv("\n".join([line] * 3000))
     assert error.value.message.startswith("6000 problem(s) in 3000 row(s) (the first 100 are listed); first: row 1,")
     assert details(error) == [(row, field) for row in range(1, 51) for field in ("turbine_type", "wind_speed")]
+
+
+# JSON bodies of more values than 10 readings hold, none a reading: a value each would be an object each.
+TOO_MANY_VALUES = {
+    "a reading of many values": [[1] * 2000],
+    "a value of many values": [{**SAMPLE_OBJECT, "wind_speed": [1] * 2000}],
+    "many empty objects": [{}] * 2000,
+    "many empty arrays": [[]] * 2000,
+    "many numbers": [1] * 2000,
+    "many strings": ["a"] * 2000,
+    "instances of empty objects": {"instances": [{}] * 2000},
+    "a long column": {"inputs": {"wind_speed": [1] * 2000}},
+    "a long index": {
+        "dataframe_split": {"columns": list(FIELD_NAMES), "data": [list(SAMPLE_ROW)], "index": [0] * 2000}
+    },
+}
+
+
+@pytest.mark.parametrize("document", TOO_MANY_VALUES.values(), ids=list(TOO_MANY_VALUES))
+def test_json_of_more_values_than_max_rows_readings_hold_is_refused_unparsed(document: Any) -> None:
+    with pytest.raises(TooManyReadings) as error:
+        as_json(document, max_rows=10)
+    assert re.fullmatch(
+        r"The JSON body holds more values than 10 readings: \d+ commas and opening brackets, where 10 readings have "
+        r"at most 1154; at most 10 are accepted per request\.",
+        error.value.message,
+    )
+    assert error.value.limit == 10 and error.value.count > 10
+
+
+def marks(value: Any) -> int:
+    """The commas and opening brackets of a value's JSON text, outside strings."""
+    if isinstance(value, list):
+        return 1 + max(len(value) - 1, 0) + sum(map(marks, value))
+    if isinstance(value, dict):
+        return 1 + max(len(value) - 1, 0) + sum(map(marks, value.values()))
+    return 0
+
+
+TEXTS = st.text(alphabet=',[{"\\\n ab\u00e9', max_size=12)
+JSON_TREES = st.recursive(
+    st.one_of(st.integers(), TEXTS),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(TEXTS, inner, max_size=5),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_TREES, st.sampled_from([1, 2, 3, 8, 1 << 16]))
+def test_marks_are_counted_outside_strings_a_piece_at_a_time(document: Any, piece: int) -> None:
+    """Strings holding marks, quotes and backslashes, cut anywhere by the pieces, count for nothing."""
+    with unittest.mock.patch("app.schema._PIECE", piece):
+        assert _marks_outside_strings(json.dumps(document)) == marks(document)
+
+
+def test_commas_and_brackets_in_strings_count_for_nothing() -> None:
+    with pytest.raises(ReadingsError) as error:
+        as_json([{**SAMPLE_OBJECT, "turbine_id": '[{,"' * 2000}], max_rows=10)
+    assert details(error) == [(1, "turbine_id")]
+
+
+def wrapped(shape: str, rows: list[list[Any]]) -> Any:
+    """Readings as a JSON body of one of the shapes a reading body takes."""
+    objects = [dict(zip(FIELD_NAMES, row, strict=True)) for row in rows]
+    split = {"columns": list(FIELD_NAMES), "data": rows, "index": list(range(len(rows)))}
+    return {
+        "objects": objects,
+        "arrays": rows,
+        "instances": {"instances": objects},
+        "inputs, rows": {"inputs": rows},
+        "inputs, columns": {
+            "inputs": {name: list(values) for name, values in zip(FIELD_NAMES, zip(*rows, strict=True), strict=True)}
+        },
+        "dataframe_records": {"dataframe_records": objects},
+        "dataframe_split": {"dataframe_split": split},
+    }[shape]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["objects", "arrays", "instances", "inputs, rows", "inputs, columns", "dataframe_records", "dataframe_split"],
+)
+def test_max_rows_readings_are_taken_in_every_json_shape(shape: str) -> None:
+    rows = [list(SAMPLE_ROW)] * 10_000
+    assert len(as_json(wrapped(shape, rows), max_rows=10_000)) == 10_000
 
 
 def test_to_csv_round_trips() -> None:

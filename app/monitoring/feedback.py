@@ -8,7 +8,16 @@ import time
 from typing import Any
 
 from app.monitoring.capture import GroundTruth
-from app.schema import JSON_TYPE, MAX_DETAILS, ReadingsError, TooManyReadings, UnsupportedBody, load_json, shown
+from app.schema import (
+    JSON_TYPE,
+    MAX_DETAILS,
+    ReadingsError,
+    TooManyReadings,
+    UnsupportedBody,
+    check_json_size,
+    load_json,
+    shown,
+)
 
 INFERENCE_ID = re.compile(r"[0-9a-f]{32}")  # as X-Inference-Id gives it
 ITEM_KEYS = ("inference_id", "label", "row")
@@ -48,6 +57,8 @@ def parse_feedback(body: bytes, mimetype: str, max_rows: int) -> list[GroundTrut
     bad item and field."""
     if mimetype != JSON_TYPE:
         raise UnsupportedBody(f"{mimetype or 'no Content-Type'} is not accepted; send application/json.")
+    # An item's marks: its "{", the commas between its keys, and the one before the next item.
+    check_json_size(body, max_rows, len(ITEM_KEYS) + 1)
     try:
         document = load_json(body.decode())
     except (ValueError, RecursionError) as problem:
