@@ -271,11 +271,13 @@ def _csv_values(line: str) -> list[str]:
     return [value.strip() for value in values]
 
 
-def _lines(text: str) -> str:
-    """The text's lines, each ended by "\n" alone (the "\r" of a "\r\n" dropped), without blank lines and without a
-    "\n" before the first or after the last: their count is then the newlines' count and one."""
-    text = text.replace("\r\n", "\n")
-    while "\n\n" in text:  # each pass halves every run of blank lines, as fast as the text is copied
+_SOMETHING = re.compile("[^\n]").search  # where, past blank lines, a line that holds something starts
+
+
+def _without_blank_lines(text: str) -> str:
+    """Lines ended by "\n", without blank ones and without a "\n" before the first or after the last: their count is
+    then the newlines' count and one. Made at C speed, each pass halving every run of blank lines."""
+    while "\n\n" in text:
         text = text.replace("\n\n", "\n")
     return text.strip("\n")
 
@@ -462,13 +464,23 @@ class Schema:
     def parse_csv(self, text: str, max_rows: int, split: bool = True) -> Readings:
         """Readings from headerless CSV lines in field order, or CSV lines under a header naming every field once,
         in any order. `split=False` reads every line with the csv module, as the comma split must agree with it."""
-        text = _lines(text)
-        first = text[: text.find("\n")] if "\n" in text else text
-        header = self._header(first) if text else None
+        if "\r" in text:  # a line ends at "\n" or "\r\n" alone: any other break is a character of its value
+            text = text.replace("\r\n", "\n")
+        found = _SOMETHING(text)
+        start = found.start() if found else len(text)
+        end = text.find("\n", start)
+        first = text[start : len(text) if end < 0 else end]
+        header = self._header(first) if first else None
         order = None if header is None else self._header_order(header)
-        start = 0 if header is None else len(first) + 1
+        if header is not None:
+            start = len(text) if end < 0 else end + 1
         # Counted before a line is split: a body of millions of lines is refused without making a string of each.
-        _check_count(text.count("\n", start) + 1 if start < len(text) else 0, max_rows)
+        # Only when blank lines and all are too many are the blank ones dropped to count again.
+        if text.count("\n", start) >= max_rows:
+            text, start = _without_blank_lines(text[start:]), 0
+            _check_count(text.count("\n") + 1 if text else 0, max_rows)
+        elif not _SOMETHING(text, start):
+            _check_count(0, max_rows)
         errors = _Errors()
         plain = split and _plain(text)
         columns: list[list[Any]] = [[] for _ in self.fields]
@@ -478,8 +490,10 @@ class Schema:
         while start < len(text):
             end = text.find("\n", start + _BLOCK)
             end = len(text) if end < 0 else end
-            lines = text[start:end].split("\n")
+            lines = list(filter(None, text[start:end].split("\n")))
             start, numbers, done = end + 1, range(done + 1, done + len(lines) + 1), done + len(lines)
+            if not lines:
+                continue
             by_position, kept = self._csv_block(lines, numbers, plain, errors)
             if order:
                 by_position = [by_position[i] for i in order]
