@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from app.core.prediction import Predictions
-from app.schema import Schema
+from app.schema import Schema, TooManyReadings, check_json_size
 
 # A length in ASCII digits (str.isdigit takes "²"), without leading zeros and short enough for int() at once.
 LENGTH = re.compile("0|[1-9][0-9]{0,17}")
@@ -61,9 +61,12 @@ def model_metadata(name: str, version: str, schema: Schema) -> dict[str, Any]:
     }
 
 
-def parse_infer(body: bytes, header_length: str | None, schema: Schema) -> InferRequest:
-    """The readings and wanted outputs of an infer request; raises ProtocolError naming what is wrong."""
+def parse_infer(body: bytes, header_length: str | None, schema: Schema, max_rows: int) -> InferRequest:
+    """The readings and wanted outputs of an infer request; raises ProtocolError naming what is wrong, and
+    TooManyReadings for more than max_rows readings."""
     header, binary = _split(body, header_length)
+    # A reading takes at most two marks per field, in data shaped [rows, 1]: "[" and ",".
+    check_json_size(header, max_rows, 2 * schema.width)
     try:
         document = orjson.loads(header)
     except orjson.JSONDecodeError as problem:
@@ -76,7 +79,7 @@ def parse_infer(body: bytes, header_length: str | None, schema: Schema) -> Infer
     by_name: dict[str, list[Any]] = {}
     offset = 0
     for tensor in document["inputs"]:
-        name, values, offset = _input(tensor, binary, offset, schema)
+        name, values, offset = _input(tensor, binary, offset, schema, max_rows)
         if name in by_name:
             raise ProtocolError(f"Input {name} is given twice.", name)
         by_name[name] = values
@@ -104,7 +107,7 @@ def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     return body[: int(header_length)], body[int(header_length) :]
 
 
-def _input(tensor: Any, binary: bytes, offset: int, schema: Schema) -> tuple[str, list[Any], int]:
+def _input(tensor: Any, binary: bytes, offset: int, schema: Schema, max_rows: int) -> tuple[str, list[Any], int]:
     """One input's name and values, and where the next input's binary data starts."""
     if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
         raise ProtocolError('Each input must be an object with a "name".')
@@ -133,20 +136,21 @@ def _input(tensor: Any, binary: bytes, offset: int, schema: Schema) -> tuple[str
         or (len(shape) == 2 and (type(shape[1]) is not int or shape[1] != 1))
     ):
         raise ProtocolError(f"Input {name} must have shape [rows] or [rows, 1], not {shape!r}.", name)
+    if shape[0] > max_rows:  # before binary data becomes a value each
+        raise TooManyReadings(shape[0], max_rows)
     size = parameters.get("binary_data_size")
     if size is not None and "data" in tensor:
         raise ProtocolError(f"Input {name} has both data and binary_data_size: send one.", name)
     if size is not None:
         if type(size) is not int or size < 0 or offset + size > len(binary):
             raise ProtocolError(f"Input {name}'s binary_data_size is not the bytes that follow.", name)
-        values = _decoded(binary[offset : offset + size], datatype, name)
+        values = _decoded(binary[offset : offset + size], datatype, name, shape)
         offset += size
     elif "data" in tensor:
         values = _flat(tensor["data"], name)
+        _check_length(len(values), name, shape)
     else:
         raise ProtocolError(f"Input {name} has no data.", name)
-    if len(values) != shape[0]:
-        raise ProtocolError(f"Input {name} holds {len(values)} values, but its shape {shape} says {shape[0]}.", name)
     if datatype.startswith("INT") and not all(type(v) is int for v in values):
         raise ProtocolError(f"Input {name} is {datatype}: its data must be whole numbers.", name)
     return name, values, offset
@@ -163,22 +167,31 @@ def _flat(data: Any, name: str) -> list[Any]:
     return data
 
 
-def _decoded(raw: bytes, datatype: str, name: str) -> list[Any]:
+def _check_length(count: int, name: str, shape: list[int]) -> None:
+    if count != shape[0]:
+        raise ProtocolError(f"Input {name} holds {count} values, but its shape {shape} says {shape[0]}.", name)
+
+
+def _decoded(raw: bytes, datatype: str, name: str, shape: list[int]) -> list[Any]:
+    """Binary data as values, once their count is the shape's: past it, elements are only counted."""
     if datatype == "BYTES":  # each element: its length as 4 bytes little-endian, then the bytes
-        values, at = [], 0
+        values, at, count = [], 0, 0
         while at < len(raw):
             if at + 4 > len(raw) or at + 4 + (length := int.from_bytes(raw[at : at + 4], "little")) > len(raw):
                 raise ProtocolError(f"Input {name}'s BYTES data is cut short.", name)
             try:
-                values.append(raw[at + 4 : at + 4 + length].decode())
+                if count < shape[0]:
+                    values.append(raw[at + 4 : at + 4 + length].decode())
             except UnicodeDecodeError:
                 raise ProtocolError(f"Input {name} holds bytes that are not UTF-8.", name) from None
-            at += 4 + length
+            at, count = at + 4 + length, count + 1
+        _check_length(count, name, shape)
         return values
     code = NUMBER_TYPES[datatype]
     if len(raw) % struct.calcsize(code):
         raise ProtocolError(f"Input {name}'s binary data is not a whole number of {datatype} values.", name)
-    return list(struct.unpack(f"<{len(raw) // struct.calcsize(code)}{code}", raw))
+    _check_length(len(raw) // struct.calcsize(code), name, shape)
+    return list(struct.unpack(f"<{shape[0]}{code}", raw))
 
 
 def _outputs(document: dict[str, Any]) -> tuple[tuple[str, ...], frozenset[str]]:

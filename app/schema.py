@@ -16,12 +16,13 @@ from typing import Any, overload
 
 SCHEMA_VERSION = 1
 MAX_DETAILS = 100
-_BLOCK = 1000  # CSV lines validated at a time
+_BLOCK = 40_000  # characters of CSV lines (whole lines) validated at a time: about 1,000 readings
 CSV_TYPES = ("text/csv", "text/plain")
 JSON_TYPE = "application/json"
 CHARSETS = ("utf-8", "utf8", "us-ascii", "ascii")
-# Where the csv module and stripping are needed: a quote, or a space that is not a line break.
-_NEEDS_CSV_MODULE = re.compile(r'"|[^\S\r\n]').search
+# Where the csv module and stripping are needed: a quote, or a space other than the newline that ends a line (a
+# lone "\r" included: only "\n" ends a line, as Batch Transform splits a file).
+_NEEDS_CSV_MODULE = re.compile(r'"|[^\S\n]').search
 # The same characters in ASCII text, where a substring search for each finds them faster than the pattern.
 _ASCII_NEEDS_CSV_MODULE = tuple(c for c in map(chr, range(128)) if _NEEDS_CSV_MODULE(c))
 
@@ -36,10 +37,11 @@ class ReadingsError(ValueError):
 
 
 class TooManyReadings(ReadingsError):
-    """More readings than one request may hold."""
+    """More readings than one request may hold. `count` is the readings sent; for a body refused by its values
+    unread, the limit in the proportion of its values to what that many readings have."""
 
-    def __init__(self, count: int, limit: int) -> None:
-        super().__init__(f"{count} readings sent; at most {limit} are accepted per request.")
+    def __init__(self, count: int, limit: int, why: str | None = None) -> None:
+        super().__init__(f"{why or f'{count} readings sent'}; at most {limit} are accepted per request.")
         self.count = count
         self.limit = limit
 
@@ -190,13 +192,28 @@ def _show(value: Any, convert: Convert) -> str:
 
 
 class _Errors:
-    """Field errors across rows, listed by row and then field, the first MAX_DETAILS in the answer."""
+    """Field errors across rows, listed by row and then field, the first MAX_DETAILS in the answer. Only those are
+    kept; the others are counted, so that a body of a million bad rows keeps no million messages."""
 
     def __init__(self) -> None:
-        self.found: list[tuple[int, int, str | None, str]] = []
+        self.found: list[tuple[int, int, str | None, str]] = []  # (row, order, field, message)
+        self.count = 0
+        self.rows = bytearray()  # a 1 at the number of each row with a problem (0: the request's)
+        self.last: tuple[int, int] | None = None  # once MAX_DETAILS are kept: the last one's row and order
 
     def add(self, row: int | None, field: str | None, message: str) -> None:
-        self.found.append((row or 0, len(self.found), field, message))
+        key = (row or 0, self.count)
+        self.count += 1
+        if key[0] >= len(self.rows):
+            self.rows += bytes(key[0] + 1 - len(self.rows))
+        self.rows[key[0]] = 1
+        if self.last is not None and key > self.last:
+            return  # listed after MAX_DETAILS others, whatever comes
+        self.found.append((*key, field, message))
+        if len(self.found) == 2 * MAX_DETAILS:
+            self.found.sort()
+            del self.found[MAX_DETAILS:]
+            self.last = self.found[-1][:2]
 
     def raise_if_any(self) -> None:
         if not self.found:
@@ -206,7 +223,7 @@ class _Errors:
             {"row": row or None, "field": field, "message": message}
             for row, _, field, message in self.found[:MAX_DETAILS]
         ]
-        count, rows = len(self.found), len({row for row, *_ in self.found})
+        count, rows = self.count, len(self.rows) - self.rows.count(0)
         listed = "" if count <= MAX_DETAILS else f" (the first {MAX_DETAILS} are listed)"
         first = details[0]
         where = f"row {first['row']}" if first["row"] is not None else "the request"
@@ -237,24 +254,40 @@ def _check_count(count: int, max_rows: int) -> None:
         raise TooManyReadings(count, max_rows)
 
 
+# The csv module ends a record at a "\r" too: a lone one reaches it as a character no UTF-8 text holds, a surrogate.
+_RETURN, _RETURN_STAND_IN = "\r", "\ud800"
+
+
 def _csv_values(line: str) -> list[str]:
     """One line's values as the csv module reads them, without surrounding spaces (so a quote after a space
     opens a quoted value); raises ValueError."""
+    returns = _RETURN in line
     try:
-        return [value.strip() for value in next(csv.reader([line], skipinitialspace=True), [])]
+        values = next(csv.reader([line.replace(_RETURN, _RETURN_STAND_IN)], skipinitialspace=True), [])
     except csv.Error as problem:
         raise ValueError(f"not readable as CSV: {problem}") from None
+    if returns:
+        values = [value.replace(_RETURN_STAND_IN, _RETURN) for value in values]
+    return [value.strip() for value in values]
 
 
-def _splits_as_csv(text: str, lines: list[str]) -> bool:
-    """Whether splitting each line at commas reads it exactly as the csv module would: no quotes, nothing
-    to strip, and no line over the csv module's field size limit, which it refuses."""
-    limit = csv.field_size_limit()
+_SOMETHING = re.compile("[^\n]").search  # where, past blank lines, a line that holds something starts
+
+
+def _without_blank_lines(text: str) -> str:
+    """Lines ended by "\n", without blank ones and without a "\n" before the first or after the last: their count is
+    then the newlines' count and one. Made at C speed, each pass halving every run of blank lines."""
+    while "\n\n" in text:
+        text = text.replace("\n\n", "\n")
+    return text.strip("\n")
+
+
+def _plain(text: str) -> bool:
+    """Whether splitting each line at commas reads it exactly as the csv module would: no quotes and nothing
+    to strip (but also no line over the csv module's field size limit, which it refuses)."""
     if text.isascii():
-        plain = not any(character in text for character in _ASCII_NEEDS_CSV_MODULE)
-    else:
-        plain = not _NEEDS_CSV_MODULE(text)
-    return plain and (len(text) <= limit or max(map(len, lines)) <= limit)
+        return not any(character in text for character in _ASCII_NEEDS_CSV_MODULE)
+    return not _NEEDS_CSV_MODULE(text)
 
 
 def _reject_constant(name: str) -> Any:
@@ -268,6 +301,58 @@ class _LongInteger(str):
 def _integer(text: str) -> int | _LongInteger:
     # Past 400 digits no float can hold the number; Python refuses int() past 4300.
     return int(text) if len(text) <= 400 else _LongInteger(text)
+
+
+# Every array element and object member follows a comma or the bracket that opens its container: each of these
+# marks, outside strings, allows one more Python object when the text is parsed.
+_MARKS = (",", "[", "{")
+# Marks a valid body holds besides its readings': wrappers, column names, a protocol's tensors and parameters.
+_JSON_SLACK = 1024
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, escapes and all
+_PIECE = 1 << 16  # characters read at a time when strings are left out
+
+
+def check_json_size(text: str | bytes, max_rows: int, per_reading: int) -> None:
+    """Refuse JSON text with more marks than max_rows readings of `per_reading` marks each (and _JSON_SLACK) hold,
+    before it is parsed into an object per value; raises TooManyReadings. The marks are counted at once, and,
+    only when too many, again without those inside strings."""
+    bound = max_rows * per_reading + _JSON_SLACK
+    if isinstance(text, bytes):
+        count = text.count(b",") + text.count(b"[") + text.count(b"{")
+    else:
+        count = sum(map(text.count, _MARKS))
+    if count <= bound:
+        return
+    count = _marks_outside_strings(text.decode(errors="replace") if isinstance(text, bytes) else text)
+    if count > bound:
+        raise TooManyReadings(
+            -(-count * max_rows // bound),
+            max_rows,
+            f"The JSON body holds more values than {max_rows} readings: {count} commas and opening brackets, where "
+            f"{max_rows} readings have at most {bound}",
+        )
+
+
+def _marks_outside_strings(text: str) -> int:
+    """The marks outside strings, counted a piece at a time, so that only a piece's worth of objects is made."""
+    count = position = 0
+    while position < len(text):
+        end = min(position + _PIECE, len(text))
+        rest = _STRING.sub("", text[position:end])
+        # Whole strings are gone: a quote left opens one that runs past the piece, and the rest is as it was.
+        cut = rest.find('"')
+        if cut < 0:
+            count += sum(map(rest.count, _MARKS))
+            position = end
+            continue
+        count += sum(rest.count(mark, 0, cut) for mark in _MARKS)
+        string_start = end - (len(rest) - cut)
+        if string_start > position:
+            position = string_start
+        else:  # a string longer than a piece
+            string = _STRING.match(text, position)
+            position = string.end() if string else len(text)
+    return count
 
 
 def load_json(text: str) -> Any:
@@ -297,10 +382,16 @@ class Schema:
         self.names = tuple(field.name for field in self.fields)
         self.by_name = {field.name: field for field in self.fields}
         self.width = len(self.fields)
+        self._name_set = frozenset(self.names)
         self._lower_names = frozenset(name.lower() for name in self.names)
         # The quick look for a header: a line whose csv values name a field has a name somewhere in its text.
         self._may_name_field = re.compile("|".join(map(re.escape, sorted(self._lower_names)))).search
         self._numeric = tuple(i for i, field in enumerate(self.fields) if not field.categories)
+        self._expected_values = f"expected {self.width} values ({','.join(self.names)})"
+        # The most commas a line of readings holds: those between its values, and those quoted in categories.
+        self._most_commas = (
+            self.width - 1 + sum(max(c.count(",") for c in f.categories) for f in self.fields if f.categories)
+        )
         self.sample = sample  # one reading as a CSV line, for the page, the docs and check commands
 
     def to_dict(self) -> dict[str, Any]:
@@ -329,9 +420,7 @@ class Schema:
                 if len(values) == self.width:
                     kept.append((number, values))
                 else:
-                    errors.add(
-                        number, None, f"expected {self.width} values ({','.join(self.names)}), got {len(values)}"
-                    )
+                    errors.add(number, None, f"{self._expected_values}, got {len(values)}")
             numbers, rows = [n for n, _ in kept], [v for _, v in kept]
         return (list(zip(*rows, strict=True)) if rows else [()] * self.width), numbers
 
@@ -376,47 +465,86 @@ class Schema:
     def parse_csv(self, text: str, max_rows: int, split: bool = True) -> Readings:
         """Readings from headerless CSV lines in field order, or CSV lines under a header naming every field once,
         in any order. `split=False` reads every line with the csv module, as the comma split must agree with it."""
-        lines = list(filter(None, text.splitlines()))
-        header = self._header(lines[0]) if lines else None
-        if header is not None:
-            lines.pop(0)
+        if "\r" in text:  # a line ends at "\n" or "\r\n" alone: any other break is a character of its value
+            text = text.replace("\r\n", "\n")
+        found = _SOMETHING(text)
+        start = found.start() if found else len(text)
+        end = text.find("\n", start)
+        first = text[start : len(text) if end < 0 else end]
+        header = self._header(first) if first else None
         order = None if header is None else self._header_order(header)
-        _check_count(len(lines), max_rows)
+        if header is not None:
+            start = len(text) if end < 0 else end + 1
+        # Counted before a line is split: a body of millions of lines is refused without making a string of each.
+        # Only when blank lines and all are too many are the blank ones dropped to count again.
+        if text.count("\n", start) >= max_rows:
+            text, start = _without_blank_lines(text[start:]), 0
+            _check_count(text.count("\n") + 1 if text else 0, max_rows)
+        elif not _SOMETHING(text, start):
+            _check_count(0, max_rows)
         errors = _Errors()
-        plain = split and _splits_as_csv(text, lines)
-        commas = self.width - 1
+        plain = split and _plain(text)
         columns: list[list[Any]] = [[] for _ in self.fields]
-        # In blocks: a block's strings are still in the processor's cache when its numbers are read.
-        for start in range(0, len(lines), _BLOCK):
-            block = lines[start : start + _BLOCK]
-            numbers: Sequence[int] = range(start + 1, start + len(block) + 1)
-            if plain and set(map(str.count, block, repeat(","))) == {commas}:
-                # Every line has one value per field: split the block at once and take every width-th value.
-                values = ",".join(block).split(",")
-                by_position: list[Sequence[Any]] = [values[i :: self.width] for i in range(self.width)]
-            else:
-                if plain:
-                    rows = [line.split(",") for line in block]
-                else:
-                    rows, numbers = [], []
-                    for number, line in enumerate(block, start + 1):
-                        try:
-                            rows.append(_csv_values(line))
-                            numbers.append(number)
-                        except ValueError as problem:
-                            errors.add(number, None, str(problem))
-                by_position, numbers = self._by_position(rows, numbers, errors)
+        # In blocks of whole lines: a block's strings are still in the processor's cache when its numbers are read,
+        # and only one block's lines are strings at a time.
+        done = 0
+        while start < len(text):
+            end = text.find("\n", start + _BLOCK)
+            end = len(text) if end < 0 else end
+            lines = list(filter(None, text[start:end].split("\n")))
+            start, numbers, done = end + 1, range(done + 1, done + len(lines) + 1), done + len(lines)
+            if not lines:
+                continue
+            by_position, kept = self._csv_block(lines, numbers, plain, errors)
             if order:
                 by_position = [by_position[i] for i in order]
-            for column, part in zip(
-                columns, self._checked(by_position, numbers, Field.from_texts, errors), strict=True
-            ):
+            for column, part in zip(columns, self._checked(by_position, kept, Field.from_texts, errors), strict=True):
                 column += part
         errors.raise_if_any()
         return Readings(columns)
 
+    def _csv_block(
+        self, lines: list[str], numbers: Sequence[int], plain: bool, errors: _Errors
+    ) -> tuple[list[Sequence[Any]], Sequence[int]]:
+        """Lines as one sequence of values per position, and the numbers of those kept; each line of another width,
+        or that the csv module cannot read, is named in `errors`. A line's commas are counted before it is split:
+        a line of a million values is refused without making a million strings."""
+        commas = list(map(str.count, lines, repeat(",")))
+        if plain and max(map(len, lines)) <= csv.field_size_limit():  # the csv module refuses a longer field
+            if set(commas) == {self.width - 1}:
+                # Every line has one value per field: split the block at once and take every width-th value.
+                values = ",".join(lines).split(",")
+                return [values[i :: self.width] for i in range(self.width)], numbers
+            rows, kept = [], []
+            for number, line, count in zip(numbers, lines, commas, strict=True):
+                if count == self.width - 1:
+                    rows.append(line.split(","))
+                    kept.append(number)
+                else:
+                    errors.add(number, None, f"{self._expected_values}, got {count + 1}")
+            return self._by_position(rows, kept, errors)
+        rows, kept = [], []
+        for number, line, count in zip(numbers, lines, commas, strict=True):
+            try:
+                if count > self._most_commas:  # no line of readings holds so many: refused unread
+                    raise ValueError(self._too_many_commas(line, count))
+                rows.append(_csv_values(line))
+                kept.append(number)
+            except ValueError as problem:
+                errors.add(number, None, str(problem))
+        return self._by_position(rows, kept, errors)
+
+    def _too_many_commas(self, line: str, commas: int) -> str:
+        """What is wrong with a line of more commas than a line of readings holds."""
+        if '"' not in line:  # the csv module would make a value between each two commas
+            return f"{self._expected_values}, got {commas + 1}"
+        return f"{self._expected_values}, got {commas} commas, more than a line of them holds"
+
     def _header(self, line: str) -> list[str] | None:
-        """A first line's values if it is a header, one of them naming a field (case aside); else None."""
+        """A first line's values if it is a header, one of them naming a field (case aside); else None. A line of
+        more values than a header could usefully name is read as a line of readings, refused by its width."""
+        if line.count(",") > self._most_commas + MAX_DETAILS:  # more than the details could name
+            return None
         if not self._may_name_field(line.lower()):
             return None  # no value names a field, however the csv module would read the line
         try:
@@ -461,6 +589,8 @@ class Schema:
 
     def parse_json(self, text: str, max_rows: int) -> Readings:
         """Readings from a reading object, a list of them, or a list or frame of them under one of WRAPPERS."""
+        # A reading in the longest of the shapes, dataframe_split's data and index, takes its width and 2 marks.
+        check_json_size(text, max_rows, self.width + 2)
         try:
             document = load_json(text)
         except ValueError as problem:
@@ -484,9 +614,12 @@ class Schema:
             if values is not None:
                 rows.append(values)
                 numbers.append(number)
+        del document, items  # the objects are freed before the values are checked, and only the values kept
         return self.validate(rows, numbers, Field.from_json, errors)
 
     def _object_values(self, item: dict[str, Any], row: int, errors: _Errors) -> list[Any] | None:
+        if item.keys() == self._name_set:  # every field and no other: its values in field order, at C speed
+            return list(map(item.__getitem__, self.names))
         missing = [name for name in self.names if name not in item]
         unknown = sorted(key for key in item if key not in self.names)
         for name in missing:

@@ -16,7 +16,7 @@ from app.core.prediction import Predictions
 from app.schema import Reading, turbine_schema
 from app.web.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE
-from tests.test_schema import mlflow_bodies
+from tests.test_schema import NOT_LINE_ENDS, TOO_MANY_VALUES, mlflow_bodies
 
 INVOCATIONS_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 
@@ -228,6 +228,21 @@ def test_default_row_limit_accepts_ten_thousand_rows(client: FlaskClient) -> Non
     assert post_csv(client, "\n".join([SAMPLE] * 10_001)).status_code == 413
 
 
+@pytest.mark.parametrize("path", ["/", "/v1/predictions", "/invocations"])
+def test_a_body_of_more_lines_or_values_than_max_rows_readings_hold_is_a_413(path: str) -> None:
+    client = create_app({"TESTING": True, "MAX_ROWS": 10}).test_client()
+    lines = post_csv(client, "\r\n\n".join(["1"] * 11), path)
+    assert lines.status_code == 413
+    assert lines.get_json()["message"].startswith("11 readings sent; at most 10 are accepted per request.")
+    for document in TOO_MANY_VALUES.values():
+        answer = client.post(path, json=document)
+        assert answer.status_code == 413
+        assert answer.get_json()["message"].startswith("The JSON body holds more values than 10 readings: ")
+    if path == "/invocations":  # Batch Transform is told what to change, as for too many lines
+        hint = "For Batch Transform, raise MAX_ROWS: even MaxPayloadInMB=1 sends more."
+        assert lines.get_json()["message"].endswith(hint) and answer.get_json()["message"].endswith(hint)
+
+
 @pytest.mark.parametrize(
     ("content_type", "status"),
     [("application/x-www-form-urlencoded", 415), ("text/csv; charset=latin-1", 415), ("application/xml", 415)],
@@ -406,6 +421,19 @@ def test_invocations_answers_csv_and_json_lines_line_for_line(client: FlaskClien
     lines_answer = post_csv(client, body, "/invocations", headers={"Accept": "application/jsonlines"})
     assert lines_answer.mimetype == "application/jsonlines"
     assert [json.loads(line) for line in lines_answer.get_data(as_text=True).split("\n")] == expected
+
+
+@pytest.mark.parametrize("character", NOT_LINE_ENDS)
+def test_batch_transform_gets_one_answer_line_per_input_line(character: str) -> None:
+    """AssembleWith=Line pairs answers with input lines by position: only a newline ends a line, so readings joined
+    by another line break are one bad line, and such a character after a line's last value is padding."""
+    client = create_app({"TESTING": True, "SAGEMAKER_BATCH": True}).test_client()
+    csv_answer = {"Accept": "text/csv"}
+    joined = post_csv(client, f"{SAMPLE}{character}{HEALTHY}\n{HEALTHY}", "/invocations", headers=csv_answer)
+    assert joined.status_code == 400
+    assert [(d["row"], d["field"]) for d in joined.get_json()["details"]] == [(1, None)]
+    padded = post_csv(client, f"{SAMPLE}{character}\n\n{HEALTHY}\r\n", "/invocations", headers=csv_answer)
+    assert [line.split(",")[1] for line in padded.get_data(as_text=True).split("\n")] == ["1", "0"]
 
 
 def test_invocations_refuses_an_accept_it_cannot_honour(client: FlaskClient) -> None:

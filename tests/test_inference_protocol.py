@@ -131,6 +131,44 @@ def test_protocol_errors_are_400s_naming_the_input(
     assert body["details"][0]["field"] == field
 
 
+def test_max_rows_readings_are_taken_with_every_value_nested(client: FlaskClient) -> None:
+    """[rows, 1] data: the most commas and brackets a reading takes."""
+    document = request()
+    for tensor in document["inputs"]:
+        tensor.update(shape=[10_000, 1], data=[tensor["data"]] * 10_000)
+    response = client.post(INFER, json=document)
+    assert response.status_code == 200 and len(response.get_json()["outputs"][0]["data"]) == 10_000
+
+
+def test_more_readings_than_max_rows_are_refused_before_their_values_are_read(client: FlaskClient) -> None:
+    many = client.post(INFER, json=request(shape=[1], data=[[64.0]] * 120_000))
+    assert many.status_code == 413
+    assert many.get_json()["message"].startswith("The JSON body holds more values than 10000 readings: ")
+    tensor = {"name": "wind_speed", "shape": [10_001], "datatype": "FP64", "parameters": {"binary_data_size": 8}}
+    header = json.dumps({"inputs": [tensor]}).encode()
+    binary = client.post(INFER, data=header + bytes(8), headers={"Inference-Header-Content-Length": str(len(header))})
+    assert binary.status_code == 413
+    assert binary.get_json()["message"].startswith("10001 readings sent; at most 10000 are accepted per request.")
+
+
+@pytest.mark.parametrize("datatype", ["FP64", "BYTES"])
+def test_binary_data_of_more_values_than_the_shape_is_refused_by_count(client: FlaskClient, datatype: str) -> None:
+    name = "wind_speed" if datatype == "FP64" else "turbine_id"
+    data = bytes(8 * 100_000)  # as FP64: 100,000 zeros; as BYTES: 200,000 empty strings
+    header = json.dumps(
+        {"inputs": [{"name": name, "shape": [2], "datatype": datatype, "parameters": {"binary_data_size": len(data)}}]}
+    ).encode()
+    answer = client.post(INFER, data=header + data, headers={"Inference-Header-Content-Length": str(len(header))})
+    assert answer.status_code == 400
+    count = 100_000 if datatype == "FP64" else 200_000
+    assert answer.get_json()["error"] == f"Input {name} holds {count} values, but its shape [2] says 2."
+
+
+def test_an_id_of_many_commas_is_taken(client: FlaskClient) -> None:
+    response = client.post(INFER, json={**request(), "id": "[{," * 100_000})
+    assert response.status_code == 200 and response.get_json()["id"] == "[{," * 100_000
+
+
 def test_int64_numbers_and_nested_data_are_taken(client: FlaskClient) -> None:
     response = client.post(INFER, json=request(datatype="INT64", shape=[1, 1], data=[[64]]))
     assert response.status_code == 200

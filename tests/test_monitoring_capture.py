@@ -339,6 +339,23 @@ def test_a_feedback_body_of_the_wrong_shape_is_refused(
     assert (answer.status_code, answer.get_json()["error"]) == (status, error)
 
 
+def test_feedback_of_more_values_than_max_rows_items_hold_is_a_413_unparsed(tmp_path: Path) -> None:
+    app = captured_app(tmp_path, MAX_ROWS=10)
+    client = app.test_client()
+    for items in ([{}] * 2000, [{"inference_id": ID, "label": 1, "row": [1] * 2000}]):
+        answer = client.post("/v1/feedback", json={"feedback": items})
+        assert answer.status_code == 413
+        assert answer.get_json()["message"].startswith("The JSON body holds more values than 10 readings: ")
+    ten = [{"inference_id": ID, "label": 1, "row": row} for row in range(1, 11)]
+    assert client.post("/v1/feedback", json={"feedback": ten}).status_code == 202
+    assert (
+        client.post("/v1/feedback", json={"feedback": [*ten, ten[0]]})
+        .get_json()["message"]
+        .startswith("11 readings sent; at most 10")
+    )
+    close(app)
+
+
 def test_feedback_without_capture_is_a_409(client: Any) -> None:
     answer = client.post("/v1/feedback", json={"feedback": [{"inference_id": issued(client), "label": 1}]})
     assert answer.status_code == 409

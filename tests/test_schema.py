@@ -6,6 +6,8 @@ import codecs
 import csv as csvmodule
 import json
 import math
+import re
+import unittest.mock
 import warnings
 from typing import Any
 
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 
 from app.models.artifact import DEFAULT_MODEL_PATH
 from app.schema import (
+    _BLOCK,
     TURBINE_SCHEMA_PATH,
     Field,
     Readings,
@@ -22,6 +25,7 @@ from app.schema import (
     SchemaError,
     TooManyReadings,
     UnsupportedBody,
+    _marks_outside_strings,
     load_schema,
     schema_from_dict,
     to_csv,
@@ -106,11 +110,17 @@ def test_readings_are_columns_that_read_as_rows() -> None:
         readings[2]
 
 
-@pytest.mark.parametrize("bad_line", [None, 1, 1000, 2001])
+# Where the validator's blocks of whole lines end, in a body of lines as long as SAMPLE's: the first block's last
+# line and the next, the second block's last line and the next.
+FIRST_BLOCK_LINES = _BLOCK // (len(SAMPLE) + 1) + 1
+BLOCK_ENDS = [FIRST_BLOCK_LINES, FIRST_BLOCK_LINES + 1, 2 * FIRST_BLOCK_LINES, 2 * FIRST_BLOCK_LINES + 1]
+
+
+@pytest.mark.parametrize("bad_line", [None, 1, *BLOCK_ENDS, 3001])
 def test_long_bodies_are_read_whole_in_order(bad_line: int | None) -> None:
-    lines = [SAMPLE if n % 2 else HEALTHY for n in range(1, 2002)]
+    lines = [SAMPLE if n % 2 else HEALTHY for n in range(1, 3002)]
     if bad_line is None:
-        assert [row[0] for row in csv("\n".join(lines))] == ["TID008" if n % 2 else "TID002" for n in range(1, 2002)]
+        assert [row[0] for row in csv("\n".join(lines))] == ["TID008" if n % 2 else "TID002" for n in range(1, 3002)]
         return
     lines[bad_line - 1] = lines[bad_line - 1].replace("VAWT", "XAWT").replace("HAWT", "XAWT")
     with pytest.raises(ReadingsError) as error:
@@ -124,6 +134,32 @@ def test_a_short_line_and_a_long_line_do_not_make_two_readings() -> None:
     with pytest.raises(ReadingsError) as error:
         csv(f"{short}\n{long}")
     assert details(error) == [(1, None), (2, None)]
+
+
+# What str.splitlines also takes for a line's end: in CSV each is a character like any other.
+NOT_LINE_ENDS = ["\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("character", NOT_LINE_ENDS)
+def test_a_line_ends_only_at_a_newline(character: str) -> None:
+    """Two readings joined by any other line break are one line of 21 values, refused by its row; inside a value
+    the character fails that value's field."""
+    with pytest.raises(ReadingsError) as error:
+        csv(f"{SAMPLE}{character}{HEALTHY}\n{HEALTHY}")
+    assert details(error) == [(1, None)]
+    assert error.value.details[0]["message"].endswith(", got 21")
+    values = SAMPLE.split(",")
+    values[1], values[2] = f"VA{character}WT", f"6{character}4"
+    with pytest.raises(ReadingsError) as error:
+        csv(",".join(values))
+    assert details(error) == [(1, "turbine_type"), (1, "wind_speed")]
+    assert error.value.details[0]["message"] == f"{f'VA{character}WT'!r} is not one of HAWT, VAWT"
+
+
+def test_crlf_ends_a_line_and_blank_lines_are_skipped() -> None:
+    expected = csv(f"{SAMPLE}\n{HEALTHY}")
+    assert csv(f"{SAMPLE}\r\n\r\n{HEALTHY}\r\n") == expected
+    assert csv(f"\n\r\n{','.join(FIELD_NAMES)}\r\n\n{SAMPLE}\n\n\n{HEALTHY}\n\r\n") == expected
 
 
 @pytest.mark.parametrize("count", [1, 3, 20])
@@ -345,7 +381,7 @@ def test_json_missing_fields_are_each_named() -> None:
 )
 def test_json_rejects_malformed_documents(body: bytes, fragment: str) -> None:
     with pytest.raises(ReadingsError) as error:
-        TURBINE.parse_body(body, "application/json", None, 10)
+        TURBINE.parse_body(body, "application/json", None, 10_000)
     assert fragment in error.value.message
 
 
@@ -506,6 +542,128 @@ def test_row_limit() -> None:
         as_json([SAMPLE_OBJECT] * 4, max_rows=3)
 
 
+def test_lines_are_counted_before_they_are_read() -> None:
+    """MAX_ROWS counts the lines that hold something, however they end and whatever they hold, a header aside."""
+    lines = "\r\n\n".join(["x"] * 11)
+    with pytest.raises(TooManyReadings, match=r"^11 readings sent; at most 10 are accepted per request\.$"):
+        csv(f"\n\n{lines}\r\n\n", max_rows=10)
+    with pytest.raises(ReadingsError) as error:
+        csv(f"{','.join(FIELD_NAMES)}\r\n{lines}", max_rows=11)
+    assert not isinstance(error.value, TooManyReadings) and len(error.value.details) == 11
+
+
+def test_a_line_of_more_commas_than_a_line_of_readings_holds_is_refused_unread() -> None:
+    """Its width is said from its commas: the csv module would make a value of each."""
+    expected = f"expected 11 values ({','.join(FIELD_NAMES)}), got"
+    with pytest.raises(ReadingsError) as error:
+        csv(f"{SAMPLE}\n{'1,' * 100_000}1\n" + ",".join(['"1"'] * 12) + f"\n{SAMPLE} ")
+    assert details(error) == [(2, None), (3, None)]
+    assert [d["message"] for d in error.value.details] == [
+        f"{expected} 100001",
+        f"{expected} 11 commas, more than a line of them holds",
+    ]
+
+
+def test_a_first_line_of_more_values_than_a_header_holds_is_read_as_readings() -> None:
+    with pytest.raises(ReadingsError) as error:
+        csv(",".join([*FIELD_NAMES, *["extra"] * 200]) + f"\n{SAMPLE}")
+    assert details(error) == [(1, None)]
+    assert error.value.details[0]["message"].endswith(", got 211")
+
+
+def test_problems_past_the_listed_ones_are_counted() -> None:
+    line = SAMPLE.replace("VAWT", "X").replace(",64,", ",500,")
+    with pytest.raises(ReadingsError) as error:
+        csv("\n".join([line] * 3000))
+    assert error.value.message.startswith("6000 problem(s) in 3000 row(s) (the first 100 are listed); first: row 1,")
+    assert details(error) == [(row, field) for row in range(1, 51) for field in ("turbine_type", "wind_speed")]
+
+
+# JSON bodies of more values than 10 readings hold, none a reading: a value each would be an object each.
+TOO_MANY_VALUES = {
+    "a reading of many values": [[1] * 2000],
+    "a value of many values": [{**SAMPLE_OBJECT, "wind_speed": [1] * 2000}],
+    "many empty objects": [{}] * 2000,
+    "many empty arrays": [[]] * 2000,
+    "many numbers": [1] * 2000,
+    "many strings": ["a"] * 2000,
+    "instances of empty objects": {"instances": [{}] * 2000},
+    "a long column": {"inputs": {"wind_speed": [1] * 2000}},
+    "a long index": {
+        "dataframe_split": {"columns": list(FIELD_NAMES), "data": [list(SAMPLE_ROW)], "index": [0] * 2000}
+    },
+}
+
+
+@pytest.mark.parametrize("document", TOO_MANY_VALUES.values(), ids=list(TOO_MANY_VALUES))
+def test_json_of_more_values_than_max_rows_readings_hold_is_refused_unparsed(document: Any) -> None:
+    with pytest.raises(TooManyReadings) as error:
+        as_json(document, max_rows=10)
+    assert re.fullmatch(
+        r"The JSON body holds more values than 10 readings: \d+ commas and opening brackets, where 10 readings have "
+        r"at most 1154; at most 10 are accepted per request\.",
+        error.value.message,
+    )
+    assert error.value.limit == 10 and error.value.count > 10
+
+
+def marks(value: Any) -> int:
+    """The commas and opening brackets of a value's JSON text, outside strings."""
+    if isinstance(value, list):
+        return 1 + max(len(value) - 1, 0) + sum(map(marks, value))
+    if isinstance(value, dict):
+        return 1 + max(len(value) - 1, 0) + sum(map(marks, value.values()))
+    return 0
+
+
+TEXTS = st.text(alphabet=',[{"\\\n ab\u00e9', max_size=12)
+JSON_TREES = st.recursive(
+    st.one_of(st.integers(), TEXTS),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(TEXTS, inner, max_size=5),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_TREES, st.sampled_from([1, 2, 3, 8, 1 << 16]))
+def test_marks_are_counted_outside_strings_a_piece_at_a_time(document: Any, piece: int) -> None:
+    """Strings holding marks, quotes and backslashes, cut anywhere by the pieces, count for nothing."""
+    with unittest.mock.patch("app.schema._PIECE", piece):
+        assert _marks_outside_strings(json.dumps(document)) == marks(document)
+
+
+def test_commas_and_brackets_in_strings_count_for_nothing() -> None:
+    with pytest.raises(ReadingsError) as error:
+        as_json([{**SAMPLE_OBJECT, "turbine_id": '[{,"' * 2000}], max_rows=10)
+    assert details(error) == [(1, "turbine_id")]
+
+
+def wrapped(shape: str, rows: list[list[Any]]) -> Any:
+    """Readings as a JSON body of one of the shapes a reading body takes."""
+    objects = [dict(zip(FIELD_NAMES, row, strict=True)) for row in rows]
+    split = {"columns": list(FIELD_NAMES), "data": rows, "index": list(range(len(rows)))}
+    return {
+        "objects": objects,
+        "arrays": rows,
+        "instances": {"instances": objects},
+        "inputs, rows": {"inputs": rows},
+        "inputs, columns": {
+            "inputs": {name: list(values) for name, values in zip(FIELD_NAMES, zip(*rows, strict=True), strict=True)}
+        },
+        "dataframe_records": {"dataframe_records": objects},
+        "dataframe_split": {"dataframe_split": split},
+    }[shape]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["objects", "arrays", "instances", "inputs, rows", "inputs, columns", "dataframe_records", "dataframe_split"],
+)
+def test_max_rows_readings_are_taken_in_every_json_shape(shape: str) -> None:
+    rows = [list(SAMPLE_ROW)] * 10_000
+    assert len(as_json(wrapped(shape, rows), max_rows=10_000)) == 10_000
+
+
 def test_to_csv_round_trips() -> None:
     rows = csv(f"{SAMPLE}\n{HEALTHY}")
     assert csv(to_csv(rows)) == rows
@@ -641,6 +799,10 @@ BODY_PARTS = [
     ",",
     "\n",
     "\r\n",
+    "\r",
+    "\x0b",
+    "\x85",
+    "\u2028",
     '"',
     " ",
     "\t",

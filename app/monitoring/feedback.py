@@ -10,7 +10,16 @@ from typing import Any
 
 from app.monitoring.capture import GroundTruth
 from app.monitoring.ids import INFERENCE_ID
-from app.schema import JSON_TYPE, MAX_DETAILS, ReadingsError, TooManyReadings, UnsupportedBody, load_json, shown
+from app.schema import (
+    JSON_TYPE,
+    MAX_DETAILS,
+    ReadingsError,
+    TooManyReadings,
+    UnsupportedBody,
+    check_json_size,
+    load_json,
+    shown,
+)
 
 ITEM_KEYS = ("inference_id", "label", "row")
 # The readings an inference id's answer held, or None for an id this service did not issue.
@@ -60,6 +69,8 @@ def parse_feedback(body: bytes, mimetype: str, max_rows: int, issued: Issued) ->
     TooManyReadings or ReadingsError naming each bad item and field."""
     if mimetype != JSON_TYPE:
         raise UnsupportedBody(f"{mimetype or 'no Content-Type'} is not accepted; send application/json.")
+    # An item's marks: its "{", the commas between its keys, and the one before the next item.
+    check_json_size(body, max_rows, len(ITEM_KEYS) + 1)
     try:
         document = load_json(body.decode())
     except (ValueError, RecursionError) as problem:

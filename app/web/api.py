@@ -277,7 +277,9 @@ def v2_infer(name: str, version: str | None = None) -> Response:
 
     served = _served(name, version)
     try:
-        wanted = parse_infer(_body(request), request.headers.get(HEADER_LENGTH), _backend().schema)
+        wanted = parse_infer(
+            _body(request), request.headers.get(HEADER_LENGTH), _backend().schema, current_app.config["MAX_ROWS"]
+        )
     except ProtocolError as error:
         raise ValidationError(error.message, [{"row": None, "field": error.field, "message": error.message}]) from None
     _, predictions = _scored(values=wanted.rows)

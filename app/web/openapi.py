@@ -14,7 +14,8 @@ ERROR_STATUSES = {
     "400": "A bad reading or body; details name each bad row and field.",
     "401": "API keys are configured and X-API-Key is missing or wrong.",
     "404": "No such file, or (/v2) no such model or version: the path names the model /v1/model describes.",
-    "413": "The body is over MAX_CONTENT_LENGTH bytes or holds more than MAX_ROWS readings.",
+    "413": "The body is over MAX_CONTENT_LENGTH bytes, holds more than MAX_ROWS readings, or is JSON of more values "
+    "than MAX_ROWS readings hold.",
     "406": "Accept names none of the answer's media types.",
     "409": "Capture is off (CAPTURE_URI is not set), so there is nowhere to keep ground truth.",
     "415": "A content type other than text/csv, text/plain or application/json, or a charset other than UTF-8.",
