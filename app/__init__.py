@@ -13,14 +13,19 @@ from flask import Flask
 from flask_cors import CORS
 
 from app import config as settings
-from app.logs import init_logging, service_logger
+from app.codecs.inference_protocol import HEADER_LENGTH
+from app.codecs.sagemaker import CUSTOM_ATTRIBUTES
+from app.dataplane import DataPlane, Limits
+from app.logs import service_logger
 from app.models import Model, identity, load_model
+from app.models.registry import Registry
 from app.monitoring.ids import InferenceIds
 from app.web.docs import add_swagger_ui
 from app.web.errors import register_error_handlers
+from app.web.logs import init_logging
 from app.web.metrics import init_metrics
-from app.web.routes import CUSTOM_ATTRIBUTES, HEADER_LENGTH
 from app.web.security import init_security, security_headers
+from app.web.serving import DATAPLANE
 from app.web.telemetry import add_request_middleware
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
@@ -39,15 +44,15 @@ def _inference_ids(app: Flask) -> InferenceIds:
     return InferenceIds(secret.encode() if secret else secrets.token_bytes(32))
 
 
-def create_app(config: Mapping[str, Any] | None = None, backend: Model | None = None) -> Flask:
-    """Build the app: defaults, then the environment, then `config`; `backend` replaces the configured one."""
+def create_app(config: Mapping[str, Any] | None = None, model: Model | None = None) -> Flask:
+    """Build the app: defaults, then the environment, then `config`; `model` replaces the configured one."""
     app = Flask(__name__, static_folder=STATIC_FOLDER, static_url_path="/static")
     try:
         app.config.update(settings.resolve(os.environ, config))
         init_logging(app)
-        with app.app_context():  # what the backend logs at start-up follows this app's LOG_LEVEL
-            app.extensions["backend"] = backend or load_model(app.config)
-            app.extensions["inference_ids"] = _inference_ids(app)
+        with app.app_context():  # what the model logs at start-up follows this app's LOG_LEVEL
+            models = Registry([model or load_model(app.config)])
+            ids = _inference_ids(app)
     except settings.ConfigError as error:
         error.debug = app.config.get("LOG_LEVEL", os.environ.get("LOG_LEVEL")) == "DEBUG"
         raise
@@ -75,16 +80,22 @@ def create_app(config: Mapping[str, Any] | None = None, backend: Model | None = 
     register_error_handlers(app)
     metrics = init_metrics(app)
     init_security(app)
+    hooks = []
     if app.config["CAPTURE_URI"]:
         from app.monitoring.capture import capture_from_config
 
         counted = metrics.captured if metrics else None
-        app.extensions["capture"] = capture_from_config(app.config, identity(app.extensions["backend"]), counted)
+        capture = capture_from_config(app.config, identity(models.default), counted)
+        app.extensions["capture"] = capture
+        hooks.append(capture.scored)
+    limits = Limits(app.config["MAX_ROWS"], app.config["MAX_EXPLAIN_ROWS"])
+    app.extensions[DATAPLANE] = DataPlane(models, limits, ids, hooks)
 
     from app import cli
-    from app.web import api
+    from app.web import api, inference_protocol, pages, sagemaker
 
-    app.register_blueprint(api.bp)
+    for blueprint in (pages.bp, api.bp, sagemaker.bp, inference_protocol.bp):
+        app.register_blueprint(blueprint)
     add_swagger_ui(app)
     cli.register_commands(app)
     add_request_middleware(app, security_headers(app), metrics.observe if metrics else None)

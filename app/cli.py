@@ -13,11 +13,13 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.core.errors import ModelFailure
+from app.core.schemas import read_sample
 from app.importing.commands import import_model_command
 from app.monitoring.commands import monitor_command
 from app.training.commands import generate_data_command, train_command
 from app.web.errors import FAILURE_STATUS
 from app.web.security import hash_key
+from app.web.serving import DATAPLANE
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -30,9 +32,9 @@ DEFAULT_ORIGIN = "https://check-url.example"
 @with_appcontext
 def check_endpoint_command() -> None:
     """Score the model's sample reading with the configured backend; print the answer and latency."""
-    backend = current_app.extensions["backend"]
+    backend = current_app.extensions[DATAPLANE].models.default
     sample = backend.schema.sample
-    row = backend.schema.parse_csv(sample, 1)[0]
+    row = read_sample(backend.schema)[0]
     start = time.perf_counter()
     try:
         predictions = backend.predict([row])

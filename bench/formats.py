@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from app import create_app
-from app.schema import turbine_schema
+from app.core.schemas import turbine_schema
 from app.training.data import turbine_dataset
 
 ROWS = 10_000

@@ -34,8 +34,10 @@ from typing import Any, NamedTuple
 import orjson
 from common import ROOT, checkout, children, cpu_seconds, free_port, gunicorn, rss_mb, server, wrk
 
-from app.schema import turbine_schema
+from app.core.schemas import turbine_schema
+from app.core.validation import validate_rows
 from deploy.package import add_bytecode, build, ensure_venv
+from tests.conftest import read_body, read_csv
 from tests.lambda_harness import run_events, runtime_dir
 
 REQUESTS = ROOT / "bench" / "requests.lua"
@@ -225,15 +227,15 @@ def post_once(port: int, path: str, body: bytes, accept: str = "application/json
 def profile_batch(body: bytes, repeats: int) -> None:
     """Where the time of a 10,000-row request goes, in process: each stage timed, then a profile."""
     from app import create_app
-    from app.web.api import classic_body
+    from app.codecs.classic import body as classic_body
     from app.web.errors import json_response
 
     app = create_app({"ACCESS_LOG": False})  # keep the report readable
-    client, backend = app.test_client(), app.extensions["backend"]
-    readings = turbine_schema().parse_body(body, "text/csv", None, 10_000)
+    client, backend = app.test_client(), app.extensions["dataplane"].models.default
+    readings = read_body(body, "text/csv", None, 10_000)
     predictions = backend.predict(readings)
     stages: dict[str, Callable[[], object]] = {
-        "parse and validate": lambda: turbine_schema().parse_body(body, "text/csv", None, 10_000),
+        "parse and validate": lambda: read_body(body, "text/csv", None, 10_000),
         "score": lambda: backend.predict(readings),
         "format the answer": lambda: json_response(classic_body(predictions)),
         "whole request, Flask test client": lambda: client.post("/", data=body, content_type="text/csv"),
@@ -590,8 +592,9 @@ def write_capture(folder: Path, rows: int) -> None:
     from app.monitoring.capture import GroundTruth, Scored, capture_record, ground_truth_record
     from app.training.data import turbine_dataset
 
-    pool = turbine_schema().parse_csv("\n".join(",".join(row) for row in turbine_dataset(10_000, 99).rows), 10_000)
+    pool = read_csv("\n".join(",".join(row) for row in turbine_dataset(10_000, 99).rows), 10_000)
     answers = EmbeddedModel.from_file(DEFAULT_MODEL_PATH).predict(pool)
+    assert answers.labels is not None
     start = time.time() - 86_400
     with (folder / "capture.jsonl").open("wb") as out, (folder / "truth.jsonl").open("wb") as truth:
         for k in range(rows):
@@ -725,7 +728,7 @@ def imported_trees(rounds: int, seconds: int, repeats: int) -> None:
         verdict = "met" if load <= 50 else "missed"
         record("artifact read and validated, fresh process", f"{load:.0f} ms (median of 7)", "<= 50 ms", verdict)
         backend = EmbeddedModel.from_file(artifact)
-        rows = list(backend.schema.parse_rows(turbine_dataset(10_000, DEFAULT_SEED + 1).rows, range(10_000)))
+        rows = list(validate_rows(backend.schema, turbine_dataset(10_000, DEFAULT_SEED + 1).rows, range(10_000)))
         one = statistics.median(timed(lambda: backend.predict(rows[:1])) for _ in range(200)) * 1000
         batch = statistics.median(timed(lambda: backend.predict(rows)) for _ in range(3))
         first = timed(lambda: backend.predict(rows[:1], explain=True)) * 1000  # builds the leaves' paths and tables

@@ -7,7 +7,7 @@ import shutil
 import signal
 import subprocess
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -16,16 +16,40 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from app.codecs import csv as csv_codec
+from app.codecs.body import decode as decode_body
 from app.config import FALLBACKS, SETTINGS
 from app.core.errors import ModelFailure
+from app.core.fields import Schema
+from app.core.schemas import turbine_schema
+from app.core.table import Reading, Readings, csv_lines
+from app.core.validation import validate
 from app.examples import ai4i
-from app.schema import Reading, turbine_schema
 from app.training.commands import main
 from deploy.package import build, ensure_venv
 from tests.lambda_harness import runtime_dir
 from tests.loopback import free_port, wait_for_port
 
 SAMPLE = turbine_schema().sample
+
+
+def read_body(body: bytes, mimetype: str, charset: str | None, max_rows: int, schema: Schema | None = None) -> Readings:
+    """A scoring body's readings, decoded by its dialect and validated, as the scoring routes read them."""
+    schema = schema or turbine_schema()
+    return validate(schema, decode_body(body, mimetype, charset, schema, max_rows))
+
+
+def read_csv(text: str, max_rows: int, split: bool = True, schema: Schema | None = None) -> Readings:
+    """CSV lines' readings, decoded and validated."""
+    schema = schema or turbine_schema()
+    return validate(schema, csv_codec.decode(text, schema, max_rows, split))
+
+
+def to_csv(rows: Sequence[Reading]) -> str:
+    """Readings as headerless CSV lines, as capture writes them."""
+    return csv_lines([list(column) for column in zip(*rows, strict=True)])
+
+
 HEALTHY = "TID002,HAWT,20,25,38.0,40,20,50,2,40,SW"
 
 

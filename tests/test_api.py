@@ -13,7 +13,8 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.core.prediction import Predictions
-from app.schema import Reading, turbine_schema
+from app.core.schemas import turbine_schema
+from app.core.table import Reading
 from app.web.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE
 from tests.test_schema import NOT_LINE_ENDS, TOO_MANY_VALUES, mlflow_bodies
@@ -274,7 +275,7 @@ class BrokenBackend:
 def test_unexpected_errors_are_a_generic_500_without_traceback(
     capsys: pytest.CaptureFixture[str], headers: dict[str, str]
 ) -> None:
-    client = create_app(backend=BrokenBackend()).test_client()
+    client = create_app(model=BrokenBackend()).test_client()
     response = post_csv(client, SAMPLE, headers=headers)
     assert response.status_code == 500
     assert response.get_json() == {"error": "internal_error", "message": "Internal server error.", "details": []}

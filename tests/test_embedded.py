@@ -14,6 +14,9 @@ import pytest
 
 from app import create_app
 from app.config import ConfigError
+from app.core.schemas import read_sample, turbine_schema
+from app.core.table import Readings
+from app.core.validation import validate_rows
 from app.models.artifact import (
     DEFAULT_MODEL_PATH,
     LARGEST_SUM,
@@ -22,10 +25,8 @@ from app.models.artifact import (
     checksum,
 )
 from app.models.embedded import EmbeddedModel, load_artifact
-from app.schema import Readings, turbine_schema
 from app.training.data import turbine_dataset
 from app.training.fit import to_frame, train
-from tests.conftest import SAMPLE
 from tests.test_config import flask
 from tests.test_trees import _ensemble as tree_ensemble
 
@@ -40,7 +41,7 @@ def trained() -> tuple[dict[str, Any], Any]:
 
 def test_scores_equal_scikit_learn_within_1e_9(trained: tuple[dict[str, Any], Any]) -> None:
     artifact, pipeline = trained
-    rows = list(TURBINE.parse_rows(turbine_dataset(5000, seed=99).rows, range(5000)))
+    rows = list(validate_rows(TURBINE, turbine_dataset(5000, seed=99).rows, range(5000)))
     expected = pipeline.predict_proba(to_frame(rows))[:, 1]
     scores, labels, contributions = EmbeddedModel(artifact).predict(rows)
     assert len(scores) == 5000 and contributions is None
@@ -50,14 +51,14 @@ def test_scores_equal_scikit_learn_within_1e_9(trained: tuple[dict[str, Any], An
 
 def test_rows_and_columns_score_alike(trained: tuple[dict[str, Any], Any]) -> None:
     backend = EmbeddedModel(trained[0])
-    rows = list(TURBINE.parse_rows(turbine_dataset(50, seed=5).rows, range(50)))
+    rows = list(validate_rows(TURBINE, turbine_dataset(50, seed=5).rows, range(50)))
     columns = Readings([list(column) for column in zip(*rows, strict=True)])
     assert backend.predict(columns, explain=True) == backend.predict(rows, explain=True)
 
 
 def test_committed_model_says_the_classic_sample_needs_maintenance() -> None:
     backend = EmbeddedModel.from_file(DEFAULT_MODEL_PATH)
-    [score], [label], _ = backend.predict([TURBINE.parse_csv(SAMPLE, 1)[0]])
+    [score], [label], _ = backend.predict([read_sample(TURBINE)[0]])
     assert score > 0.9 and label == 1
 
 
@@ -69,7 +70,7 @@ def test_committed_model_carries_held_out_metrics() -> None:
 
 def test_contributions_sum_to_the_log_odds(trained: tuple[dict[str, Any], Any]) -> None:
     backend = EmbeddedModel(trained[0])
-    row = TURBINE.parse_csv(SAMPLE, 1)[0]
+    row = read_sample(TURBINE)[0]
     _, _, contributions = backend.predict([row], explain=True)
     assert contributions is not None
     model = backend.model

@@ -15,7 +15,7 @@ import tritonclient.http as triton
 from flask.testing import FlaskClient
 from tritonclient.utils import InferenceServerException
 
-from app.schema import turbine_schema
+from app.core.schemas import turbine_schema
 from app.training import DEFAULT_SEED
 from app.training.data import turbine_dataset
 from tests.conftest import SAMPLE, serve_on_loopback

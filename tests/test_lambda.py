@@ -83,7 +83,7 @@ def test_package_is_small_and_holds_only_what_serving_needs(package: Path) -> No
         "static/index.html",
         "static/app.js",
         "durationpy/__init__.py",
-        "app/__pycache__/schema.cpython-311.pyc",
+        "app/core/__pycache__/validation.cpython-311.pyc",
     ):
         assert needed in names
     tops = {name.split("/")[0] for name in names}

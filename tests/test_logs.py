@@ -14,7 +14,8 @@ from types import SimpleNamespace
 import pytest
 
 from app import create_app
-from app.logs import ROOT_LOGGER, JsonFormatter
+from app.logs import ROOT_LOGGER
+from app.web.logs import JsonFormatter
 from tests.conftest import SAMPLE
 from tests.test_api import BrokenBackend
 
@@ -44,7 +45,7 @@ def test_access_records_are_json_lines_with_the_fields_in_order(capsys: pytest.C
 def test_every_line_starts_with_an_iso_8601_utc_time_and_the_level(capsys: pytest.CaptureFixture[str]) -> None:
     before = datetime.now(UTC)
     time.sleep(0.002)
-    create_app(backend=BrokenBackend()).test_client().post("/", data=SAMPLE, content_type="text/csv")
+    create_app(model=BrokenBackend()).test_client().post("/", data=SAMPLE, content_type="text/csv")
     written = lines(capsys.readouterr().err)
     assert [(list(line)[:2], line["level"]) for line in written] == [
         (["time", "level"], "ERROR"),
@@ -79,7 +80,7 @@ def test_on_lambda_the_line_carries_lambdas_request_id_next_to_api_gateways(
 
 
 def test_an_unexpected_error_is_one_json_record_naming_its_request(capsys: pytest.CaptureFixture[str]) -> None:
-    client = create_app(backend=BrokenBackend()).test_client()
+    client = create_app(model=BrokenBackend()).test_client()
     client.post("/", data=SAMPLE, content_type="text/csv", headers={"X-Request-Id": "boom-1"})
     error, access = lines(capsys.readouterr().err)
     assert (error["level"], error["logger"], error["request_id"]) == ("ERROR", "turbine_status.errors", "boom-1")
@@ -90,7 +91,7 @@ def test_an_unexpected_error_is_one_json_record_naming_its_request(capsys: pytes
 def test_log_level_warning_silences_access_lines_but_not_errors(capsys: pytest.CaptureFixture[str]) -> None:
     create_app({"LOG_LEVEL": "WARNING"}).test_client().post("/", data=SAMPLE, content_type="text/csv")
     assert capsys.readouterr().err == ""
-    create_app({"LOG_LEVEL": "WARNING"}, backend=BrokenBackend()).test_client().post(
+    create_app({"LOG_LEVEL": "WARNING"}, model=BrokenBackend()).test_client().post(
         "/", data=SAMPLE, content_type="text/csv"
     )
     assert [line["logger"] for line in lines(capsys.readouterr().err)] == ["turbine_status.errors"]

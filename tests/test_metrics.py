@@ -84,7 +84,7 @@ def test_prometheus_counts_in_process() -> None:
 
 
 def test_backend_errors_are_counted_by_code() -> None:
-    client = create_app({"METRICS": "prometheus"}, backend=FailingBackend()).test_client()  # type: ignore[arg-type]
+    client = create_app({"METRICS": "prometheus"}, model=FailingBackend()).test_client()  # type: ignore[arg-type]
     for _ in range(2):
         assert client.post("/", data=SAMPLE, content_type="text/csv").status_code == 504
     found = samples(client.get("/metrics").get_data(as_text=True))
@@ -93,7 +93,7 @@ def test_backend_errors_are_counted_by_code() -> None:
 
 
 def test_backend_errors_in_emf(capsys: pytest.CaptureFixture[str]) -> None:
-    client = create_app({"METRICS": "emf", "ACCESS_LOG": False}, backend=FailingBackend()).test_client()  # type: ignore[arg-type]
+    client = create_app({"METRICS": "emf", "ACCESS_LOG": False}, model=FailingBackend()).test_client()  # type: ignore[arg-type]
     client.post("/", data=SAMPLE, content_type="text/csv")
     [document] = emf_lines(capsys.readouterr().err)
     check_emf(document)

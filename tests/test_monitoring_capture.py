@@ -346,7 +346,8 @@ def test_feedback_of_more_values_than_max_rows_items_hold_is_a_413_unparsed(tmp_
         answer = client.post("/v1/feedback", json={"feedback": items})
         assert answer.status_code == 413
         assert answer.get_json()["message"].startswith("The JSON body holds more values than 10 readings: ")
-    ten = [{"inference_id": ID, "label": 1, "row": row} for row in range(1, 11)]
+    inference_id = issued(client, 10)
+    ten = [{"inference_id": inference_id, "label": 1, "row": row} for row in range(1, 11)]
     assert client.post("/v1/feedback", json={"feedback": ten}).status_code == 202
     assert (
         client.post("/v1/feedback", json={"feedback": [*ten, ten[0]]})
@@ -445,7 +446,7 @@ def test_a_model_name_that_names_no_folder_of_its_own_is_refused(tmp_path: Path,
             return {"backend": self.name, "name": model[0], "version": model[1]}
 
     with pytest.raises(ConfigError, match="CAPTURE_URI: the served model's name or version"):
-        create_app({"CAPTURE_URI": f"file://{tmp_path}"}, backend=Named())
+        create_app({"CAPTURE_URI": f"file://{tmp_path}"}, model=Named())
 
 
 def test_the_file_sink_writes_nothing_outside_its_root(tmp_path: Path) -> None:

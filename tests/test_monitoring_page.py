@@ -26,7 +26,9 @@ from tests.test_monitoring_report import (
 
 def test_the_page_is_self_contained_with_a_chart_per_field(app: Flask, tmp_path: Path) -> None:
     rows, truth = readings(1000, seed=12)
-    captured = write_captures(tmp_path / "c" / "a.jsonl", app.extensions["backend"], drifted(rows), per_record=2)
+    captured = write_captures(
+        tmp_path / "c" / "a.jsonl", app.extensions["dataplane"].models.default, drifted(rows), per_record=2
+    )
     with (tmp_path / "c" / "truth.jsonl").open("wb") as out:
         out.writelines(truth_line(*key, label) + b"\n" for key, label in zip(captured.keys, truth, strict=True))
     write_report(build_report([str(tmp_path / "c")], ARTIFACT), tmp_path / "out")

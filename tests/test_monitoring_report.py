@@ -21,14 +21,16 @@ from flask import Flask
 from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
 
 from app import create_app
+from app.core.schemas import turbine_schema
+from app.core.table import Reading
 from app.models.artifact import DEFAULT_MODEL_PATH, checksum
 from app.models.embedded import load_artifact
 from app.monitoring.records import parse_time
 from app.monitoring.report import MIN_LIVE, build_report
 from app.monitoring.writing import write_report
-from app.schema import Reading, to_csv, turbine_schema
 from app.training import DEFAULT_SEED
 from app.training.data import generate_dataset
+from tests.conftest import to_csv
 
 SCHEMA = turbine_schema()
 START = parse_time("2026-12-04T04:00:00Z").timestamp()
@@ -128,7 +130,7 @@ def drifted(rows: list[Reading]) -> list[Reading]:
 
 
 def test_known_drift_flags_exactly_the_drifted_fields_and_exits_3(app: Flask, tmp_path: Path) -> None:
-    backend = app.extensions["backend"]
+    backend = app.extensions["dataplane"].models.default
     rows = drifted(readings(4000, seed=11)[0])
     write_captures(tmp_path / "capture" / "a.jsonl", backend, rows[:2000], per_record=4)
     write_captures(tmp_path / "capture" / "b.jsonl", backend, rows[2000:], per_record=1, start=START + 3600)
@@ -157,7 +159,7 @@ def test_drift_raises_an_alert_only_from_a_hundred_live_readings(
 ) -> None:
     """A few readings are far from any distribution: their distances are shown, and only say drift."""
     rows = drifted(readings(count, seed=13)[0])
-    write_captures(tmp_path / "capture" / "a.jsonl", app.extensions["backend"], rows)
+    write_captures(tmp_path / "capture" / "a.jsonl", app.extensions["dataplane"].models.default, rows)
 
     result = run(app, "--capture", f"file://{tmp_path / 'capture'}", "--out", str(tmp_path / "out"))
 
@@ -179,7 +181,7 @@ def test_drift_raises_an_alert_only_from_a_hundred_live_readings(
 def test_with_too_few_labels_the_page_says_metrics_raise_no_alert(app: Flask, tmp_path: Path) -> None:
     """One reading, wrongly labelled: accuracy 0 is shown, and the page does not say no metric fell."""
     rows = readings(1, seed=14)[0]
-    captured = write_captures(tmp_path / "c" / "a.jsonl", app.extensions["backend"], rows)
+    captured = write_captures(tmp_path / "c" / "a.jsonl", app.extensions["dataplane"].models.default, rows)
     with (tmp_path / "c" / "truth.jsonl").open("wb") as out:
         out.write(truth_line(*captured.keys[0], 1 - captured.labels[0]) + b"\n")
 
@@ -195,7 +197,7 @@ def test_with_too_few_labels_the_page_says_metrics_raise_no_alert(app: Flask, tm
 
 
 def test_undrifted_data_raises_no_field_alert_in_19_of_20_seeds(app: Flask, tmp_path: Path) -> None:
-    backend = app.extensions["backend"]
+    backend = app.extensions["dataplane"].models.default
     alerted = []
     for seed in range(1, 21):
         rows, _ = readings(2000, seed)
@@ -208,7 +210,7 @@ def test_undrifted_data_raises_no_field_alert_in_19_of_20_seeds(app: Flask, tmp_
 
 def test_ground_truth_joins_by_id_and_row_and_metrics_equal_scikit_learn(app: Flask, tmp_path: Path) -> None:
     rows, truth = readings(1500, seed=13)
-    backend = app.extensions["backend"]
+    backend = app.extensions["dataplane"].models.default
     captured = write_captures(tmp_path / "capture" / "a.jsonl", backend, rows[:900], per_record=3)
     single = write_captures(tmp_path / "capture" / "b.jsonl", backend, rows[900:], per_record=1, start=START + 7200)
     keys, scores = captured.keys + single.keys, captured.scores + single.scores
@@ -299,7 +301,7 @@ def test_a_metric_alert_fires_more_than_0_05_below_held_out_with_100_labelled(
     app: Flask, tmp_path: Path, labelled: int, alert: bool
 ) -> None:
     rows, _ = readings(400, seed=14)
-    captured = write_captures(tmp_path / "a.jsonl", app.extensions["backend"], rows)
+    captured = write_captures(tmp_path / "a.jsonl", app.extensions["dataplane"].models.default, rows)
     with (tmp_path / "a.jsonl").open("ab") as out:
         # Wrong on every third: accuracy near 0.67, far below the held-out 0.89.
         for i in range(labelled):
@@ -317,7 +319,7 @@ def test_a_metric_alert_fires_more_than_0_05_below_held_out_with_100_labelled(
 
 
 def test_undefined_metrics_are_null_with_a_reason(app: Flask, tmp_path: Path) -> None:
-    backend = app.extensions["backend"]
+    backend = app.extensions["dataplane"].models.default
     rows, _ = readings(600, seed=15)
     negative = [row for row, label in zip(rows, backend.predict(rows).labels, strict=True) if not label]
     captured = write_captures(tmp_path / "a.jsonl", backend, negative)
@@ -365,7 +367,7 @@ def test_an_older_artifact_says_what_it_cannot_compute(app: Flask, tmp_path: Pat
     (tmp_path / "old.json").write_text(json.dumps(artifact))
     load_artifact(tmp_path / "old.json")  # still an artifact the service serves
     rows, _ = readings(800, seed=16)
-    write_captures(tmp_path / "c" / "a.jsonl", app.extensions["backend"], rows)
+    write_captures(tmp_path / "c" / "a.jsonl", app.extensions["dataplane"].models.default, rows)
 
     result = run(app, "--capture", str(tmp_path / "c"), "--model", str(tmp_path / "old.json"), "--out", str(tmp_path))
 
@@ -390,7 +392,7 @@ def test_an_imported_artifact_without_distribution_or_metrics_is_reported_as_far
 ) -> None:
     artifact = older(ARTIFACT, distribution=None, metrics=None, training=None)
     rows, truth = readings(300, seed=17)
-    captured = write_captures(tmp_path / "a.jsonl", app.extensions["backend"], rows, per_record=3)
+    captured = write_captures(tmp_path / "a.jsonl", app.extensions["dataplane"].models.default, rows, per_record=3)
     with (tmp_path / "a.jsonl").open("ab") as out:
         out.writelines(truth_line(*key, label) + b"\n" for key, label in zip(captured.keys, truth, strict=True))
 
@@ -410,7 +412,7 @@ def test_an_imported_artifact_without_distribution_or_metrics_is_reported_as_far
 
 def test_a_small_reference_says_evidently_would_use_ks_and_chi_square(app: Flask, tmp_path: Path) -> None:
     rows, _ = readings(200, seed=18)
-    write_captures(tmp_path / "a.jsonl", app.extensions["backend"], rows)
+    write_captures(tmp_path / "a.jsonl", app.extensions["dataplane"].models.default, rows)
     report = build_report([str(tmp_path)], older(ARTIFACT, training__rows=800))
     assert report["method"]["reference_rows"] == 800
     assert "Kolmogorov-Smirnov" in report["method"]["notes"][0] and "chi-square" in report["method"]["notes"][0]
@@ -440,7 +442,7 @@ def test_since_and_until_filter_by_inference_time(app: Flask, tmp_path: Path, si
     for at in ("04:30:00", "05:00:00", "05:59:59.999", "06:00:00", "06:30:00"):
         write_captures(
             tmp_path / "c" / "a.jsonl",
-            app.extensions["backend"],
+            app.extensions["dataplane"].models.default,
             rows[:1],
             start=parse_time(f"2026-12-04T{at}").timestamp(),
         )

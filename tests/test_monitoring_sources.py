@@ -87,8 +87,8 @@ def test_s3_objects_are_jsonl_gz_or_named_as_firehose_names_them() -> None:
 
 def test_s3_captures_are_every_jsonl_object_under_the_prefix(app: Flask, tmp_path: Path) -> None:
     rows, _ = readings(300, seed=21)
-    write_captures(tmp_path / "a.jsonl", app.extensions["backend"], rows[:100], per_record=5)
-    write_captures(tmp_path / "b.jsonl", app.extensions["backend"], rows[100:], per_record=1)
+    write_captures(tmp_path / "a.jsonl", app.extensions["dataplane"].models.default, rows[:100], per_record=5)
+    write_captures(tmp_path / "b.jsonl", app.extensions["dataplane"].models.default, rows[100:], per_record=1)
     with mock_aws():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket="captures", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})

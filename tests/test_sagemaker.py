@@ -112,7 +112,7 @@ def test_npy_answers() -> None:
 def stubbed() -> Iterator[tuple[FlaskClient, Stubber]]:
     client = make_client(REGION)
     with Stubber(client) as stubber:
-        yield create_app(backend=SageMakerModel(ENDPOINT, client)).test_client(), stubber
+        yield create_app(model=SageMakerModel(ENDPOINT, client)).test_client(), stubber
         stubber.assert_no_pending_responses()
 
 
@@ -326,7 +326,7 @@ def test_unusable_answers_are_a_502(
 @functools.cache
 def fuzzed_service() -> tuple[FlaskClient, SageMakerModel]:
     backend = SageMakerModel(ENDPOINT, make_client(REGION))
-    return create_app({"ACCESS_LOG": False, "LOG_LEVEL": "ERROR"}, backend=backend).test_client(), backend
+    return create_app({"ACCESS_LOG": False, "LOG_LEVEL": "ERROR"}, model=backend).test_client(), backend
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -366,7 +366,7 @@ class RecordingClient:
 def test_the_inference_id_goes_to_the_endpoint() -> None:
     """The endpoint's own Data Capture records then join the answer's, by InferenceId."""
     recording = RecordingClient()
-    client = create_app(backend=SageMakerModel(ENDPOINT, recording)).test_client()
+    client = create_app(model=SageMakerModel(ENDPOINT, recording)).test_client()
     answers = [client.post("/", data=f"{SAMPLE}\n{HEALTHY}", content_type="text/csv") for _ in range(2)]
     ids = [a.headers["X-Inference-Id"] for a in answers]
     assert [call["InferenceId"] for call in recording.calls] == ids
@@ -389,7 +389,7 @@ class ResetClient(TimingOutClient):
     ("fake", "status", "code"), [(TimingOutClient, 504, "endpoint_timeout"), (ResetClient, 502, "endpoint_unreachable")]
 )
 def test_transport_failures(fake: type[TimingOutClient], status: int, code: str) -> None:
-    client = create_app(backend=SageMakerModel(ENDPOINT, fake())).test_client()
+    client = create_app(model=SageMakerModel(ENDPOINT, fake())).test_client()
     response = client.post("/", data=SAMPLE, content_type="text/csv")
     assert response.status_code == status
     assert response.get_json()["error"] == code
@@ -402,7 +402,7 @@ def test_missing_credentials_are_a_503(
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    client = create_app(backend=SageMakerModel(ENDPOINT, make_client(REGION))).test_client()
+    client = create_app(model=SageMakerModel(ENDPOINT, make_client(REGION))).test_client()
     response = client.post("/", data=SAMPLE, content_type="text/csv")
     assert response.status_code == 503
     assert response.get_json()["error"] == "no_credentials"

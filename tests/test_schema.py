@@ -15,23 +15,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.models.artifact import DEFAULT_MODEL_PATH
-from app.schema import (
-    _BLOCK,
+from app.codecs.csv import _BLOCK
+from app.codecs.json import _marks_outside_strings
+from app.core.errors import ReadingsError, TooManyReadings, UnsupportedBody
+from app.core.fields import Field
+from app.core.schemas import (
     TURBINE_SCHEMA_PATH,
-    Field,
-    Readings,
-    ReadingsError,
     SchemaError,
-    TooManyReadings,
-    UnsupportedBody,
-    _marks_outside_strings,
     load_schema,
     schema_from_dict,
-    to_csv,
     turbine_schema,
 )
-from tests.conftest import HEALTHY, SAMPLE
+from app.core.table import Readings
+from app.core.validation import validate_rows
+from app.models.artifact import DEFAULT_MODEL_PATH
+from tests.conftest import HEALTHY, SAMPLE, read_body, read_csv, to_csv
 
 TURBINE = turbine_schema()
 FIELDS, FIELD_NAMES = TURBINE.fields, TURBINE.names
@@ -42,11 +40,11 @@ SAMPLE_OBJECT = dict(zip(FIELD_NAMES, SAMPLE_ROW, strict=True))
 
 
 def csv(body: str, max_rows: int = 10_000) -> list[tuple[Any, ...]]:
-    return list(TURBINE.parse_body(body.encode(), "text/csv", None, max_rows))
+    return list(read_body(body.encode(), "text/csv", None, max_rows))
 
 
 def as_json(document: Any, max_rows: int = 10_000) -> list[tuple[Any, ...]]:
-    return list(TURBINE.parse_body(json.dumps(document).encode(), "application/json", None, max_rows))
+    return list(read_body(json.dumps(document).encode(), "application/json", None, max_rows))
 
 
 def details(error: pytest.ExceptionInfo[ReadingsError]) -> list[tuple[Any, Any]]:
@@ -186,13 +184,13 @@ def test_any_value_out_of_range_is_named_among_many(count: int, position: int, v
 @pytest.mark.parametrize("mimetype", ["text/csv", "application/json"])
 def test_one_leading_byte_order_mark_is_ignored(mimetype: str) -> None:
     body = SAMPLE.encode() if mimetype == "text/csv" else json.dumps(SAMPLE_OBJECT).encode()
-    assert list(TURBINE.parse_body(codecs.BOM_UTF8 + body, mimetype, None, 10)) == [SAMPLE_ROW]
+    assert list(read_body(codecs.BOM_UTF8 + body, mimetype, None, 10)) == [SAMPLE_ROW]
     with pytest.raises(ReadingsError):
-        TURBINE.parse_body(codecs.BOM_UTF8 * 2 + body, mimetype, None, 10)
+        read_body(codecs.BOM_UTF8 * 2 + body, mimetype, None, 10)
 
 
 def test_text_plain_is_csv() -> None:
-    assert list(TURBINE.parse_body(SAMPLE.encode(), "text/plain", "UTF-8", 10)) == [SAMPLE_ROW]
+    assert list(read_body(SAMPLE.encode(), "text/plain", "UTF-8", 10)) == [SAMPLE_ROW]
 
 
 @pytest.mark.parametrize(
@@ -235,7 +233,7 @@ def mlflow_bodies() -> dict[str, str]:
 def test_mlflows_request_formats_give_the_csv_readings(shape: str) -> None:
     body = mlflow_bodies()[shape]
     assert shape.split(",")[0] in json.loads(body)
-    assert list(TURBINE.parse_body(body.encode(), "application/json", None, 10)) == csv(f"{SAMPLE}\n{HEALTHY}")
+    assert list(read_body(body.encode(), "application/json", None, 10)) == csv(f"{SAMPLE}\n{HEALTHY}")
 
 
 def test_a_dataframe_split_in_another_column_order_and_with_an_index() -> None:
@@ -355,7 +353,7 @@ def test_json_rejects_without_coercing(change: dict[str, Any], field: str, fragm
     document = [SAMPLE_OBJECT, {**SAMPLE_OBJECT, **change}]
     body = json.dumps(document).replace("Infinity", "1e999")
     with pytest.raises(ReadingsError) as error:
-        TURBINE.parse_body(body.encode(), "application/json", None, 10)
+        read_body(body.encode(), "application/json", None, 10)
     assert details(error) == [(2, field)]
     assert fragment in error.value.details[0]["message"]
 
@@ -381,7 +379,7 @@ def test_json_missing_fields_are_each_named() -> None:
 )
 def test_json_rejects_malformed_documents(body: bytes, fragment: str) -> None:
     with pytest.raises(ReadingsError) as error:
-        TURBINE.parse_body(body, "application/json", None, 10_000)
+        read_body(body, "application/json", None, 10_000)
     assert fragment in error.value.message
 
 
@@ -444,16 +442,16 @@ def test_a_header_must_name_every_field_once(header: list[str], expected: list[t
 )
 def test_a_body_under_the_other_content_type_gets_a_hint(body: str, mimetype: str, hint: str) -> None:
     with pytest.raises(ReadingsError) as error:
-        TURBINE.parse_body(body.encode(), mimetype, None, 10)
+        read_body(body.encode(), mimetype, None, 10)
     assert error.value.message.endswith(hint)
 
 
 def test_valid_bodies_and_unrelated_errors_get_no_hint() -> None:
     with pytest.raises(ReadingsError) as error:
-        TURBINE.parse_body(b'{"turbine_id": 1}', "application/json", None, 10)
+        read_body(b'{"turbine_id": 1}', "application/json", None, 10)
     assert "Content-Type" not in error.value.message
     with pytest.raises(ReadingsError) as error:
-        TURBINE.parse_body(SAMPLE.replace("NE", "XX").encode(), "text/csv", None, 10)
+        read_body(SAMPLE.replace("NE", "XX").encode(), "text/csv", None, 10)
     assert "Content-Type" not in error.value.message
 
 
@@ -484,7 +482,7 @@ def test_valid_bodies_and_unrelated_errors_get_no_hint() -> None:
 )
 def test_long_values_are_echoed_cut_short_and_never_reach_int_limits(body: str, mimetype: str, message: str) -> None:
     with pytest.raises(ReadingsError) as error:
-        TURBINE.parse_body(body.encode(), mimetype, None, 10)
+        read_body(body.encode(), mimetype, None, 10)
     assert [d["message"] for d in error.value.details] == [message]
     assert "digits" not in error.value.message and len(error.value.message) < 300
 
@@ -498,7 +496,7 @@ def test_an_unknown_long_json_key_is_named_cut_short() -> None:
 def test_json_numbers_may_have_exponents() -> None:
     for written in ("6.4e1", "640E-1"):
         body = json.dumps(SAMPLE_OBJECT).replace("64.0", written).encode()
-        assert list(TURBINE.parse_body(body, "application/json", None, 10)) == [SAMPLE_ROW]
+        assert list(read_body(body, "application/json", None, 10)) == [SAMPLE_ROW]
 
 
 def test_json_items_must_be_objects_or_arrays() -> None:
@@ -521,7 +519,7 @@ def test_json_items_must_be_objects_or_arrays() -> None:
 )
 def test_csv_rejects_malformed_bodies(body: bytes, fragment: str) -> None:
     with pytest.raises(ReadingsError) as error:
-        TURBINE.parse_body(body, "text/csv", None, 10)
+        read_body(body, "text/csv", None, 10)
     assert fragment in error.value.message
 
 
@@ -531,7 +529,7 @@ def test_csv_rejects_malformed_bodies(body: bytes, fragment: str) -> None:
 )
 def test_other_media_types_and_charsets_are_unsupported(mimetype: str, charset: str | None) -> None:
     with pytest.raises(UnsupportedBody):
-        TURBINE.parse_body(SAMPLE.encode(), mimetype, charset, 10)
+        read_body(SAMPLE.encode(), mimetype, charset, 10)
 
 
 def test_row_limit() -> None:
@@ -628,7 +626,7 @@ JSON_TREES = st.recursive(
 @given(JSON_TREES, st.sampled_from([1, 2, 3, 8, 1 << 16]))
 def test_marks_are_counted_outside_strings_a_piece_at_a_time(document: Any, piece: int) -> None:
     """Strings holding marks, quotes and backslashes, cut anywhere by the pieces, count for nothing."""
-    with unittest.mock.patch("app.schema._PIECE", piece):
+    with unittest.mock.patch("app.codecs.json._PIECE", piece):
         assert _marks_outside_strings(json.dumps(document)) == marks(document)
 
 
@@ -775,8 +773,8 @@ def test_numeric_columns_converted_together_pass_exactly_when_each_value_does(da
     objects = rows_of(data, JSON_VALUES.filter(lambda v: v not in (math.inf, -math.inf)), list(SAMPLE_ROW))
     body = json.dumps([dict(zip(FIELD_NAMES, row, strict=True)) for row in objects])
     cases = (
-        ("from_texts", texts, lambda: TURBINE.parse_rows(texts, range(1, len(texts) + 1))),
-        ("from_json", objects, lambda: TURBINE.parse_json(body, 10)),
+        ("from_texts", texts, lambda: validate_rows(TURBINE, texts, range(1, len(texts) + 1))),
+        ("from_json", objects, lambda: read_body(body.encode(), "application/json", None, 10)),
     )
     for convert, rows, parse in cases:
         columns, refused = outcome_each_alone(rows, convert)
@@ -822,7 +820,7 @@ def test_splitting_at_commas_reads_lines_as_the_csv_module_does(parts: list[str]
     outcomes = []
     for split in (True, False):
         try:
-            outcomes.append(list(TURBINE.parse_csv(text, 50, split=split)))
+            outcomes.append(list(read_csv(text, 50, split=split)))
         except ReadingsError as error:
             outcomes.append([error.message, error.details])
     assert outcomes[0] == outcomes[1]
@@ -840,7 +838,7 @@ def test_a_first_line_is_a_header_exactly_when_a_value_names_a_field(parts: list
     names_a_field = bool({name.lower() for name in FIELD_NAMES} & set(read))
     # A last line of one value is always refused: it is row 2 under a header, row 3 under a first line of data.
     with pytest.raises(ReadingsError) as error:
-        TURBINE.parse_csv(first + "\n" + SAMPLE + "\nx", 10)
+        read_csv(first + "\n" + SAMPLE + "\nx", 10)
     rows = [detail["row"] for detail in error.value.details]
     taken_as_header = error.value.message.startswith("The header line") or (first != "" and max(rows) == 2)
     assert taken_as_header == names_a_field
@@ -860,7 +858,7 @@ def test_a_first_line_is_a_header_exactly_when_a_value_names_a_field(parts: list
 def test_any_body_gives_readings_or_a_typed_error(body: bytes, mimetype: str) -> None:
     """Client input never escapes as anything but the validator's own error (no 500)."""
     try:
-        rows = TURBINE.parse_body(body, mimetype, None, 50)
+        rows = read_body(body, mimetype, None, 50)
     except ReadingsError as error:
         assert error.message
     else:

@@ -54,7 +54,7 @@ def test_access_log_can_be_switched_off(capsys: pytest.CaptureFixture[str]) -> N
 def test_what_a_failed_request_noted_reaches_the_answer_the_line_and_the_metrics(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    app = create_app({"METRICS": "emf"}, backend=FailingBackend())  # type: ignore[arg-type]
+    app = create_app({"METRICS": "emf"}, model=FailingBackend())  # type: ignore[arg-type]
     response = app.test_client().post("/", data=SAMPLE, content_type="text/csv", headers={"X-Request-Id": "t-1"})
     assert response.status_code == 504 and response.get_json()["message"].endswith("Request id: t-1.")
     access, metrics = map(json.loads, capsys.readouterr().err.splitlines())

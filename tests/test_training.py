@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from app import create_app
+from app.core.schemas import read_sample
 from app.models.embedded import EmbeddedModel, load_artifact
 from app.training.commands import main
 from app.training.data import generate_dataset
@@ -45,7 +46,7 @@ def test_generate_then_train_through_the_flask_cli(app: Flask, tmp_path: Path) -
     artifact = load_artifact(out)
     assert artifact["training"]["rows"] == 2400 and artifact["schema"]["sample"] == SAMPLE
     backend = EmbeddedModel(artifact)
-    assert backend.predict([backend.schema.parse_csv(SAMPLE, 1)[0]]).labels == [1]
+    assert backend.predict([read_sample(backend.schema)[0]]).labels == [1]
 
 
 def test_serving_imports_no_training_module_until_a_command_runs() -> None:

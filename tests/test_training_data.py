@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.schema import turbine_schema
+from app.core.schemas import turbine_schema
 from app.training.data import generate_dataset, turbine_dataset, write_dataset
 from app.training.reading import read_dataset
 

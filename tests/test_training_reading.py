@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.schema import ReadingsError, turbine_schema
+from app.core.errors import ReadingsError
+from app.core.schemas import read_sample, turbine_schema
 from app.training.reading import Dataset, field_name, infer_schema, read_dataset, readings
 from tests.conftest import SAMPLE
 
@@ -40,7 +41,7 @@ def test_a_given_schema_names_its_fields_and_keeps_its_sample() -> None:
     schema = turbine_schema()
     data = Dataset(list(schema.names), [SAMPLE.split(","), SAMPLE.split(",")], [1, 0], "yes", "no", [2, 3])
     assert infer_schema(data, schema).to_dict() == schema.to_dict()
-    assert readings(data, schema) == [schema.parse_csv(SAMPLE, 1)[0]] * 2
+    assert readings(data, schema) == [read_sample(schema)[0]] * 2
 
 
 def test_a_value_outside_the_schema_is_named_by_line_and_field() -> None:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from app.core.schemas import turbine_schema
+from app.core.validation import validate_rows
 from app.models.artifact import LARGEST_SUM
 from app.models.runtimes.trees import (
     LEAF,
@@ -23,7 +25,6 @@ from app.models.runtimes.trees import (
     TreeFileError,
     quadrature,
 )
-from app.schema import turbine_schema
 from app.training import DEFAULT_SEED
 from app.training.data import turbine_dataset
 
@@ -253,7 +254,7 @@ def _fields_on_paths(tree: dict[str, Any], node: int = 0, above: frozenset[int] 
 @pytest.mark.parametrize("depth", [8, 9])
 def test_explanations_equal_shapley_values_by_enumeration_on_short_and_long_paths(depth: int) -> None:
     schema = turbine_schema()
-    rows = list(schema.parse_rows(turbine_dataset(40, DEFAULT_SEED).rows, range(40)))
+    rows = list(validate_rows(schema, turbine_dataset(40, DEFAULT_SEED).rows, range(40)))
     model = _random_ensemble(rows, 3, depth)
     lengths = set().union(*map(_fields_on_paths, model["trees"]))
     assert min(lengths) <= TABLE_COLUMNS < max(lengths) == depth

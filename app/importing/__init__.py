@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from app.schema import Field, Schema
+from app.core.fields import Field, Schema
 
 
 class ImportRefused(ValueError):

@@ -11,8 +11,10 @@ from typing import Any
 
 import click
 
+from app.core.errors import ReadingsError
+from app.core.fields import Schema
+from app.core.schemas import SchemaError, load_schema
 from app.importing import ImportRefused
-from app.schema import ReadingsError, Schema, SchemaError, load_schema
 from app.training import checked_name, write_out
 
 INSTALL = "pip install -r requirements-import.txt"

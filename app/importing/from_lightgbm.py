@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.core.fields import Schema
 from app.importing import ImportRefused, check_codes, check_trained_on, is_category, positions
 from app.models.runtimes.trees import NODE_ARRAYS
-from app.schema import Schema
 
 # LightGBM's kZeroThreshold (a float32 constant): with zero_as_missing, values in [-ZERO, ZERO] go the default way.
 ZERO = 1.0000000180025095e-35

@@ -14,8 +14,8 @@ import zipfile
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.fields import Schema
 from app.importing import ImportRefused, check_trained_on, is_category, positions
-from app.schema import Schema
 
 # What a fitted model holds in a skops file besides the classes this importer reads (skops_types adds those), as
 # skops 0.16 names them for scikit-learn 1.9: skops.io.get_untrusted_types and the file's own type names, for each

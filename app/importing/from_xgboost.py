@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.core.fields import Schema
 from app.importing import ImportRefused, check_codes, positions
 from app.models.runtimes.trees import NODE_ARRAYS
-from app.schema import Schema
 
 
 def load(content: bytes) -> dict[str, Any]:

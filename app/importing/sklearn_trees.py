@@ -18,9 +18,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.fields import Field, Schema
 from app.importing import ImportRefused, check_trained_on
 from app.models.runtimes.trees import LEAF, NODE_ARRAYS
-from app.schema import Field, Schema
 
 
 class Walk:

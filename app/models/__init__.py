@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from app.config import ConfigError
+from app.core.fields import Schema
 from app.core.prediction import Predictions, Task
-from app.schema import Readings, Schema, SchemaError, load_schema
+from app.core.schemas import SchemaError, load_schema
+from app.core.table import Readings
 
 
 class Model(Protocol):

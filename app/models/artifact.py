@@ -14,8 +14,9 @@ from typing import Any
 import orjson
 
 from app.config import DEFAULT_MODEL_PATH as DEFAULT_MODEL_PATH
+from app.core.fields import Schema
 from app.core.prediction import BINARY, MAINTENANCE, MULTICLASS, REGRESSION, Task
-from app.schema import Schema, SchemaError, schema_from_dict
+from app.core.schemas import SchemaError, schema_from_dict
 
 FORMAT = "turbine-status-logistic/2"
 TREES_FORMAT = "turbine-status-trees/1"

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from app.core.prediction import BINARY, MULTICLASS, REGRESSION, Predictions
+from app.core.table import Reading
 from app.models.artifact import ModelFileError, invalid, read, validate
 from app.models.runtimes import scorer
-from app.schema import Reading
 
 
 def _probability(z: float) -> float:

@@ -11,9 +11,11 @@ from typing import Any
 
 from app.config import ConfigError
 from app.core.errors import ExplainUnsupported, ModelFailure
+from app.core.fields import Schema
 from app.core.prediction import BINARY, MAINTENANCE, Predictions, Task
+from app.core.schemas import turbine_schema
+from app.core.table import Reading, Readings, csv_lines
 from app.logs import service_logger
-from app.schema import Reading, Schema, to_csv, turbine_schema
 
 log = service_logger("sagemaker")
 DEFAULT_SCHEMA_SOURCE = "the bundled turbine fields (app/model/turbine-schema.json)"
@@ -138,6 +140,10 @@ def parse_answer(payload: bytes, content_type: str) -> list[tuple[float, int | N
     return [_from_item(item) for item in items]
 
 
+def _columns(rows: Sequence[Reading]) -> Sequence[list[Any]]:
+    return rows.columns if isinstance(rows, Readings) else [list(column) for column in zip(*rows, strict=True)]
+
+
 class SageMakerModel:
     """Forwards readings to a SageMaker endpoint and reads its answer.
 
@@ -184,7 +190,7 @@ class SageMakerModel:
             raise ExplainUnsupported(
                 "Explanations come from the embedded model; the SageMaker backend cannot give them."
             )
-        payload, content_type = self._invoke(to_csv(rows), inference_id)
+        payload, content_type = self._invoke(csv_lines(_columns(rows)), inference_id)
         try:
             answers = parse_answer(payload, content_type)
             if len(answers) != len(rows):

@@ -12,9 +12,7 @@ Records are laid out by hour under the model's name and version:
 from __future__ import annotations
 
 import atexit
-import csv
 import functools
-import io
 import os
 import random
 import re
@@ -27,12 +25,17 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from app.codecs.sagemaker import csv_answers
 from app.config import ConfigError
+from app.core.table import csv_lines
 from app.logs import service_logger
+
+if TYPE_CHECKING:
+    from app.dataplane import Inference
 
 log = service_logger("capture")
 EVENT_VERSION = "0"
@@ -41,7 +44,6 @@ RETRY_SECONDS = (1.0, 5.0, 30.0)  # waits after 1, 2, and 3 or more failed write
 # What a sink's fate is counted as, in the metrics.
 WRITTEN, FAILED, DROPPED = "written", "failed", "dropped"
 SAFE_PART = re.compile(r"[^A-Za-z0-9._-]")
-NEEDS_QUOTES = re.compile(r'[",\r\n]').search
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class Scored:
     time: float  # seconds since the epoch
     columns: Sequence[list[Any]]  # the validated readings, one list per field
     scores: list[float]
-    labels: list[int]
+    labels: list[int] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,21 +89,10 @@ def iso_time(seconds: float) -> str:
     return f"{_second(whole)}.{int((seconds - whole) * 1000):03d}Z"
 
 
-def _csv(columns: Sequence[list[Any]]) -> str:
-    """Rows of the columns as CSV lines, a number as its repr; the csv module only when a text needs quoting."""
-    categories = [column for column in columns if type(column[0]) is str]
-    rows = list(zip(*[column if type(column[0]) is str else map(repr, column) for column in columns], strict=True))
-    if not any(NEEDS_QUOTES("".join(column)) for column in categories):
-        return "\n".join(map(",".join, rows))
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue().rstrip("\n")
-
-
 def capture_record(scored: Scored) -> dict[str, Any]:
     """The Data Capture record of a scored request."""
-    readings = _csv(scored.columns)
-    answers = "\n".join(f"{score!r},{label}" for score, label in zip(scored.scores, scored.labels, strict=True))
+    readings = csv_lines(scored.columns)
+    answers = "\n".join(csv_answers(scored.scores, scored.labels))
     return {
         "captureData": {
             "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": readings, "encoding": "CSV"},
@@ -227,8 +218,14 @@ class Capture:
         """Whether to capture this request: CAPTURE_SAMPLE percent of them."""
         return self.sample >= 100 or random.random() * 100 < self.sample  # noqa: S311 - a sample, not a secret
 
+    def scored(self, inference: Inference) -> None:
+        """The data plane's hook: capture CAPTURE_SAMPLE percent of the scored requests."""
+        if self.wanted():
+            predictions = inference.predictions
+            self.predicted(inference.inference_id, inference.readings.columns, predictions.scores, predictions.labels)
+
     def predicted(
-        self, inference_id: str, columns: Sequence[list[Any]], scores: list[float], labels: list[int]
+        self, inference_id: str, columns: Sequence[list[Any]], scores: list[Any], labels: list[int] | None
     ) -> None:
         """Capture a scored request: its validated readings, by column, and what the model said of each."""
         self.add([Scored(inference_id, time.time(), columns, scores, labels)])
@@ -324,10 +321,8 @@ class Capture:
                 self._count(DROPPED, len(left))
 
 
-def capture_from_config(config: Mapping[str, Any], model: tuple[str, str], counted: Counted | None) -> Capture | None:
-    """The app's capture, when CAPTURE_URI is set."""
-    if not config["CAPTURE_URI"]:
-        return None
+def capture_from_config(config: Mapping[str, Any], model: tuple[str, str], counted: Counted | None) -> Capture:
+    """The app's capture, to CAPTURE_URI."""
     sink, buffered = make_sink(config["CAPTURE_URI"])
     try:
         return Capture(

@@ -8,18 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from app.codecs.json import JSON_TYPE, check_json_size, load_json
+from app.core.errors import MAX_DETAILS, ReadingsError, TooManyReadings, UnsupportedBody, shown
 from app.monitoring.capture import GroundTruth
 from app.monitoring.ids import INFERENCE_ID
-from app.schema import (
-    JSON_TYPE,
-    MAX_DETAILS,
-    ReadingsError,
-    TooManyReadings,
-    UnsupportedBody,
-    check_json_size,
-    load_json,
-    shown,
-)
 
 ITEM_KEYS = ("inference_id", "label", "row")
 # The readings an inference id's answer held, or None for an id this service did not issue.

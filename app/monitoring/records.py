@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from app.schema import shown
+from app.core.errors import shown
 
 UTC = datetime.UTC
 

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.schemas import SchemaError, schema_from_dict
 from app.monitoring.records import iso
 from app.monitoring.sources import ReportError, Source, sources
 from app.monitoring.statistics import (
@@ -21,7 +22,6 @@ from app.monitoring.statistics import (
     wasserstein_normed,
 )
 from app.monitoring.tallies import FEW_VALUES, CategoryTally, Hour, NumberTally, Reader
-from app.schema import SchemaError, schema_from_dict
 from app.training.fit import SCORE_BINS
 
 DRIFT_THRESHOLD = 0.1  # evidently's, for both distances

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.errors import shown
+from app.core.fields import Schema
 from app.monitoring.records import LineError, content_text, parse_record, parse_time, parse_truth, split_lines
 from app.monitoring.sources import ReportError, Source, numbered
 from app.monitoring.statistics import histogram, shares_of
-from app.schema import Schema, shown
 from app.training.fit import SCORE_BINS
 
 FEW_VALUES = 5  # a number with this many distinct values or fewer is compared as categories

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from app.schema import ReadingsError, SchemaError, load_schema
+from app.core.errors import ReadingsError
+from app.core.schemas import SchemaError, load_schema
 from app.training import BREAKDOWN, DEFAULT_SEED, checked_name, write_out
 
 

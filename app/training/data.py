@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app.schema import turbine_schema
+from app.core.schemas import turbine_schema
 from app.training import BREAKDOWN
 from app.training.reading import Dataset
 

@@ -11,8 +11,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from app.core.fields import Schema
+from app.core.table import Reading
 from app.models.artifact import FORMAT, checksum
-from app.schema import Reading, Schema
 from app.training.reading import Dataset, readings
 
 if TYPE_CHECKING:

@@ -9,7 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from app.schema import NAME, Field, Reading, ReadingsError, Schema
+from app.core.errors import ReadingsError
+from app.core.fields import NAME, Field, Schema
+from app.core.table import Reading
+from app.core.validation import validate_rows
 
 # Observed ranges are widened by this share of their span on each side (or by 1 for a constant column), so
 # readings just beyond what training saw are still scored.
@@ -159,7 +162,7 @@ def infer_schema(data: Dataset, given: Schema | None) -> Schema:
 def readings(data: Dataset, schema: Schema) -> list[Reading]:
     """The rows validated against the schema; raises ReadingsError naming the line and the field."""
     try:
-        return list(schema.parse_rows(data.rows, data.lines))
+        return list(validate_rows(schema, data.rows, data.lines))
     except ReadingsError as problem:
         first = problem.details[0]
         raise ReadingsError(f"line {first['row']}, field {first['field']}: {first['message']}") from None

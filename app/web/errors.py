@@ -1,32 +1,45 @@
-"""The one error shape: typed exceptions that carry their status, and the handler that renders them."""
+"""Errors at the web layer's edge: a domain error, an HTTP error or a bug made one answer with its status, and each
+protocol's blueprint rendering it in its own shape (the default `{"error": code, "message": text, "details":
+[...]}`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import orjson
-from flask import Response, request
+from flask import Blueprint, Flask, Response, current_app
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
-from app.config import MEBIBYTE
-from app.core.errors import CaptureOff, DomainError, ExplainUnsupported, ModelFailure, ModelNotFound
+from app.codecs.sagemaker import NotAcceptable
+from app.core.errors import (
+    CaptureOff,
+    DomainError,
+    ExplainUnsupported,
+    ModelFailure,
+    ModelNotFound,
+    ReadingsError,
+    TooManyReadings,
+    UnsupportedBody,
+)
 from app.logs import service_logger
 from app.web.telemetry import current_record
 
-if TYPE_CHECKING:
-    from flask import Flask
-
 log = service_logger("errors")
-OPEN_INFERENCE = "api.v2_"  # the Open Inference Protocol's routes, whose errors carry their message as "error"
-INVOCATIONS = "api.invocations"  # SageMaker's scoring route, whose clients are told Batch Transform's settings
 
-# The status and code of each domain error but a model's failure, whose kind decides.
+# The status and code of each domain error (a subclass answers as its nearest listed class), but a model's failure,
+# whose kind decides.
 DOMAIN_ANSWERS: dict[type[DomainError], tuple[int, str]] = {
+    ReadingsError: (400, "invalid_input"),
+    TooManyReadings: (413, "payload_too_large"),
+    UnsupportedBody: (415, "unsupported_media_type"),
+    NotAcceptable: (406, "not_acceptable"),
     ModelNotFound: (404, "not_found"),
     ExplainUnsupported: (400, "explain_unsupported"),
     CaptureOff: (409, "capture_off"),
 }
-
+# A model failure's kind, as an HTTP status.
+FAILURE_STATUS = {"failed": 502, "unavailable": 503, "timeout": 504}
 # Short codes for the HTTP errors Flask/Werkzeug raise before a view runs.
 HTTP_CODES = {
     400: "bad_request",
@@ -40,63 +53,27 @@ HTTP_CODES = {
 
 
 class ApiError(Exception):
-    """An error answered with `{"error": code, "message": text, "details": [...]}`."""
-
-    status = 500
-    code = "internal_error"
+    """An answer of the web layer's own (a missing key, a used-up limit), or any error made an answer: its status,
+    code, message, details and headers."""
 
     def __init__(
         self,
         message: str,
         details: list[dict[str, Any]] | None = None,
         *,
-        status: int | None = None,
-        code: str | None = None,
+        status: int = 500,
+        code: str = "internal_error",
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or []
-        if status is not None:
-            self.status = status
-        if code is not None:
-            self.code = code
+        self.status = status
+        self.code = code
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         return {"error": self.code, "message": self.message, "details": self.details}
-
-
-class ValidationError(ApiError):
-    status = 400
-    code = "invalid_input"
-
-
-class UnsupportedMediaType(ApiError):
-    status = 415
-    code = "unsupported_media_type"
-
-
-class PayloadTooLarge(ApiError):
-    status = 413
-    code = "payload_too_large"
-
-
-class NotAcceptable(ApiError):
-    status = 406
-    code = "not_acceptable"
-
-
-def batch_hint(fits: int | None, setting: str) -> str:
-    """For a 413 at /invocations, what to tell Batch Transform: the largest MaxPayloadInMB whose mini-batches
-    fit, `fits` being the bytes that would have (None: unknown), or else the setting to raise; empty elsewhere."""
-    if request.endpoint != INVOCATIONS:
-        return ""
-    if fits is None:
-        return f" For Batch Transform, lower MaxPayloadInMB or raise {setting}."
-    if fits >= MEBIBYTE:
-        return f" For Batch Transform, set MaxPayloadInMB to at most {fits // MEBIBYTE}."
-    return f" For Batch Transform, raise {setting}: even MaxPayloadInMB=1 sends more."
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -105,58 +82,49 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
 
 
 def render(error: ApiError) -> Response:
-    body = error.body()
-    if (request.endpoint or "").startswith(OPEN_INFERENCE):  # the protocol's clients show only "error"
-        body["error"] = error.message
-    return json_response(body, error.status, error.headers)
+    """The default error shape."""
+    return json_response(error.body(), error.status, error.headers)
 
 
-# A model failure's kind, as an HTTP status.
-FAILURE_STATUS = {"failed": 502, "unavailable": 503, "timeout": 504}
-
-
-def domain_answer(error: DomainError) -> ApiError:
-    """The HTTP answer to a domain error: its status and code, and the message with its details."""
+def answer(error: Exception) -> ApiError:
+    """The answer to an error raised while serving: a domain error's by its class (a model failure's by its kind,
+    with the request's id, which finds the logged detail), an HTTP error's by its status, an ApiError's own; for
+    anything else a generic 500, with the traceback logged and never sent."""
     if isinstance(error, ModelFailure):
         record = current_record()
         record.backend_error = error.code
         retry = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
-        # The id finds the logged detail, which the answer never carries.
         message = f"{error.message} Request id: {record.request_id}."
         return ApiError(message, error.details, status=FAILURE_STATUS[error.kind], code=error.code, headers=retry)
-    status, code = DOMAIN_ANSWERS[type(error)]
-    return ApiError(error.message, error.details, status=status, code=code)
-
-
-def error_response(error: Exception) -> Response:
-    """The answer to an error raised while serving: its own for an ApiError or a domain error; for anything else a
-    generic 500, with the traceback logged and never sent."""
     if isinstance(error, DomainError):
-        return render(domain_answer(error))
+        status, code = next(DOMAIN_ANSWERS[kind] for kind in type(error).__mro__ if kind in DOMAIN_ANSWERS)
+        return ApiError(error.message, error.details, status=status, code=code)
+    if isinstance(error, HTTPException):
+        return _http(error)
     if isinstance(error, ApiError):
-        return render(error)
+        return error
     log.exception("unhandled error", exc_info=error)
-    return render(ApiError("Internal server error."))
+    return ApiError("Internal server error.")
 
 
-def register_error_handlers(app: Flask) -> None:
-    """Answer every error, expected or not, in the one JSON shape."""
-    from werkzeug.exceptions import ClientDisconnected, HTTPException
+def _http(error: HTTPException) -> ApiError:
+    status = error.code or 500
+    # Keep Allow (405) and the like; drop the HTML error page's own headers.
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    message = error.description or error.name
+    if status == 413:
+        message = f"The request body is larger than the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes."
+    elif isinstance(error, ClientDisconnected):
+        message = "The body ended before the length its Content-Length announced."
+    return ApiError(message, status=status, code=HTTP_CODES.get(status, "http_error"), headers=headers)
 
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Response:
-        status = error.code or 500
-        # Keep Allow (405) and the like; drop the HTML error page's own headers.
-        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
-        message = error.description or error.name
-        if status == 413:
-            limit = app.config["MAX_CONTENT_LENGTH"]
-            message = f"The request body is larger than the limit of {limit} bytes."
-            message += batch_hint(limit, "MAX_CONTENT_LENGTH")
-        elif isinstance(error, ClientDisconnected):
-            message = "The body ended before the length its Content-Length announced."
-        return render(
-            ApiError(message, status=status, code=HTTP_CODES.get(status, "http_error"), headers=headers),
-        )
 
-    app.register_error_handler(Exception, error_response)  # ApiError and anything unexpected
+Handler = Callable[[Exception], Response]
+
+
+def register_error_handlers(target: Flask | Blueprint, handle: Handler | None = None) -> None:
+    """Answer every error raised in the app (or a protocol's blueprint) with `handle`, by default the answer in
+    the default shape."""
+    handler = handle or (lambda error: render(answer(error)))
+    for kind in (HTTPException, Exception):
+        target.register_error_handler(kind, handler)

@@ -7,8 +7,11 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from app.schema import MAX_DETAILS, Field, Schema
-from app.web.routes import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT, Route
+from app.codecs.sagemaker import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT
+from app.core.errors import MAX_DETAILS
+from app.core.fields import Field, Schema
+from app.core.prediction import BINARY, MAINTENANCE, Task
+from app.web.routes import Route
 
 ERROR_STATUSES = {
     "400": "A bad reading or body; details name each bad row and field.",
@@ -146,14 +149,20 @@ def _errors(*statuses: str) -> dict[str, Any]:
 
 
 def build_document(
-    model: tuple[str, str], schema: Schema, routes: Iterable[Route], keys: bool = False, max_rows: int = 10_000
+    model: tuple[str, str],
+    schema: Schema,
+    routes: Iterable[Route],
+    keys: bool = False,
+    max_rows: int = 10_000,
+    task: Task | None = None,
 ) -> dict[str, Any]:
-    """The OpenAPI document for these routes of the model (name, version) whose readings have these fields."""
-    # The protocol's and the feedback's code load with the document, not at start-up.
-    from app.inference_protocol import OUTPUTS
+    """The OpenAPI document for these routes of the model (name, version) whose readings have these fields and
+    who does this task."""
+    # The feedback's code loads with the document, not at start-up.
     from app.monitoring.ids import INFERENCE_ID
 
     name, version = model
+    outputs = {output.name: output.datatype for output in (task or Task(BINARY, MAINTENANCE)).outputs}
     fields = schema.fields
     reading = {
         "type": "object",
@@ -258,7 +267,7 @@ def build_document(
                 "items": {
                     "type": "object",
                     "properties": {
-                        "name": {"enum": list(OUTPUTS)},
+                        "name": {"enum": list(outputs)},
                         "parameters": {
                             "type": "object",
                             "properties": {"binary_data": {"type": "boolean"}},
@@ -284,8 +293,8 @@ def build_document(
                 "items": {
                     "type": "object",
                     "properties": {
-                        "name": {"enum": list(OUTPUTS)},
-                        "datatype": {"enum": list(OUTPUTS.values())},
+                        "name": {"enum": list(outputs)},
+                        "datatype": {"enum": list(outputs.values())},
                         "shape": {"type": "array", "items": {"type": "integer"}},
                         "data": {"type": "array"},
                         "parameters": {"type": "object"},

@@ -7,16 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.codecs.sagemaker import ANSWERS as INVOCATION_ANSWERS
+from app.codecs.sagemaker import CUSTOM_ATTRIBUTES
 from app.web.docs import ENDPOINT as SWAGGER_UI_ENDPOINT
 from app.web.security import OPEN_ENDPOINTS
 
 CSV_AND_JSON = ("text/csv", "text/plain", "application/json")
 SCORING_ERRORS = ("400", "413", "415", "429", "500", "502", "503", "504")
-# What /invocations answers in, as Accept asks; the first when any will do.
-INVOCATION_ANSWERS = ("application/json", "text/csv", "application/jsonlines")
-CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"  # InvokeEndpoint's CustomAttributes, as SageMaker passes them
-CUSTOM_ATTRIBUTES_LIMIT = 1024  # characters: InvokeEndpoint's own limit
-HEADER_LENGTH = "Inference-Header-Content-Length"  # Triton's binary tensor extension: the JSON part's bytes
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class Route:
 
 
 ROUTES = (
-    Route("/", "api.page", "GET", "The demo page", Answer("HTML", ("text/html",), "text")),
+    Route("/", "pages.page", "GET", "The demo page", Answer("HTML", ("text/html",), "text")),
     Route(
         "/",
         "api.predict_classic",
@@ -85,7 +82,7 @@ ROUTES = (
     ),
     Route(
         "/invocations",
-        "api.invocations",
+        "sagemaker.invocations",
         "POST",
         "Score readings as a SageMaker container does: JSON, CSV or JSON Lines, as Accept asks",
         Answer(
@@ -99,7 +96,7 @@ ROUTES = (
         parameters=(CUSTOM_ATTRIBUTES,),
     ),
     *(
-        Route(f"/v2{rule}", f"api.v2_{name}", "GET", summary, Answer(description, ("application/json",), body))
+        Route(f"/v2{rule}", f"v2.{name}", "GET", summary, Answer(description, ("application/json",), body))
         for rule, name, summary, description, body in (
             ("", "server", "Open Inference Protocol: the server's metadata", "Name, version, extensions", "object"),
             ("/health/live", "live", "Open Inference Protocol: live", "Live", "object"),
@@ -109,7 +106,7 @@ ROUTES = (
     *(
         Route(
             f"/v2/models/<name>{version}{rule}",
-            f"api.v2_{endpoint}",
+            f"v2.{endpoint}",
             method,
             summary,
             Answer(
@@ -154,9 +151,9 @@ ROUTES = (
         errors=("429",),
     ),
     Route(
-        "/openapi.json", "api.openapi", "GET", "This document", Answer("OpenAPI 3.1", ("application/json",), "object")
+        "/openapi.json", "pages.openapi", "GET", "This document", Answer("OpenAPI 3.1", ("application/json",), "object")
     ),
-    Route("/docs", "api.docs", "GET", "Human-readable API docs", Answer("HTML", ("text/html",), "text")),
+    Route("/docs", "pages.docs", "GET", "Human-readable API docs", Answer("HTML", ("text/html",), "text")),
     Route(
         "/metrics",
         "metrics",

@@ -19,13 +19,13 @@ if TYPE_CHECKING:
 OPEN_ENDPOINTS = frozenset(
     {
         "api.ping",
-        "api.v2_server",
-        "api.v2_live",
-        "api.v2_ready",
-        "api.page",
+        "v2.server",
+        "v2.live",
+        "v2.ready",
+        "pages.page",
         "static",
-        "api.openapi",
-        "api.docs",
+        "pages.openapi",
+        "pages.docs",
         "swagger_ui",
     }
 )

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, request
 
 from app.config import level
-from app.logs import FIELDS, RECORD_KEY, lambda_request_id, service_logger
+from app.logs import FIELDS, service_logger
+from app.web.logs import RECORD_KEY, lambda_request_id
+from app.web.serving import DATAPLANE
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -133,7 +135,7 @@ def add_request_middleware(app: Flask, secure: HeaderWriter, observe: Observer |
     """Wrap the whole app, last, in RequestMiddleware."""
     app.wsgi_app = RequestMiddleware(  # type: ignore[method-assign]
         app.wsgi_app,
-        app.extensions["backend"].name,
+        app.extensions[DATAPLANE].models.default.name,
         secure,
         log=app.config["ACCESS_LOG"] and level(app.config) <= logging.INFO,
         observe=observe,

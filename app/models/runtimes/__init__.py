@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from app.core.fields import Schema
+from app.core.table import Reading
 from app.models.artifact import FORMAT, TREES_FORMAT, ModelFileError
-from app.schema import Reading, Schema
 
 
 class Scorer(Protocol):

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
 
+from app.core.fields import Schema
+from app.core.table import Reading, Readings
 from app.models.artifact import LARGEST_SUM, ModelFileError, finite, past_largest_sum
-from app.schema import Reading, Readings, Schema
 
 
 class LinearModel:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.fields import Schema
+from app.core.table import Reading, Readings
 from app.models.runtimes.trees import LEAF, Tree, TreeEnsemble
-from app.schema import Reading, Readings, Schema
 
 BRANCH_LT, BRANCH_MEMBER = 1, 6
 GROWTH = 4  # how many times its nodes a model may grow by copies of ways (below)

@@ -19,8 +19,9 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.fields import Schema
+from app.core.table import Reading
 from app.models.artifact import LARGEST_SUM, past_largest_sum
-from app.schema import Reading, Schema
 
 LEAF = -1  # the feature of a leaf
 NODE_ARRAYS = ("feature", "threshold", "left", "right", "value", "cover")

@@ -17,13 +17,17 @@ from typing import Any
 
 import orjson
 
-from app.core.prediction import Predictions
-from app.schema import Schema, TooManyReadings, check_json_size
+from app.codecs.json import check_json_size
+from app.core.errors import ReadingsError, TooManyReadings
+from app.core.fields import Schema
+from app.core.prediction import Output, Predictions, Task
+from app.core.validation import JSON, Decoded, check_count
+from app.models import Model, identity
 
 # A length in ASCII digits (str.isdigit takes "²"), without leading zeros and short enough for int() at once.
 LENGTH = re.compile("0|[1-9][0-9]{0,17}")
 NUMBER_TYPES = {"FP64": "d", "FP32": "f", "INT64": "q", "INT32": "i"}  # struct's little-endian codes
-OUTPUTS = {"score": "FP64", "predicted_label": "INT64"}
+HEADER_LENGTH = "Inference-Header-Content-Length"  # Triton's binary tensor extension: the JSON part's bytes
 TENSOR_KEYS = frozenset({"name", "shape", "datatype", "parameters", "data"})
 # binary_data_size: Triton's binary extension; content_type: MLServer's codecs name the tensor's kind.
 TENSOR_PARAMETERS = frozenset({"binary_data_size", "content_type"})
@@ -32,38 +36,48 @@ NO_PARAMETERS: dict[str, Any] = {}  # read only
 CATEGORY_TYPES, NUMBER_NAMES = ("BYTES",), tuple(NUMBER_TYPES)
 
 
-class ProtocolError(ValueError):
+class ProtocolError(ReadingsError):
     """A request the protocol does not allow; `field` names the input, output or key at fault."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, [{"row": None, "field": field, "message": message}])
         self.field = field
 
 
 @dataclass(frozen=True)
 class InferRequest:
-    rows: list[list[Any]]  # values in field order, one list per reading
+    readings: Decoded  # the inputs' values, one column per field
     outputs: tuple[str, ...]  # the outputs asked for, in order
     binary: frozenset[str]  # of those, the ones to send as binary data
     id: str | None
 
 
-def model_metadata(name: str, version: str, schema: Schema) -> dict[str, Any]:
+def _outputs_of(task: Task) -> dict[str, Output]:
+    return {output.name: output for output in task.outputs}
+
+
+def model_metadata(model: Model) -> dict[str, Any]:
+    """The model's inputs, one per field, and the outputs its task declares, a dimension of rows first."""
+    name, version = identity(model)
     return {
         "name": name,
         "versions": [version],
         "platform": "turbine-status",
         "inputs": [
-            {"name": f.name, "datatype": "BYTES" if f.categories else "FP64", "shape": [-1]} for f in schema.fields
+            {"name": f.name, "datatype": "BYTES" if f.categories else "FP64", "shape": [-1]}
+            for f in model.schema.fields
         ],
-        "outputs": [{"name": output, "datatype": datatype, "shape": [-1]} for output, datatype in OUTPUTS.items()],
+        "outputs": [
+            {"name": output.name, "datatype": output.datatype, "shape": [-1, *output.shape]}
+            for output in model.task.outputs
+        ],
     }
 
 
-def parse_infer(body: bytes, header_length: str | None, schema: Schema, max_rows: int) -> InferRequest:
+def decode(body: bytes, header_length: str | None, model: Model, max_rows: int) -> InferRequest:
     """The readings and wanted outputs of an infer request; raises ProtocolError naming what is wrong, and
     TooManyReadings for more than max_rows readings."""
+    schema = model.schema
     header, binary = _split(body, header_length)
     # A reading takes at most two marks per field, in data shaped [rows, 1]: "[" and ",".
     check_json_size(header, max_rows, 2 * schema.width)
@@ -91,12 +105,14 @@ def parse_infer(body: bytes, header_length: str | None, schema: Schema, max_rows
     counts = {len(values) for values in by_name.values()}
     if len(counts) != 1:
         raise ProtocolError("Every input must hold one value per reading: their shapes differ.")
-    outputs, binary_outputs = _outputs(document)
-    rows = [list(row) for row in zip(*(by_name[name] for name in schema.names), strict=True)]
+    outputs, binary_outputs = _outputs(document, _outputs_of(model.task))
     request_id = document.get("id")
     if "id" in document and not isinstance(request_id, str):
         raise ProtocolError("id must be a string.", "id")
-    return InferRequest(rows, outputs, binary_outputs, request_id)
+    (count,) = counts
+    check_count(count, max_rows)
+    readings = Decoded(JSON, [([by_name[name] for name in schema.names], range(1, count + 1))])
+    return InferRequest(readings, outputs, binary_outputs, request_id)
 
 
 def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
@@ -194,7 +210,7 @@ def _decoded(raw: bytes, datatype: str, name: str, shape: list[int]) -> list[Any
     return list(struct.unpack(f"<{shape[0]}{code}", raw))
 
 
-def _outputs(document: dict[str, Any]) -> tuple[tuple[str, ...], frozenset[str]]:
+def _outputs(document: dict[str, Any], declared: dict[str, Output]) -> tuple[tuple[str, ...], frozenset[str]]:
     """The outputs asked for, and which of them as binary data. Other request parameters (Triton's priority or
     timeout, MLServer's content_type) do not change the answer."""
     parameters = document.get("parameters", {})
@@ -204,7 +220,7 @@ def _outputs(document: dict[str, Any]) -> tuple[tuple[str, ...], frozenset[str]]
     if type(every_binary) is not bool:
         raise ProtocolError("parameters.binary_data_output must be true or false.", "parameters")
     if "outputs" not in document:
-        return tuple(OUTPUTS), frozenset(OUTPUTS) if every_binary else frozenset()
+        return tuple(declared), frozenset(declared) if every_binary else frozenset()
     requested = document["outputs"]
     if not isinstance(requested, list) or not requested:
         raise ProtocolError('outputs must be a list of {"name": ...}.', "outputs")
@@ -215,14 +231,14 @@ def _outputs(document: dict[str, Any]) -> tuple[tuple[str, ...], frozenset[str]]
         wanted = output.get("parameters", {}) if isinstance(output, dict) else None
         if (
             not isinstance(name, str)
-            or name not in OUTPUTS
+            or name not in declared
             or set(output) - {"name", "parameters"}
             or not isinstance(wanted, dict)
             or set(wanted) - {"binary_data"}
             or type(wanted.get("binary_data", False)) is not bool
         ):
             raise ProtocolError(
-                f'Each output must be {{"name": one of {", ".join(OUTPUTS)}}}, with at most '
+                f'Each output must be {{"name": one of {", ".join(declared)}}}, with at most '
                 '"parameters": {"binary_data": true or false}.',
                 "outputs",
             )
@@ -232,21 +248,25 @@ def _outputs(document: dict[str, Any]) -> tuple[tuple[str, ...], frozenset[str]]
     return tuple(names), frozenset(binary)
 
 
-def infer_response(
-    name: str, version: str, request: InferRequest, predictions: Predictions
-) -> tuple[bytes, int | None]:
-    """The response body, and the length of its JSON header when binary data follows it."""
-    columns: dict[str, Sequence[float]] = {"score": predictions.scores, "predicted_label": predictions.labels}
+def encode(model: Model, request: InferRequest, predictions: Predictions) -> tuple[bytes, int | None]:
+    """The response body, and the length of its JSON header when binary data follows it. A multi-class score is
+    [rows, k], its data flat in row order."""
+    name, version = identity(model)
+    declared = _outputs_of(model.task)
+    columns: dict[str, Sequence[Any] | None] = {"score": predictions.scores, "predicted_label": predictions.labels}
     tensors, tail = [], []
     for output in request.outputs:
         values = columns[output]
-        tensor: dict[str, Any] = {"name": output, "datatype": OUTPUTS[output], "shape": [len(values)]}
+        assert values is not None  # the task declares no label where there is none
+        kind = declared[output]
+        flat = [v for value in values for v in value] if kind.shape else values
+        tensor: dict[str, Any] = {"name": output, "datatype": kind.datatype, "shape": [len(values), *kind.shape]}
         if output in request.binary:
-            packed = struct.pack(f"<{len(values)}{NUMBER_TYPES[OUTPUTS[output]]}", *values)
+            packed = struct.pack(f"<{len(flat)}{NUMBER_TYPES[kind.datatype]}", *flat)
             tensor["parameters"] = {"binary_data_size": len(packed)}
             tail.append(packed)
         else:
-            tensor["data"] = values
+            tensor["data"] = flat
         tensors.append(tensor)
     document: dict[str, Any] = {"model_name": name, "model_version": version, "outputs": tensors}
     if request.id is not None:
