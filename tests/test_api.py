@@ -17,7 +17,7 @@ from app.core.schemas import turbine_schema
 from app.core.table import Reading
 from app.web.security import hash_key
 from tests.conftest import HEALTHY, SAMPLE
-from tests.test_schema import NOT_LINE_ENDS, TOO_MANY_VALUES, mlflow_bodies
+from tests.readings import NOT_LINE_ENDS, TOO_MANY_VALUES, mlflow_bodies
 
 INVOCATIONS_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 
