@@ -21,6 +21,7 @@ from app.codecs.body import decode as decode_body
 from app.config import FALLBACKS, SETTINGS
 from app.core.errors import ModelFailure
 from app.core.fields import Schema
+from app.core.prediction import Predictions
 from app.core.schemas import turbine_schema
 from app.core.table import Reading, Readings, csv_lines
 from app.core.validation import validate
@@ -61,6 +62,27 @@ class FailingBackend:
 
     def predict(self, rows: list[Reading], explain: bool = False, inference_id: str | None = None) -> None:
         raise ModelFailure("The endpoint took too long.", "backend_timeout", "timeout")
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": self.name}
+
+
+INVOCATIONS_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
+ORIGIN = "https://dashboard.example"
+
+
+def post_csv(client: FlaskClient, body: str | bytes, path: str = "/", **kwargs: object) -> object:
+    return client.post(path, data=body, content_type="text/csv", **kwargs)
+
+
+class BrokenBackend:
+    """A backend whose every prediction fails with an unexpected error."""
+
+    name = "broken"
+    schema = turbine_schema()
+
+    def predict(self, rows: Sequence[Reading], explain: bool = False, inference_id: str | None = None) -> Predictions:
+        raise RuntimeError("secret internal detail")
 
     def describe(self) -> dict[str, object]:
         return {"backend": self.name}

@@ -16,8 +16,7 @@ import pytest
 from app import create_app
 from app.logs import ROOT_LOGGER
 from app.web.logs import JsonFormatter
-from tests.conftest import SAMPLE
-from tests.test_api import BrokenBackend
+from tests.conftest import SAMPLE, BrokenBackend
 
 
 @pytest.fixture

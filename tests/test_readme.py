@@ -36,7 +36,7 @@ BLOCKS = {
     "curl -s http://127.0.0.1:5000/ -H 'Content-Type: text/csv' --data 'TID011,VAWT,64,80,hot,21,55,55,7,34,NE'": RUN,
     "bash tests/run.sh": "the CI job, .ci/run, runs this command in a fresh virtualenv",
     "export MODEL_BACKEND=sagemaker SAGEMAKER_ENDPOINT_NAME=my-turbine-endpoint AWS_REGION=eu-west-1": (
-        "tests/test_sagemaker.py: test_check_endpoint_command (moto), test_the_region_is_taken_from_settings"
+        "tests/test_models_sagemaker.py: test_check_endpoint_command (moto), test_the_region_is_taken_from_settings"
     ),
     "python3.11 -m venv .venv-deploy && . .venv-deploy/bin/activate": (
         "tests/test_deploy.py: zappa deploy, update and undeploy on moto_server; tests/test_check.py: check-url"

@@ -206,3 +206,10 @@ def test_redis_storage_shares_limits_between_workers(redis_url: str) -> None:
     first, second = create_app(settings).test_client(), create_app(settings).test_client()
     statuses = [post(c).status_code for c in (first, second, first, second, first, second)]
     assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+@pytest.mark.parametrize("path", ["/", "/ping", "/nowhere", "/static/app.js"])
+def test_security_headers_on_every_response(client: FlaskClient, path: str) -> None:
+    with client.get(path) as response:
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"

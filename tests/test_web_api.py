@@ -1,34 +1,19 @@
-"""The HTTP contract: every route, input format and error status, with CORS."""
+"""The service's own routes: the classic POST /, /v1/predictions with labels and explanations, /ping and
+/v1/model; their limits and refusals, CORS, and hooks added after the factory."""
 
 from __future__ import annotations
 
-import io
 import json
 import math
-from collections.abc import Sequence
 
 import pytest
 from flask import Response, abort, request, request_started
 from flask.testing import FlaskClient
 
 from app import create_app
-from app.core.prediction import Predictions
-from app.core.schemas import turbine_schema
-from app.core.table import Reading
 from app.web.security import hash_key
-from tests.conftest import HEALTHY, SAMPLE
-from tests.readings import NOT_LINE_ENDS, TOO_MANY_VALUES, mlflow_bodies
-
-INVOCATIONS_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
-
-TURBINE = turbine_schema()
-FIELD_NAMES = TURBINE.names
-
-ORIGIN = "https://dashboard.example"
-
-
-def post_csv(client: FlaskClient, body: str | bytes, path: str = "/", **kwargs: object) -> object:
-    return client.post(path, data=body, content_type="text/csv", **kwargs)
+from tests.conftest import HEALTHY, INVOCATIONS_ATTRIBUTES, ORIGIN, SAMPLE, post_csv
+from tests.readings import FIELD_NAMES, TOO_MANY_VALUES
 
 
 @pytest.mark.parametrize("path", ["/", "/v1/predictions"])
@@ -143,16 +128,6 @@ def test_configured_origins_are_the_only_ones_allowed() -> None:
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
-def test_page_is_served_with_a_csp_and_a_base_for_stage_prefixes(client: FlaskClient) -> None:
-    response = client.get("/")
-    assert response.status_code == 200
-    assert response.mimetype == "text/html"
-    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
-    assert '<base href="/">' in response.get_data(as_text=True)
-    staged = client.get("/", environ_overrides={"SCRIPT_NAME": "/dev"})
-    assert '<base href="/dev/">' in staged.get_data(as_text=True)
-
-
 def test_ping(client: FlaskClient) -> None:
     response = client.get("/ping")
     assert response.status_code == 200
@@ -166,53 +141,6 @@ def test_model_metadata(client: FlaskClient) -> None:
     assert {"roc_auc", "accuracy", "precision", "recall", "confusion_matrix"} <= set(body["metrics"])
     assert [f["name"] for f in body["schema"]["fields"]] == list(FIELD_NAMES)
     assert body["sample"] == SAMPLE
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "status", "code"),
-    [
-        ("get", "/nowhere", 404, "not_found"),
-        ("put", "/", 405, "method_not_allowed"),
-        ("get", "/v1/predictions", 405, "method_not_allowed"),
-        ("delete", "/ping", 405, "method_not_allowed"),
-    ],
-)
-def test_http_errors_share_the_json_shape(client: FlaskClient, method: str, path: str, status: int, code: str) -> None:
-    response = getattr(client, method)(path, headers={"Origin": ORIGIN})
-    assert response.status_code == status
-    body = response.get_json()
-    assert body["error"] == code and body["message"] and body["details"] == []
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
-    if status == 405:
-        assert "POST" in response.headers["Allow"] or "GET" in response.headers["Allow"]
-
-
-def test_body_limit_is_a_413() -> None:
-    client = create_app({"MAX_CONTENT_LENGTH": 1000}).test_client()
-    response = post_csv(client, "\n".join([SAMPLE] * 50))
-    assert response.status_code == 413
-    assert response.get_json()["message"] == "The request body is larger than the limit of 1000 bytes."
-
-
-def test_body_shorter_than_its_content_length_is_a_400(client: FlaskClient) -> None:
-    response = post_csv(client, SAMPLE, environ_overrides={"CONTENT_LENGTH": "100"})
-    assert response.status_code == 400
-    assert response.get_json()["message"] == "The body ended before the length its Content-Length announced."
-
-
-@pytest.mark.parametrize(("limit", "status"), [(1000, 200), (len(SAMPLE), 200), (len(SAMPLE) - 1, 413), (10, 413)])
-def test_chunked_body_is_read_within_the_limit(limit: int, status: int) -> None:
-    """A body without Content-Length, as a server that decodes chunked transfer passes it on: never cut short."""
-    client = create_app({"MAX_CONTENT_LENGTH": limit}).test_client()
-    response = client.post(
-        "/",
-        input_stream=io.BytesIO(SAMPLE.encode()),
-        content_type="text/csv",
-        environ_overrides={"CONTENT_LENGTH": "", "wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"},
-    )
-    assert response.status_code == status
-    if status == 200:
-        assert response.get_json()["predictions"][0]["predicted_label"] == 1
 
 
 def test_row_limit_is_a_413() -> None:
@@ -258,30 +186,6 @@ def test_undecodable_bytes_are_a_400(client: FlaskClient) -> None:
     response = post_csv(client, SAMPLE.encode().replace(b"NE", b"N\xe9"))
     assert response.status_code == 400
     assert "not valid UTF-8" in response.get_json()["message"]
-
-
-class BrokenBackend:
-    name = "broken"
-    schema = TURBINE
-
-    def predict(self, rows: Sequence[Reading], explain: bool = False, inference_id: str | None = None) -> Predictions:
-        raise RuntimeError("secret internal detail")
-
-    def describe(self) -> dict[str, object]:
-        return {"backend": self.name}
-
-
-@pytest.mark.parametrize("headers", [{"Origin": ORIGIN}, {}])
-def test_unexpected_errors_are_a_generic_500_without_traceback(
-    capsys: pytest.CaptureFixture[str], headers: dict[str, str]
-) -> None:
-    client = create_app(model=BrokenBackend()).test_client()
-    response = post_csv(client, SAMPLE, headers=headers)
-    assert response.status_code == 500
-    assert response.get_json() == {"error": "internal_error", "message": "Internal server error.", "details": []}
-    assert b"secret" not in response.data and b"Traceback" not in response.data
-    assert response.headers.get("Access-Control-Allow-Origin") == ("*" if headers else None)
-    assert "secret internal detail" in capsys.readouterr().err  # the traceback, in the log's JSON record
 
 
 SCORING_ROUTES = ["/", "/v1/predictions"]
@@ -365,20 +269,6 @@ def test_classic_answer_is_the_same_with_or_without_an_origin(
     assert answers[1].headers["Access-Control-Allow-Origin"] == "*"
 
 
-def test_static_assets_are_served(client: FlaskClient) -> None:
-    with client.get("/static/index.html") as response:
-        assert response.status_code == 200
-        assert b"<html" in response.data
-        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
-
-
-@pytest.mark.parametrize("path", ["/", "/ping", "/nowhere", "/static/app.js"])
-def test_security_headers_on_every_response(client: FlaskClient, path: str) -> None:
-    with client.get(path) as response:
-        assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["X-Frame-Options"] == "DENY"
-
-
 def test_json_numbers_sent_as_strings_are_rejected(client: FlaskClient) -> None:
     response = client.post("/", data=json.dumps({"instances": [SAMPLE.split(",")]}), content_type="application/json")
     assert response.status_code == 400
@@ -388,122 +278,6 @@ def test_json_numbers_sent_as_strings_are_rejected(client: FlaskClient) -> None:
 def test_cors_headers_answer_an_origin_only(client: FlaskClient) -> None:
     assert "Access-Control-Allow-Origin" not in post_csv(client, SAMPLE).headers
     assert post_csv(client, SAMPLE, headers={"Origin": ORIGIN}).headers["Access-Control-Allow-Origin"] == "*"
-
-
-# SageMaker's /invocations: the same readings, answered in the type Accept asks for.
-
-
-def test_invocations_answers_as_post_root_does(client: FlaskClient) -> None:
-    body = f"{SAMPLE}\n{HEALTHY}"
-    for accept in (
-        None,
-        "application/json",
-        "*/*",
-        "application/json; q=0.9, text/html",
-        "application/json; charset=utf-8",
-    ):
-        headers = {"Accept": accept} if accept else {}
-        response = post_csv(client, body, "/invocations", headers=headers)
-        assert response.status_code == 200
-        assert response.mimetype == "application/json"
-        assert response.data == post_csv(client, body).data
-
-
-def test_invocations_answers_csv_and_json_lines_line_for_line(client: FlaskClient) -> None:
-    lines = [SAMPLE, HEALTHY] * 5000
-    body = "\n".join(lines)
-    expected = post_csv(client, body).get_json()["predictions"]
-    csv_answer = post_csv(client, body, "/invocations", headers={"Accept": "text/csv"})
-    assert csv_answer.mimetype == "text/csv"
-    rows = csv_answer.get_data(as_text=True).split("\n")  # no trailing newline: AssembleWith=Line adds one
-    assert [(float(score), int(label)) for score, label in (row.split(",") for row in rows)] == [
-        (p["score"], p["predicted_label"]) for p in expected
-    ]
-    lines_answer = post_csv(client, body, "/invocations", headers={"Accept": "application/jsonlines"})
-    assert lines_answer.mimetype == "application/jsonlines"
-    assert [json.loads(line) for line in lines_answer.get_data(as_text=True).split("\n")] == expected
-
-
-@pytest.mark.parametrize("character", NOT_LINE_ENDS)
-def test_batch_transform_gets_one_answer_line_per_input_line(character: str) -> None:
-    """AssembleWith=Line pairs answers with input lines by position: only a newline ends a line, so readings joined
-    by another line break are one bad line, and such a character after a line's last value is padding."""
-    client = create_app({"TESTING": True, "SAGEMAKER_BATCH": True}).test_client()
-    csv_answer = {"Accept": "text/csv"}
-    joined = post_csv(client, f"{SAMPLE}{character}{HEALTHY}\n{HEALTHY}", "/invocations", headers=csv_answer)
-    assert joined.status_code == 400
-    assert [(d["row"], d["field"]) for d in joined.get_json()["details"]] == [(1, None)]
-    padded = post_csv(client, f"{SAMPLE}{character}\n\n{HEALTHY}\r\n", "/invocations", headers=csv_answer)
-    assert [line.split(",")[1] for line in padded.get_data(as_text=True).split("\n")] == ["1", "0"]
-
-
-def test_invocations_refuses_an_accept_it_cannot_honour(client: FlaskClient) -> None:
-    response = post_csv(client, SAMPLE, "/invocations", headers={"Accept": "text/html"})
-    assert response.status_code == 406
-    assert response.get_json()["details"] == [{"row": None, "field": "Accept", "message": "'text/html' matches none"}]
-
-
-def test_invocations_explains_on_sagemakers_custom_attribute(client: FlaskClient) -> None:
-    explained = post_csv(client, SAMPLE, "/v1/predictions?explain=true").get_json()["predictions"][0]
-    headers = {INVOCATIONS_ATTRIBUTES: "trace-id=abc, explain=true"}
-    item = post_csv(client, SAMPLE, "/invocations", headers=headers).get_json()["predictions"][0]
-    assert item == {k: explained[k] for k in ("score", "predicted_label", "contributions")}
-    csv_line = post_csv(client, SAMPLE, "/invocations", headers={**headers, "Accept": "text/csv"}).get_data(
-        as_text=True
-    )
-    assert [float(v) for v in csv_line.split(",")] == [
-        explained["score"],
-        explained["predicted_label"],
-        *(explained["contributions"][name] for name in FIELD_NAMES),
-    ]
-    plain = post_csv(client, SAMPLE, "/invocations", headers={INVOCATIONS_ATTRIBUTES: "explain=false"}).get_json()
-    assert list(plain["predictions"][0]) == ["score", "predicted_label"]
-
-
-@pytest.mark.parametrize("attributes", ["explain=yes", "explain=true,explain=", "trace=1, explain = on"])
-def test_invocations_explain_attribute_must_be_true_or_false(client: FlaskClient, attributes: str) -> None:
-    response = post_csv(client, SAMPLE, "/invocations", headers={INVOCATIONS_ATTRIBUTES: attributes})
-    assert response.status_code == 400
-    assert response.get_json()["details"][0]["field"] == "explain"
-
-
-def test_invocations_413_names_the_max_payload_to_set() -> None:
-    limited = create_app({"TESTING": True, "MAX_CONTENT_LENGTH": 3 * 1024 * 1024, "MAX_ROWS": 1_000_000})
-    body = "\n".join([SAMPLE] * 100_000)  # about 4 MB
-    response = post_csv(limited.test_client(), body, "/invocations")
-    assert response.status_code == 413
-    assert response.get_json()["message"].endswith("For Batch Transform, set MaxPayloadInMB to at most 3.")
-    assert "MaxPayloadInMB" not in post_csv(limited.test_client(), body).get_json()["message"]
-
-
-def test_invocations_413_for_rows_names_what_would_fit() -> None:
-    rows = create_app({"TESTING": True, "MAX_ROWS": 40_000})
-    body = "\n".join([SAMPLE] * 100_000)  # 4.0 MB: 40,000 of these lines take 1.6 MB
-    message = post_csv(rows.test_client(), body, "/invocations").get_json()["message"]
-    assert message == (
-        "100000 readings sent; at most 40000 are accepted per request. "
-        "For Batch Transform, set MaxPayloadInMB to at most 1."
-    )
-    few = create_app({"TESTING": True, "MAX_ROWS": 3})
-    message = post_csv(few.test_client(), body, "/invocations").get_json()["message"]
-    assert message.endswith("For Batch Transform, raise MAX_ROWS: even MaxPayloadInMB=1 sends more.")
-
-
-def test_invocations_takes_mlflows_request_formats_and_a_header_row(client: FlaskClient) -> None:
-    """An MLflow client switches by changing its URL: its bodies, written by MLflow's serializer, get the answer
-    POST / gives the same readings as CSV."""
-    expected = post_csv(client, f"{SAMPLE}\n{HEALTHY}").get_json()
-    for shape, body in mlflow_bodies().items():
-        response = client.post("/invocations", data=body, content_type="application/json")
-        assert response.get_json() == expected, shape
-    with_header = post_csv(client, f"{','.join(FIELD_NAMES)}\n{SAMPLE}\n{HEALTHY}", "/invocations")
-    assert with_header.get_json() == expected
-
-
-def test_invocations_accept_parameters_do_not_change_the_type(client: FlaskClient) -> None:
-    for accept in ("text/csv; charset=utf-8", "text/csv;header=present"):
-        response = post_csv(client, SAMPLE, "/invocations", headers={"Accept": accept})
-        assert (response.status_code, response.mimetype) == (200, "text/csv"), accept
 
 
 def test_a_preflight_allows_the_protocols_headers(client: FlaskClient) -> None:
