@@ -28,7 +28,7 @@ from app.models.embedded import EmbeddedModel, load_artifact
 from app.training.data import turbine_dataset
 from app.training.fit import to_frame, train
 from tests.test_config import flask
-from tests.test_trees import _ensemble as tree_ensemble
+from tests.test_models_trees import _ensemble as tree_ensemble
 
 TURBINE = turbine_schema()
 ROOT = Path(__file__).resolve().parent.parent
