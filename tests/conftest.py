@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import resource
 import shutil
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -27,6 +29,8 @@ from app.core.table import Reading, Readings, csv_lines
 from app.core.validation import validate
 from app.examples import ai4i
 from app.training.commands import main
+from app.training.data import turbine_dataset
+from app.training.fit import train
 from deploy.package import build, ensure_venv
 from tests.lambda_harness import runtime_dir
 from tests.loopback import free_port, wait_for_port
@@ -145,6 +149,19 @@ def ai4i_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(main, ["train", "--data", str(data), *arguments])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def trained() -> tuple[dict[str, Any], Any]:
+    """A linear model's artifact, fitted on generated turbine readings, and the scikit-learn pipeline it came from."""
+    return train(turbine_dataset(6000, seed=3), turbine_schema(), "breakdown", 3, "test", "test-model", "test")
+
+
+def write(tmp_path: Path, artifact: Any) -> Path:
+    """The artifact as tmp_path/model.json."""
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(artifact))
+    return path
 
 
 @pytest.fixture(scope="session")
