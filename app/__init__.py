@@ -92,9 +92,9 @@ def create_app(config: Mapping[str, Any] | None = None, model: Model | None = No
     app.extensions[DATAPLANE] = DataPlane(models, limits, ids, hooks)
 
     from app import cli
-    from app.web import api, inference_protocol, pages, sagemaker
+    from app.web import api, inference_protocol, mlflow, pages, sagemaker
 
-    for blueprint in (pages.bp, api.bp, sagemaker.bp, inference_protocol.bp):
+    for blueprint in (pages.bp, api.bp, sagemaker.bp, inference_protocol.bp, mlflow.bp):
         app.register_blueprint(blueprint)
     add_swagger_ui(app)
     cli.register_commands(app)

@@ -7,6 +7,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -114,6 +115,16 @@ def app() -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+def virtualenv_with(folder: Path, packages: list[str]) -> str:
+    """A new virtualenv in `folder` holding `packages` from the package registry: for a client whose pins the
+    project's requirements do not share. Its Python's path."""
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    python = str(folder / "bin" / "python")
+    install = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages]
+    subprocess.run(install, check=True, timeout=600)
+    return python
 
 
 def serve_on_loopback(command: list[str], seconds: float = 30) -> Iterator[int]:

@@ -192,3 +192,109 @@ def test_another_model_or_version_is_a_404_naming_the_served_one(client: FlaskCl
     response = client.post(path, json=request())
     assert response.status_code == 404
     assert response.get_json()["error"].endswith(f"this server serves {NAME} version {VERSION}.")
+
+
+def test_tritons_client_reads_the_model_configuration(server: triton.InferenceServerClient) -> None:
+    config = server.get_model_config(NAME)
+    assert config == server.get_model_config(NAME, VERSION)
+    assert config["name"] == NAME and config["max_batch_size"] == 0
+    assert [(i["name"], i["data_type"]) for i in config["input"]] == [
+        (f.name, "TYPE_STRING" if f.categories else "TYPE_FP64") for f in TURBINE.fields
+    ]
+    assert [(o["name"], o["data_type"], o["dims"]) for o in config["output"]] == [
+        ("score", "TYPE_FP64", [-1]),
+        ("predicted_label", "TYPE_INT64", [-1]),
+    ]
+    with pytest.raises(InferenceServerException, match="No model another-model"):
+        server.get_model_config("another-model")
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_a_client_written_for_mlservers_runtimes_sends_one_matrix_and_asks_for_predict_proba(
+    server: triton.InferenceServerClient, client: FlaskClient, binary: bool
+) -> None:
+    """As a client of MLServer's scikit-learn or XGBoost runtime: the table as one [rows, fields] tensor (its name
+    is the client's), outputs named predict and predict_proba, each [rows, n]."""
+    lines = [SAMPLE, *(",".join(map(str, row)) for row in turbine_dataset(20, DEFAULT_SEED + 3).rows)]
+    matrix = np.array([line.split(",") for line in lines], dtype=object)
+    tensor = triton.InferInput("input-0", list(matrix.shape), "BYTES")
+    tensor.set_data_from_numpy(matrix, binary_data=binary)
+    outputs = [triton.InferRequestedOutput(name, binary_data=binary) for name in ("predict", "predict_proba")]
+    result = server.infer(NAME, [tensor], outputs=outputs)
+    expected = classic(client, lines)
+    assert result.as_numpy("predict").tolist() == [[p["predicted_label"]] for p in expected]
+    assert result.as_numpy("predict_proba").tolist() == [[1 - p["score"], p["score"]] for p in expected]
+    answered = {o["name"]: o for o in result.get_response()["outputs"]}
+    assert answered["predict_proba"]["shape"] == [len(lines), 2]
+    assert answered["predict"]["parameters"]["content_type"] == "np"
+
+
+def test_a_number_matrix_is_refused_for_a_model_with_categories_naming_them(client: FlaskClient) -> None:
+    body = {"inputs": [{"name": "predict", "shape": [1, 11], "datatype": "FP64", "data": [[1.0] * 11]}]}
+    answer = client.post(INFER, json=body)
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] == (
+        "Input predict, a [rows, 11] matrix, must have datatype BYTES (turbine_id, turbine_type, wind_direction "
+        "are categories)."
+    )
+
+
+def test_model_name_in_the_body_is_the_paths(client: FlaskClient) -> None:
+    """KServe's client repeats the path's model in every infer body; another name is refused."""
+    body = json.loads(json.dumps(request()))
+    assert client.post(INFER, json={**body, "model_name": NAME}).status_code == 200
+    refused = client.post(INFER, json={**body, "model_name": "other"})
+    assert refused.status_code == 400 and refused.get_json()["error"].startswith("model_name 'other' is not the path's")
+
+
+KSERVE_SCRIPT = """
+import asyncio, json, sys
+import numpy as np
+from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+
+async def main(url, name, lines, fields):
+    client = InferenceRESTClient(RESTConfig(protocol="v2", retries=0, timeout=30))
+    columns = list(zip(*(line.split(",") for line in lines)))
+    inputs = []
+    for (field, category), values in zip(fields, columns):
+        array = np.array(values, dtype=object) if category else np.array(values, dtype=np.float64)
+        tensor = InferInput(field, [len(lines)], "BYTES" if category else "FP64")
+        tensor.set_data_from_numpy(array)
+        inputs.append(tensor)
+    ready = await client.is_server_ready(url) and await client.is_model_ready(url, name)
+    request = InferRequest(model_name=name, infer_inputs=inputs, request_id="kserve-1")
+    result = await client.infer(url, request, model_name=name)
+    outputs = {o.name: o.as_numpy().tolist() for o in result.outputs}
+    print(json.dumps({"ready": ready, "id": result.id, "outputs": outputs}))
+
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3].split("|"), json.loads(sys.argv[4])))
+"""
+
+
+@pytest.fixture(scope="module")
+def kserve_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A virtualenv of its own for KServe's SDK, whose pins (pandas 2) the project's do not share."""
+    from tests.conftest import virtualenv_with
+
+    return virtualenv_with(tmp_path_factory.mktemp("kserve"), ["kserve==0.21.0"])
+
+
+def test_kserves_sdk_scores_readings_as_post_root(kserve_python: str, client: FlaskClient) -> None:
+    import subprocess
+
+    lines = [SAMPLE, *(",".join(map(str, row)) for row in turbine_dataset(5, DEFAULT_SEED + 5).rows)]
+    fields = json.dumps([(f.name, bool(f.categories)) for f in TURBINE.fields])
+    for port in serve_on_loopback(["flask", "--app", "app", "run", "--port"]):
+        url = f"http://127.0.0.1:{port}"
+        done = subprocess.run(
+            [kserve_python, "-c", KSERVE_SCRIPT, url, NAME, "|".join(lines), fields],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = classic(client, lines)
+    assert answer["ready"] is True and answer["id"] == "kserve-1"
+    assert answer["outputs"]["score"] == [p["score"] for p in expected]
+    assert answer["outputs"]["predicted_label"] == [p["predicted_label"] for p in expected]

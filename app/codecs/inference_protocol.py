@@ -18,10 +18,10 @@ from typing import Any
 import orjson
 
 from app.codecs.json import check_json_size
-from app.core.errors import ReadingsError, TooManyReadings
+from app.core.errors import ReadingsError, TooManyReadings, shown
 from app.core.fields import Schema
-from app.core.prediction import Output, Predictions, Task
-from app.core.validation import JSON, Decoded, check_count
+from app.core.prediction import BINARY, REGRESSION, Output, Predictions, Task
+from app.core.validation import JSON, TEXT, Decoded, check_count
 from app.models import Model, identity
 
 # A length in ASCII digits (str.isdigit takes "²"), without leading zeros and short enough for int() at once.
@@ -29,6 +29,8 @@ LENGTH = re.compile("0|[1-9][0-9]{0,17}")
 NUMBER_TYPES = {"FP64": "d", "FP32": "f", "INT64": "q", "INT32": "i"}  # struct's little-endian codes
 HEADER_LENGTH = "Inference-Header-Content-Length"  # Triton's binary tensor extension: the JSON part's bytes
 TENSOR_KEYS = frozenset({"name", "shape", "datatype", "parameters", "data"})
+# model_name and model_version: KServe's client sends the path's model again.
+REQUEST_KEYS = frozenset({"id", "parameters", "inputs", "outputs", "model_name", "model_version"})
 # binary_data_size: Triton's binary extension; content_type: MLServer's codecs name the tensor's kind.
 TENSOR_PARAMETERS = frozenset({"binary_data_size", "content_type"})
 NO_PARAMETERS: dict[str, Any] = {}  # read only
@@ -52,8 +54,43 @@ class InferRequest:
     id: str | None
 
 
+# The outputs a client written for MLServer's scikit-learn or XGBoost runtime asks for: the label (a regression's
+# value) and each class's probability, each [rows, n] with MLServer's numpy content type.
+PREDICT, PREDICT_PROBA = "predict", "predict_proba"
+NUMPY = {"content_type": "np"}
+
+
 def _outputs_of(task: Task) -> dict[str, Output]:
-    return {output.name: output for output in task.outputs}
+    """The outputs a request may ask for: the task's own, then MLServer's names for them."""
+    declared = {output.name: output for output in task.outputs}
+    if task.kind == REGRESSION:
+        return {**declared, PREDICT: Output(PREDICT, "FP64", (1,))}
+    classes = len(task.classes)
+    return {
+        **declared,
+        PREDICT: Output(PREDICT, "INT64", (1,)),
+        PREDICT_PROBA: Output(PREDICT_PROBA, "FP64", (classes,)),
+    }
+
+
+def model_config(model: Model) -> dict[str, Any]:
+    """The model as Triton's model configuration describes one (GET .../config, which tritonclient's
+    get_model_config reads): no batching of its own, each input a column of readings, each output as declared."""
+    name, _ = identity(model)
+    inputs = [
+        {
+            "name": f.name,
+            "data_type": "TYPE_STRING" if f.categories else "TYPE_FP64",
+            "format": "FORMAT_NONE",
+            "dims": [-1],
+        }
+        for f in model.schema.fields
+    ]
+    outputs = [
+        {"name": o.name, "data_type": f"TYPE_{'FP64' if o.datatype == 'FP64' else 'INT64'}", "dims": [-1, *o.shape]}
+        for o in model.task.outputs
+    ]
+    return {"name": name, "platform": "turbine-status", "max_batch_size": 0, "input": inputs, "output": outputs}
 
 
 def model_metadata(model: Model) -> dict[str, Any]:
@@ -87,9 +124,14 @@ def decode(body: bytes, header_length: str | None, model: Model, max_rows: int) 
         raise ProtocolError(f"The request is not valid JSON: {problem}.") from None
     if not isinstance(document, dict) or not isinstance(document.get("inputs"), list):
         raise ProtocolError('An infer request is an object with "inputs": [{"name", "shape", "datatype", "data"}].')
-    unknown = sorted(set(document) - {"id", "parameters", "inputs", "outputs"})
+    unknown = sorted(set(document) - REQUEST_KEYS)
     if unknown:
         raise ProtocolError(f"Unknown key(s) in the request: {', '.join(unknown)}.", unknown[0])
+    for key, served in zip(("model_name", "model_version"), identity(model), strict=True):
+        if key in document and document[key] != served:
+            raise ProtocolError(f"{key} {shown(repr(document[key]))} is not the path's: {served}.", key)
+    if _is_matrix(document["inputs"], schema):
+        return _matrix_request(document, binary, model, max_rows)
     by_name: dict[str, list[Any]] = {}
     offset = 0
     for tensor in document["inputs"]:
@@ -113,6 +155,72 @@ def decode(body: bytes, header_length: str | None, model: Model, max_rows: int) 
     check_count(count, max_rows)
     readings = Decoded(JSON, [([by_name[name] for name in schema.names], range(1, count + 1))])
     return InferRequest(readings, outputs, binary_outputs, request_id)
+
+
+def _is_matrix(inputs: list[Any], schema: Schema) -> bool:
+    """Whether the inputs are one [rows, fields] tensor, as a client of MLServer's numpy codec sends a table."""
+    if len(inputs) != 1 or not isinstance(inputs[0], dict):
+        return False
+    shape = inputs[0].get("shape")
+    return (
+        type(shape) is list
+        and len(shape) == 2
+        and shape[1] == schema.width
+        and (schema.width > 1 or inputs[0].get("name") not in schema.by_name)
+    )
+
+
+def _matrix_request(document: dict[str, Any], binary: bytes, model: Model, max_rows: int) -> InferRequest:
+    """An infer request whose one input is a [rows, fields] matrix in field order: BYTES are read as CSV's texts
+    are, numbers (for a model of numbers alone) as JSON's."""
+    schema, tensor = model.schema, document["inputs"][0]
+    name = tensor.get("name")
+    if not isinstance(name, str) or tensor.keys() - TENSOR_KEYS:
+        raise ProtocolError('Each input must be an object with a "name", "shape", "datatype" and "data".')
+    rows, datatype = tensor["shape"][0], tensor.get("datatype")
+    categories = [f.name for f in schema.fields if f.categories]
+    if datatype not in ("BYTES", *NUMBER_NAMES) or (datatype != "BYTES" and categories):
+        allowed = "BYTES" if categories else "BYTES, FP64, FP32, INT64 or INT32"
+        why = f" ({', '.join(categories)} are categories)" if categories and datatype in NUMBER_NAMES else ""
+        raise ProtocolError(f"Input {name}, a [rows, {schema.width}] matrix, must have datatype {allowed}{why}.", name)
+    if type(rows) is not int or rows < 0:
+        raise ProtocolError(f"Input {name} must have shape [rows, {schema.width}], not {tensor['shape']!r}.", name)
+    if rows > max_rows:
+        raise TooManyReadings(rows, max_rows)
+    parameters = tensor.get("parameters", NO_PARAMETERS)
+    if not isinstance(parameters, dict) or parameters.keys() - TENSOR_PARAMETERS:
+        raise ProtocolError(f"Input {name}'s parameters may hold only {', '.join(sorted(TENSOR_PARAMETERS))}.", name)
+    size, flat_shape = parameters.get("binary_data_size"), [rows * schema.width]
+    if size is not None:
+        if type(size) is not int or size != len(binary) or "data" in tensor:
+            raise ProtocolError(f"Input {name}'s binary_data_size is not the bytes that follow.", name)
+        values = _decoded(binary, datatype, name, flat_shape)
+    elif "data" in tensor:
+        values = _matrix_values(tensor["data"], name, schema.width)
+        _check_length(len(values), name, flat_shape)
+    else:
+        raise ProtocolError(f"Input {name} has no data.", name)
+    if datatype.startswith("INT") and not all(type(v) is int for v in values):
+        raise ProtocolError(f"Input {name} is {datatype}: its data must be whole numbers.", name)
+    outputs, binary_outputs = _outputs(document, _outputs_of(model.task))
+    request_id = document.get("id")
+    if "id" in document and not isinstance(request_id, str):
+        raise ProtocolError("id must be a string.", "id")
+    check_count(rows, max_rows)
+    columns: list[Sequence[Any]] = [values[i :: schema.width] for i in range(schema.width)]
+    readings = Decoded(TEXT if datatype == "BYTES" else JSON, [(columns, range(1, rows + 1))])
+    return InferRequest(readings, outputs, binary_outputs, request_id)
+
+
+def _matrix_values(data: Any, name: str, width: int) -> list[Any]:
+    """A matrix's JSON data in row order: flat, or a list of rows."""
+    if type(data) is not list:
+        raise ProtocolError(f"Input {name}'s data must be a list.", name)
+    if data and type(data[0]) is list:
+        if not all(type(row) is list and len(row) == width for row in data):
+            raise ProtocolError(f"Input {name}'s rows must hold {width} values each.", name)
+        return [value for row in data for value in row]
+    return data
 
 
 def _split(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
@@ -219,8 +327,9 @@ def _outputs(document: dict[str, Any], declared: dict[str, Output]) -> tuple[tup
     every_binary = parameters.get("binary_data_output", False)
     if type(every_binary) is not bool:
         raise ProtocolError("parameters.binary_data_output must be true or false.", "parameters")
-    if "outputs" not in document:
-        return tuple(declared), frozenset(declared) if every_binary else frozenset()
+    if "outputs" not in document:  # the task's own outputs, not MLServer's names for them
+        own = tuple(name for name in declared if name not in (PREDICT, PREDICT_PROBA))
+        return own, frozenset(own) if every_binary else frozenset()
     requested = document["outputs"]
     if not isinstance(requested, list) or not requested:
         raise ProtocolError('outputs must be a list of {"name": ...}.', "outputs")
@@ -248,25 +357,40 @@ def _outputs(document: dict[str, Any], declared: dict[str, Output]) -> tuple[tup
     return tuple(names), frozenset(binary)
 
 
+def _values(output: str, task: Task, predictions: Predictions) -> Sequence[Any]:
+    """An output's value per reading: MLServer's names hold a [value] per reading, and a binary model's class
+    probabilities are [1 - p, p]."""
+    scores, labels = predictions.scores, predictions.labels
+    if output == "score":
+        return scores
+    if output == "predicted_label":
+        assert labels is not None  # the task declares no label where there is none
+        return labels
+    if output == PREDICT:
+        return [[value] for value in (scores if labels is None else labels)]
+    return [[1.0 - s, s] for s in scores] if task.kind == BINARY else scores
+
+
 def encode(model: Model, request: InferRequest, predictions: Predictions) -> tuple[bytes, int | None]:
     """The response body, and the length of its JSON header when binary data follows it. A multi-class score is
     [rows, k], its data flat in row order."""
     name, version = identity(model)
     declared = _outputs_of(model.task)
-    columns: dict[str, Sequence[Any] | None] = {"score": predictions.scores, "predicted_label": predictions.labels}
     tensors, tail = [], []
     for output in request.outputs:
-        values = columns[output]
-        assert values is not None  # the task declares no label where there is none
+        values = _values(output, model.task, predictions)
         kind = declared[output]
         flat = [v for value in values for v in value] if kind.shape else values
         tensor: dict[str, Any] = {"name": output, "datatype": kind.datatype, "shape": [len(values), *kind.shape]}
+        parameters: dict[str, Any] = dict(NUMPY) if output in (PREDICT, PREDICT_PROBA) else {}
         if output in request.binary:
             packed = struct.pack(f"<{len(flat)}{NUMBER_TYPES[kind.datatype]}", *flat)
-            tensor["parameters"] = {"binary_data_size": len(packed)}
+            parameters["binary_data_size"] = len(packed)
             tail.append(packed)
         else:
             tensor["data"] = flat
+        if parameters:
+            tensor["parameters"] = parameters
         tensors.append(tensor)
     document: dict[str, Any] = {"model_name": name, "model_version": version, "outputs": tensors}
     if request.id is not None:

@@ -13,6 +13,7 @@ from app.core.validation import JSON, Decoded, Errors, check_count
 
 WRAPPERS = ("inputs", "dataframe_records", "dataframe_split")
 CONTENT_TYPE = JSON_TYPE
+VERSION = "1"  # the server's version, as /version gives it (and /v2, as the Open Inference Protocol's)
 
 
 def decode(key: str, value: Any, schema: Schema, max_rows: int) -> Decoded:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from app.codecs import inference_protocol as protocol
+from app.codecs.mlflow import VERSION
 from app.models import identity
 from app.web.errors import ApiError, answer, json_response, register_error_handlers
 from app.web.serving import body, plane
@@ -16,7 +17,7 @@ bp = Blueprint("v2", __name__)
 
 @bp.get("/v2")
 def server() -> Response:
-    return json_response({"name": "turbine-status", "version": "1", "extensions": ["binary_tensor_data"]})
+    return json_response({"name": "turbine-status", "version": VERSION, "extensions": ["binary_tensor_data"]})
 
 
 @bp.get("/v2/health/live")
@@ -34,6 +35,13 @@ def ready() -> Response:
 def model(name: str, version: str | None = None) -> Response:
     served = plane().model(name, version)
     return json_response(protocol.model_metadata(served))
+
+
+@bp.get("/v2/models/<name>/config")
+@bp.get("/v2/models/<name>/versions/<version>/config")
+def model_config(name: str, version: str | None = None) -> Response:
+    """The model as Triton's model configuration describes one."""
+    return json_response(protocol.model_config(plane().model(name, version)))
 
 
 @bp.get("/v2/models/<name>/ready")

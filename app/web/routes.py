@@ -124,6 +124,14 @@ ROUTES = (
             ("", "model", "GET", "Open Inference Protocol: the model's inputs and outputs", "Metadata", "object"),
             ("/ready", "model_ready", "GET", "Open Inference Protocol: the model is ready", "Ready", "object"),
             (
+                "/config",
+                "model_config",
+                "GET",
+                "The model's configuration, as Triton's clients read it",
+                "Configuration",
+                "object",
+            ),
+            (
                 "/infer",
                 "infer",
                 "POST",
@@ -141,6 +149,13 @@ ROUTES = (
         "GET",
         "Health: 200 once the model is loaded",
         Answer("Up", ("application/json",), "object"),
+    ),
+    Route(
+        "/version",
+        "mlflow.version",
+        "GET",
+        "The server's version, as MLflow's scoring clients read it",
+        Answer("The version", ("text/plain",), "text"),
     ),
     Route(
         "/v1/model",

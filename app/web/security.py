@@ -20,6 +20,7 @@ OPEN_ENDPOINTS = frozenset(
     {
         "api.ping",
         "v2.server",
+        "mlflow.version",
         "v2.live",
         "v2.ready",
         "pages.page",
