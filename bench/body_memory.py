@@ -34,20 +34,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = 6 * 1024 * 1024 - 64  # just under the default MAX_CONTENT_LENGTH
 OIP = "/v2/models/turbine-breakdown-logistic/infer"
-READING = ["TID008", "VAWT", 64, 80, 46.0, 21, 55, 55, 7, 34, "NE"]
-NAMES = [
-    "turbine_id",
-    "turbine_type",
-    "wind_speed",
-    "rpm_blade",
-    "oil_temperature",
-    "oil_level",
-    "temperature",
-    "humidity",
-    "vibrations_frequency",
-    "pressure",
-    "wind_direction",
-]
+# The bundled model's fields, and its sample reading: a CSV line, and its values as JSON gives them.
+SCHEMA = json.loads((ROOT / "app" / "model" / "turbine-schema.json").read_text())
+NAMES = [field["name"] for field in SCHEMA["fields"]]
+CATEGORIES = {field["name"] for field in SCHEMA["fields"] if field["type"] == "category"}
+SAMPLE: str = SCHEMA["sample"]
+READING = [v if n in CATEGORIES else json.loads(v) for n, v in zip(NAMES, SAMPLE.split(","), strict=True)]
 
 
 def repeated(head: str, item: str, tail: str) -> bytes:
@@ -125,7 +117,7 @@ def oip_binary() -> tuple[bytes, dict[str, str]]:
     count = (SIZE - 4096) // (8 * 8 + 3 * 4)  # eight FP64 inputs and three empty BYTES elements per reading
     inputs, tail = [], b""
     for name in NAMES:
-        category = name in ("turbine_id", "turbine_type", "wind_direction")
+        category = name in CATEGORIES
         data = struct.pack("<I", 0) * count if category else struct.pack("<d", 1.0) * count
         datatype = "BYTES" if category else "FP64"
         inputs.append(
@@ -200,7 +192,7 @@ def measure_one(root: str, case: str, route: str, batch: bool, traced: bool) -> 
 
 def valid_bodies() -> dict[str, tuple[str, bytes]]:
     """10,000 valid readings as CSV (lines ended by "\n", and by "\r\n") and as a JSON list of objects."""
-    lines = [",".join(map(str, READING))] * 10_000
+    lines = [SAMPLE] * 10_000
     objects = json.dumps([dict(zip(NAMES, READING, strict=True))] * 10_000).encode()
     return {
         "csv": (CSV, "\n".join(lines).encode()),
