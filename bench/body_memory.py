@@ -17,9 +17,11 @@ valid request as (3 requests - 1 request) / 2 in fresh processes, the same howev
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import re
+import shutil
 import statistics
 import struct
 import subprocess
@@ -146,7 +148,9 @@ def make_app(root: str, batch: bool = False, capture: bool = False) -> Any:
     """The app in `root`, as under Batch Transform if `batch`, with capture (which /v1/feedback needs) if `capture`."""
     sys.path.insert(0, root)
     if capture:
-        os.environ["CAPTURE_URI"] = f"file://{tempfile.mkdtemp(prefix='body-memory-')}"
+        folder = tempfile.mkdtemp(prefix="body-memory-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ["CAPTURE_URI"] = f"file://{folder}"
     if batch:
         os.environ["SAGEMAKER_BATCH"] = "true"
     from app import create_app
