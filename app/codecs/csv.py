@@ -35,8 +35,8 @@ def _without_blank_lines(text: str) -> str:
 
 
 def _plain(text: str) -> bool:
-    """Whether splitting each line at commas reads it exactly as the csv module would: no quotes and nothing
-    to strip (but also no line over the csv module's field size limit, which it refuses)."""
+    """Whether splitting each line at commas reads it exactly as the csv module would: no quotes and nothing to
+    strip. (Nor a line over the csv module's field size limit, which it refuses: each block is looked at for that.)"""
     if text.isascii():
         return not any(character in text for character in _ASCII_NEEDS_CSV_MODULE)
     return not _NEEDS_CSV_MODULE(text)
