@@ -5,9 +5,13 @@ on a body's values serve every JSON dialect."""
 from __future__ import annotations
 
 import json
+import operator
 import re
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from app.core.errors import ReadingsError, TooManyReadings, shown
 from app.core.fields import LongInteger, Schema
@@ -79,7 +83,14 @@ def _marks_outside_strings(text: str) -> int:
 
 
 def load_json(text: str | bytes) -> Any:
-    """The JSON document; raises ValueError for invalid JSON and RecursionError for deep nesting."""
+    """The JSON document; raises ValueError for invalid JSON and RecursionError for deep nesting. orjson reads it
+    in a fraction of the time; what it refuses the json module reads again, to say why in its words or to take what
+    orjson does not (1e400, a lone surrogate, an integer past 309 digits). orjson reads an integer past 2^64 as the
+    float it rounds to, which every number field makes of it too."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError:
@@ -111,8 +122,7 @@ def decode_items(schema: Schema, items: list[Any], max_rows: int, errors: Errors
     TooManyReadings."""
     check_count(len(items), max_rows)
     numbers = range(1, len(items) + 1)
-    names = schema.name_set
-    if all(type(item) is dict and item.keys() == names for item in items):
+    if _records(items, schema.name_set):
         return Decoded(JSON, [([list(map(itemgetter(name), items)) for name in schema.names], numbers)], errors)
     if all(type(item) is list for item in items):
         return Decoded(JSON, [columns_of_rows(schema, items, numbers, errors)], errors)
@@ -131,6 +141,14 @@ def decode_items(schema: Schema, items: list[Any], max_rows: int, errors: Errors
             rows.append(values)
             kept.append(number)
     return Decoded(JSON, [columns_of_rows(schema, rows, kept, errors)], errors)
+
+
+def _records(items: list[Any], names: frozenset[str]) -> bool:
+    """Whether every item is an object of exactly these keys, asked of all at C speed."""
+    try:
+        return all(map(operator.eq, map(dict.keys, items), repeat(names)))
+    except TypeError:  # an item that is not an object
+        return False
 
 
 def _object_values(schema: Schema, item: dict[str, Any], row: int, errors: Errors) -> list[Any] | None:

@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Any
 
 SCHEMA_VERSION = 1
+STRING, NUMBER = frozenset({str}), frozenset({int, float})  # a JSON value's types for a category and a number
 NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -87,10 +88,10 @@ class Field:
         if self.nullable and any(map(_json_gap, values)):
             return _with_gaps(values, _json_gap, self.from_json)
         if self.categories:
-            if not all(type(value) is str for value in values):
+            if not set(map(type, values)) <= STRING:
                 raise ValueError(f"is not a string; expected {self.expected}")
             return list(values)
-        if not all(type(value) in (int, float) for value in values):
+        if not set(map(type, values)) <= NUMBER:
             if any(type(value) is LongInteger for value in values):
                 raise ValueError(f"is not a finite number; expected {self.expected}")
             raise ValueError(f"is not a number; expected {self.expected}")
