@@ -3,9 +3,10 @@ truth is taken only for readings the service answered, on any worker or Lambda i
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import os
 import re
-import secrets
 
 NONCE_DIGITS, ROWS_DIGITS, MAC_DIGITS = 16, 8, 24
 INFERENCE_ID = re.compile(f"[0-9a-f]{{{NONCE_DIGITS + ROWS_DIGITS + MAC_DIGITS}}}")
@@ -13,18 +14,19 @@ MOST_ROWS = 16**ROWS_DIGITS - 1
 
 
 class InferenceIds:
-    """Issues ids of 16 hex digits of chance, the request's count of readings in 8, then 24 digits of an
-    HMAC-SHA256 of both under the secret; and reads back the count of an id it issued."""
+    """Issues ids of 16 hex digits of chance, the request's count of readings in 8, then 24 digits of a keyed
+    BLAKE2b of both (a MAC by its own keyed mode, a quarter of HMAC-SHA256's cost per answer); and reads back the
+    count of an id it issued."""
 
     def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+        self._key = hashlib.blake2b(secret, digest_size=32).digest()  # any secret's length fits BLAKE2b's key
 
     def _mac(self, signed: str) -> str:
-        return hmac.digest(self._secret, signed.encode(), "sha256").hex()[:MAC_DIGITS]
+        return hashlib.blake2b(signed.encode(), key=self._key, digest_size=MAC_DIGITS // 2).hexdigest()
 
     def issue(self, rows: int) -> str:
         """A new id for an answer to `rows` readings."""
-        signed = f"{secrets.token_hex(NONCE_DIGITS // 2)}{min(rows, MOST_ROWS):0{ROWS_DIGITS}x}"
+        signed = f"{os.urandom(NONCE_DIGITS // 2).hex()}{min(rows, MOST_ROWS):0{ROWS_DIGITS}x}"
         return signed + self._mac(signed)
 
     def rows(self, inference_id: str) -> int | None:
