@@ -92,6 +92,7 @@ class Field:
     categories: tuple[str, ...] = ()
     minimum: float = 0.0
     maximum: float = 0.0
+    nullable: bool = False  # a reading may leave it out: a gap (None), which the model scores as missing
 
     @property
     def kind(self) -> str:
@@ -120,6 +121,8 @@ class Field:
         else:
             spec["minimum"] = self.minimum
             spec["maximum"] = self.maximum
+        if self.nullable:
+            spec["nullable"] = True
         return spec
 
     def from_texts(self, texts: Sequence[str]) -> list[Any]:
@@ -637,6 +640,9 @@ def _field_from_dict(spec: Any, where: str) -> Field:
     if not all(isinstance(text, str) for text in texts.values()):
         raise SchemaError(f"{where}: label, unit and description must be text")
     label = texts["label"] or name
+    nullable = spec.get("nullable", False)
+    if not isinstance(nullable, bool):
+        raise SchemaError(f"{where}.nullable must be true or false")
     if spec.get("type") == "category":
         categories = spec.get("categories")
         if (
@@ -646,13 +652,13 @@ def _field_from_dict(spec: Any, where: str) -> Field:
             or len(set(categories)) != len(categories)
         ):
             raise SchemaError(f"{where}.categories must list distinct, non-empty texts without surrounding spaces")
-        return Field(name, label, texts["unit"], texts["description"], tuple(categories))
+        return Field(name, label, texts["unit"], texts["description"], tuple(categories), nullable=nullable)
     if spec.get("type") == "number":
         bounds = [spec.get("minimum"), spec.get("maximum")]
         numbers = [float(b) for b in bounds if isinstance(b, (int, float)) and not isinstance(b, bool)]
         if len(numbers) != 2 or not all(map(math.isfinite, numbers)) or numbers[0] > numbers[1]:
             raise SchemaError(f"{where}: minimum and maximum must be finite numbers, minimum first")
-        return Field(name, label, texts["unit"], texts["description"], (), *numbers)
+        return Field(name, label, texts["unit"], texts["description"], (), numbers[0], numbers[1], nullable)
     raise SchemaError(f"{where}.type must be category or number")
 
 
