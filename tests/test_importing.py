@@ -218,15 +218,16 @@ def test_a_float32_split_becomes_the_float64_threshold_that_sends_each_value_the
 
 def trained(objective: str, **params: Any) -> xgboost.Booster:
     rows, labels = generated(300, 4)
-    target = labels if objective != "reg:squarederror" else [float(v) for v in labels]
-    return xgboost.train({"objective": objective, **params}, matrix(rows, target), num_boost_round=3)
+    return xgboost.train({"objective": objective, **params}, matrix(rows, labels), num_boost_round=3)
 
 
 @pytest.mark.parametrize(
     ("model", "named"),
     [
-        (lambda: trained("reg:squarederror"), "objective reg:squarederror"),
-        (lambda: trained("multi:softprob", num_class=3), "objective multi:softprob"),
+        (lambda: trained("reg:squaredlogerror"), "objective reg:squaredlogerror"),
+        (lambda: trained("binary:logitraw"), "objective binary:logitraw"),
+        (lambda: trained("rank:pairwise"), "objective rank:pairwise"),
+        (lambda: trained("multi:softprob", num_class=2), "objective multi:softprob with 2 classes"),
         (lambda: trained("binary:logistic", booster="dart"), "booster dart"),
     ],
 )
