@@ -21,8 +21,6 @@ import xgboost
 from flask import Flask
 
 from app import create_app
-from app.importing import ImportRefused
-from app.importing.from_lightgbm import ZERO, _threshold
 from app.importing.from_xgboost import float64_threshold
 from tests.conftest import small_files
 
@@ -411,8 +409,9 @@ def lightgbm_trained(**params: Any) -> lightgbm.Booster:
 @pytest.mark.parametrize(
     ("model", "named"),
     [
-        (lambda: lightgbm_trained(objective="regression"), "objective regression"),
-        (lambda: lightgbm_trained(objective="multiclass", num_class=3), "objective multiclass"),
+        (lambda: lightgbm_trained(objective="cross_entropy"), "objective cross_entropy"),
+        (lambda: lightgbm_trained(objective="regression", reg_sqrt=True), "square root of its label (reg_sqrt)"),
+        (lambda: lightgbm_trained(objective="binary", sigmoid=2.0), "objective binary sigmoid:2: only sigmoid 1"),
         (lambda: lightgbm_trained(boosting="rf", bagging_freq=1, bagging_fraction=0.5), "random forest"),
         (lambda: lightgbm_trained(linear_tree=True), "linear leaves"),
     ],
@@ -443,19 +442,6 @@ def test_a_truncated_lightgbm_model_or_an_unseen_category_is_refused(app: Flask,
     result = app.test_cli_runner().invoke(args=args)
     assert result.exit_code == 1 and "category 'medium' is not one the model was trained on" in result.output
     assert not (tmp_path / "imported.json").exists()
-
-
-def test_a_zero_as_missing_split_is_kept_only_where_its_default_way_agrees_with_its_threshold() -> None:
-    below = float(np.nextafter(-ZERO, -np.inf))
-    for split, default_left in ((0.5, True), (ZERO, True), (-0.5, False), (below, False)):
-        node = {"threshold": split, "missing_type": "Zero", "default_left": default_left}
-        threshold = _threshold(node, "load", 0)
-        for value in (0.0, ZERO, -ZERO, below, split, np.nextafter(split, np.inf)):
-            lightgbm_left = default_left if -ZERO <= value <= ZERO else value <= split  # LightGBM's IsZero
-            assert (value < threshold) == lightgbm_left
-    for split, default_left in ((0.5, False), (-0.5, True), (0.0, True), (0.0, False), (-ZERO, False)):
-        with pytest.raises(ImportRefused, match="zero_as_missing"):
-            _threshold({"threshold": split, "missing_type": "Zero", "default_left": default_left}, "load", 0)
 
 
 # scikit-learn: a LogisticRegression after a ColumnTransformer, saved with skops (types checked before loading)
