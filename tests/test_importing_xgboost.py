@@ -253,3 +253,43 @@ def test_a_model_of_vector_leaves_or_several_targets_is_refused_by_name(tmp_path
     result = CliRunner().invoke(import_model_command, args)
     assert result.exit_code == 1 and named in result.output, result.output
     assert not (tmp_path / "a.json").exists()
+
+
+def dataframe_booster(categories: dict[str, list[str]]) -> tuple[xgboost.Booster, list[list[Any]]]:
+    """A model trained from a pandas DataFrame whose categories are in these orders: XGBoost numbers its codes
+    so, and keeps their names in the file."""
+    import pandas as pd
+
+    rows, labels = generated(2000, 31)
+    rows = with_gaps(rows, 32)
+    columns: dict[str, Any] = {name: [row[i] for row in rows] for i, name in enumerate(NAMES)}
+    for name, order in categories.items():  # a category the order leaves out is missing
+        columns[name] = pd.Categorical([v if v in order else None for v in columns[name]], categories=order)
+    for name in ("load", "heat", "shake"):
+        columns[name] = np.array([np.nan if v is None else v for v in columns[name]], dtype=np.float64)
+    params = {"objective": "binary:logistic", "max_depth": 4, "tree_method": "hist", "max_cat_to_onehot": 1}
+    return xgboost.train(params, xgboost.DMatrix(pd.DataFrame(columns), labels, enable_categorical=True), 8), rows
+
+
+def test_a_model_trained_from_a_dataframe_reads_its_codes_by_the_categories_it_kept(tmp_path: Path) -> None:
+    import pandas as pd
+
+    reversed_order = {name: categories[::-1] for name, categories in CATEGORIES.items()}
+    model, _ = dataframe_booster(reversed_order)
+    rows = edge_rows(model, 2000)
+    columns: dict[str, Any] = {name: [row[i] for row in rows] for i, name in enumerate(NAMES)}
+    for name, order in reversed_order.items():
+        columns[name] = pd.Categorical(columns[name], categories=order)
+    for name in ("load", "heat", "shake"):
+        columns[name] = np.array([np.nan if v is None else v for v in columns[name]], dtype=np.float64)
+    expected = model.predict(xgboost.DMatrix(pd.DataFrame(columns), enable_categorical=True))
+    scores = imported(tmp_path, model).predict([tuple(row) for row in rows]).scores
+    assert max(abs(s - float(e)) for s, e in zip(scores, expected, strict=True)) <= 1e-6
+    fewer, _ = dataframe_booster({"site": ["north", "south", "east"], "grade": CATEGORIES["grade"]})
+    (tmp_path / "schema.json").write_text(json.dumps(SCHEMA))
+    fewer.save_model(str(tmp_path / "model.json"))
+    args = [str(tmp_path / "model.json"), "--schema", str(tmp_path / "schema.json"), "--out", str(tmp_path / "b.json")]
+    result = CliRunner().invoke(import_model_command, args)
+    assert (
+        result.exit_code == 1 and "feature site: the schema's category 'west' is not one the model was" in result.output
+    )

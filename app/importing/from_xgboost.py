@@ -5,8 +5,9 @@ reg:tweedie predict the exp of the margin).
 
 XGBoost compares a feature as float32 (`value < split` goes left) and adds leaves to a float32 base margin. Each
 split becomes the float64 threshold that sends every float64 value the way XGBoost sends its float32 rounding, so
-serving compares plain floats. A categorical split lists the category codes that go right; codes are positions in
-the schema's categories, the order the model was trained with. A missing value goes where the node's default_left
+serving compares plain floats. A categorical split lists the category codes that go right: trained from a pandas
+DataFrame, XGBoost 3 keeps each code's category in the file (cats), else codes are positions in the schema's
+categories, the order the model was trained with. A missing value goes where the node's default_left
 says, for numbers and categories alike. The file keeps base_score as the objective's output (a probability, a
 value): the margin is its logit, its log, or itself, as the objective's link has it; with several classes it is
 one margin per class."""
@@ -18,7 +19,7 @@ import math
 from typing import Any
 
 from app.core.prediction import BINARY, MULTICLASS, REGRESSION
-from app.importing import ImportRefused, check_codes, positions
+from app.importing import ImportRefused, check_codes, check_trained_on, positions
 from app.models.runtimes.trees import NODE_ARRAYS
 from app.schema import Schema
 
@@ -95,12 +96,13 @@ def ensemble(document: dict[str, Any], schema: Schema) -> dict[str, Any]:
     position = dict(zip(names, positions(names, categorical, schema), strict=True))
     margins = _base_margins(params.get("base_score", ""), to_margin, outputs)
     model = booster["model"]
+    codes = _codes(model.get("cats"), names, categorical, position, schema)
     owners = model.get("tree_info") or [0] * len(model["trees"])
     if len(owners) != len(model["trees"]) or not all(isinstance(o, int) and 0 <= o < outputs for o in owners):
         raise ImportRefused(f"tree_info must name each tree's output, 0 to {outputs - 1}")
     trees = []
     for i, (tree, owner) in enumerate(zip(model["trees"], owners, strict=True)):
-        trees.append(_tree(tree, names, position, schema, i))
+        trees.append(_tree(tree, names, position, codes, schema, i))
         if outputs > 1:
             trees[-1]["output"] = owner
     return {
@@ -149,8 +151,43 @@ XGBOOST_ARRAYS = (
 )
 
 
+def _codes(
+    cats: Any, names: list[str], categorical: list[bool], position: dict[str, int], schema: Schema
+) -> dict[str, list[str]]:
+    """For each categorical feature, the category each code stands for: the names XGBoost kept from a pandas
+    DataFrame (UTF-8 texts, or whole numbers), else the schema's categories. Raises ImportRefused."""
+    kept = cats.get("enc") if isinstance(cats, dict) else None
+    found: dict[str, list[str]] = {}
+    for index, (name, declared) in enumerate(zip(names, categorical, strict=True)):
+        if not declared:
+            continue
+        field = schema.fields[position[name]]
+        encoding = kept[index] if isinstance(kept, list) and index < len(kept) else {}
+        values, offsets = encoding.get("values") or [], encoding.get("offsets") or []
+        if not values:
+            found[name] = list(field.categories)
+            continue
+        try:
+            if offsets:
+                ends = [*offsets[1:], len(values)]
+                found[name] = [bytes(values[a:b]).decode() for a, b in zip(offsets, ends, strict=True)]
+            elif all(type(v) is int for v in values):
+                found[name] = [str(v) for v in values]
+            else:
+                raise ValueError
+        except (ValueError, TypeError):
+            raise ImportRefused(f"feature {name}: only text or whole-number categories can be imported") from None
+        check_trained_on(field, found[name])
+    return found
+
+
 def _tree(
-    tree: dict[str, Any], names: list[str], position: dict[str, int], schema: Schema, index: int
+    tree: dict[str, Any],
+    names: list[str],
+    position: dict[str, int],
+    codes: dict[str, list[str]],
+    schema: Schema,
+    index: int,
 ) -> dict[str, Any]:
     """One tree as the artifact's flat arrays: the nodes reached from the root, in XGBoost's order (a pruned tree
     keeps its deleted nodes in the arrays). Refusals name XGBoost's node numbers."""
@@ -214,12 +251,11 @@ def _tree(
         out["feature"].append(position[name])
         out["value"].append(0.0)
         if kinds[node] == 1:
-            codes = right_sets[node]
-            check_codes(codes, field.categories, field, index)
+            known = codes[name]
+            check_codes(right_sets[node], known, field, index)
+            right_names = {known[code] for code in right_sets[node]}
             out["threshold"].append(0.0)
-            out["left_categories"][str(number[node])] = [
-                c for code, c in enumerate(field.categories) if code not in codes
-            ]
+            out["left_categories"][str(number[node])] = [c for c in field.categories if c not in right_names]
         else:
             out["threshold"].append(float64_threshold(splits[node]))
     return out
