@@ -148,18 +148,13 @@ class Tree:
         """Raises TreeFileError unless the nodes make one binary tree no deeper than MAX_DEPTH: each node but the
         root the child of one split, which comes before it."""
         nodes = len(self.feature)
-        lows, highs = list(map(self.left.__getitem__, splits)), list(map(self.right.__getitem__, splits))
-        # Compared list by list, in C: a model has as many as millions of nodes, and start-up checks each.
-        if not (
-            all(map(operator.lt, splits, lows))
-            and all(map(operator.lt, splits, highs))
-            and max(lows, default=0) < nodes
-            and max(highs, default=0) < nodes
-        ):
-            node = next(n for n, a, b in zip(splits, lows, highs, strict=True) if not (n < a < nodes and n < b < nodes))
-            raise TreeFileError(f"{where}: node {node}'s children must be later nodes")
-        children = set(lows)
-        children.update(highs)
+        children: set[int] = set()
+        for node in splits:
+            low, high = self.left[node], self.right[node]
+            if not (node < low < nodes and node < high < nodes):
+                raise TreeFileError(f"{where}: node {node}'s children must be later nodes")
+            children.add(low)
+            children.add(high)
         if len(children) < 2 * len(splits):  # some node has two parents: found, to be named
             parents: dict[int, int] = {}
             for node in splits:
@@ -234,16 +229,11 @@ Part = tuple[int, float, float, "frozenset[str] | None", bool, int, int, float]
 # z(1 - t), z(1 - t) + t and (1 - t) / (z(1 - t) + t) at each quadrature point t.
 Points = tuple[float, ...]
 Leaf = tuple[int, float, "array[float] | None", list[Part], list[tuple[Points, Points, Points]]]
-# A tree as the walk reads it (TreeEnsemble._walked): per node its input (None at a leaf; a number's position in the
-# prepared reading, or for a category its position counted from the reading's end, a negative index), threshold,
-# two ways and value; the categories of each category test.
+# A tree as the walk reads it (TreeEnsemble._walked): per node its input (LEAF at a leaf; a number's position in
+# the prepared reading, or for a category its field's position plus the prepared reading's width), threshold, two
+# ways and value; the categories of each category test.
 Walked = tuple[
-    tuple[int | None, ...],
-    "array[float]",
-    tuple[int, ...],
-    tuple[int, ...],
-    dict[int, "frozenset[str]"],
-    "array[float]",
+    tuple[int, ...], tuple[float, ...], tuple[int, ...], tuple[int, ...], dict[int, "frozenset[str]"], list[float]
 ]
 # A path on n columns, at most this many, gets a table of its 2^n integrals: no more memory than the path's parts.
 TABLE_COLUMNS = 6
@@ -391,6 +381,7 @@ class TreeEnsemble:
             position: schema.width + j
             for j, position in enumerate(sorted({p for tree in self.trees for p in _gap_left_numbers(tree, schema)}))
         }
+        self._cut = schema.width + len(self._negated)  # a prepared reading's width
         self._walk: list[tuple[float, list[Walked]]] = [(base, []) for base in self.base_scores]
         for tree in self.trees:
             self._walk[tree.output][1].append(self._walked(tree))
@@ -432,33 +423,27 @@ class TreeEnsemble:
                 )
 
     def _walked(self, tree: Tree) -> Walked:
-        """The tree as the walk reads it (Walked). Built a list at a time where it can be: a model has as many as
-        millions of nodes, and start-up pays for each."""
-        width = len(self.names) + len(self._negated)  # a prepared reading's
-        categories = tree.left_categories
-        feature = [
-            None if position == LEAF else position if chosen is None else position - width
-            for position, chosen in zip(tree.feature, categories, strict=True)
-        ]
+        """The tree as the walk reads it (Walked). Changed only where a test is a category's or turned around: a
+        model has as many as millions of nodes, and start-up pays for each one it touches."""
+        feature, threshold, left, right = tree.feature, tree.threshold, tree.left, tree.right
         sets = dict(tree.category_tests)
-        threshold, left, right = tree.threshold, tree.left, tree.right
-        turned = [
-            node for node, gap_left in enumerate(tree.missing_left or ()) if gap_left and feature[node] is not None
-        ]
+        turned = [node for node, gap_left in enumerate(tree.missing_left or ()) if gap_left and feature[node] != LEAF]
+        if sets or turned:
+            feature = list(feature)
+        for node in sets:
+            feature[node] += self._cut
         if turned:
             threshold, left, right = list(threshold), list(left), list(right)
         negated, nextafter, inf = self._negated, math.nextafter, math.inf
         for node in turned:
             left[node], right[node] = right[node], left[node]
-            chosen = categories[node]
-            if chosen is None:
-                feature[node] = negated[tree.feature[node]]
-                threshold[node] = nextafter(-threshold[node], inf)
+            if node in sets:
+                sets[node] = frozenset(self.categories[tree.feature[node]]) - sets[node]
             else:
-                sets[node] = frozenset(self.categories[tree.feature[node]]) - chosen
-        # Node numbers in tuples (Python indexes them fastest, and its small numbers are shared objects); numbers
-        # in arrays, 8 bytes each: a model of a thousand trees walks out of the CPU's caches as objects.
-        return tuple(feature), array("d", threshold), tuple(left), tuple(right), sets, array("d", tree.value)
+                feature[node] = negated[feature[node]]
+                threshold[node] = nextafter(-threshold[node], inf)
+        # Tuples: Python indexes them fastest, and they hold their items without a list's second allocation.
+        return tuple(feature), tuple(threshold), tuple(left), tuple(right), sets, tree.value
 
     def _ready(self, row: Reading) -> Reading:
         """The reading as the walk reads it: a gap (and a number near zero in a zero_as_missing field) made NaN,
@@ -476,7 +461,7 @@ class TreeEnsemble:
     def margins(self, rows: Sequence[Reading]) -> list[Any]:
         """Each row's margin per output, its base score plus the leaf it reaches in each of its trees, walked in
         one loop: per tree-row this costs a few comparisons, no call. One output gives a number per row."""
-        walk, single, ready = self._walk, self.outputs == 1, self._gaps or bool(self._negated)
+        walk, single, ready, cut = self._walk, self.outputs == 1, self._gaps or bool(self._negated), self._cut
         totals: list[Any] = []
         for row in rows:
             if ready:
@@ -486,11 +471,11 @@ class TreeEnsemble:
                 total = base
                 for feature, threshold, left, right, sets, value in trees:
                     node = 0
-                    while (position := feature[node]) is not None:
-                        if position >= 0:
+                    while (position := feature[node]) != LEAF:
+                        if position < cut:
                             node = left[node] if row[position] < threshold[node] else right[node]
-                        else:  # a category's field, counted from the reading's end
-                            node = left[node] if row[position] in sets[node] else right[node]
+                        else:  # a category's field, past the prepared reading's end by `cut`
+                            node = left[node] if row[position - cut] in sets[node] else right[node]
                     total += value[node]
                 margins.append(total)
             totals.append(margins[0] if single else margins)
