@@ -177,7 +177,8 @@ def import_model_command(
     """Import a model trained with XGBoost or LightGBM (two classes, several classes or a value: binary:logistic,
     multi:softprob, reg:squarederror, binary, multiclass, regression and the like) or scikit-learn (two classes:
     LogisticRegression or a tree model, alone or after a ColumnTransformer) into a JSON artifact that serves
-    without the library. XGBoost's and LightGBM's models score missing values (an empty CSV value) as they do."""
+    without the library. XGBoost's and LightGBM's models score a reading's missing values (gaps) as those libraries
+    do, and the imported schema marks each field they can score so nullable."""
     if data is None and schema_path is None:
         raise click.UsageError(
             "give --schema FILE, --data CSV --label COLUMN, or both: the fields' rules come from them"

@@ -10,8 +10,8 @@ categories, as for XGBoost. Leaves already hold the learning rate and the starti
 
 A missing value (NaN) at a numeric split (LightGBM's NumericalDecision) goes the default way when the split's
 missing_type is NaN; with None it is taken as 0.0 and compared; with Zero (zero_as_missing) it is 0.0 too, and 0.0,
-like every number within kZeroThreshold (ZERO) of it, goes the default way. A category's split
-(CategoricalDecision) sends a missing value right whatever its default."""
+like every number within kZeroThreshold of it, goes the default way (the artifact's zero_as_missing fields). A
+category's split (CategoricalDecision) sends a missing value right whatever its default."""
 
 from __future__ import annotations
 
@@ -25,11 +25,9 @@ from typing import Any
 
 from app.core.prediction import BINARY, MULTICLASS, REGRESSION
 from app.importing import ImportRefused, check_codes, check_trained_on, is_category, positions
-from app.models.runtimes.trees import NODE_ARRAYS, ZERO_BAND
+from app.models.runtimes.trees import NODE_ARRAYS
 from app.schema import Schema
 
-# LightGBM's kZeroThreshold (a float32 constant): with zero_as_missing, values in [-ZERO, ZERO] go the default way.
-ZERO = ZERO_BAND
 # Each objective this importer reads: its task and its link. LightGBM writes an objective's parameters after its
 # name; those that change what predict returns are checked below.
 OBJECTIVES = {
