@@ -12,7 +12,8 @@ and then sum each field's columns.
 The model section (turbine-status-trees/2; a /1 file holds none of the parts marked /2, and keeps loading):
 
     kind        "tree_ensemble"
-    link        how margins become scores (app.models.embedded): "logistic", "identity", "softmax" or "exp"
+    link        how margins become scores (app.models.embedded): "logistic" (with several outputs, each class's
+                against the rest) or "identity", and /2 "softmax" or "exp"
     outputs     /2: how many margins a reading gets, one per class of a multi-class model; 1 when absent
     base_score  the margin before any tree, in the margin's own scale: a number, or /2 a list of one per output
     trees       each of NODE_ARRAYS, one entry a node, node 0 the root, children after their parent; and
