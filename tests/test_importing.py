@@ -333,8 +333,8 @@ def lightgbm_booster() -> lightgbm.Booster:
     return lightgbm.train({**LIGHTGBM, "max_cat_to_onehot": 1}, lightgbm.Dataset(frame(rows), labels), 60)
 
 
-def lightgbm_edge_rows(booster: lightgbm.Booster, count: int) -> list[list[Any]]:
-    """Rows whose numbers sit exactly on the model's thresholds and one float64 step either side."""
+def lightgbm_thresholds(booster: lightgbm.Booster) -> dict[int, set[float]]:
+    """Each numeric field's thresholds in the model, and the float64 values one step either side of them."""
     edges: dict[int, set[float]] = {feature: set() for feature in BOUNDS}
     pending = [tree["tree_structure"] for tree in booster.dump_model()["tree_info"]]
     while pending:
@@ -343,8 +343,13 @@ def lightgbm_edge_rows(booster: lightgbm.Booster, count: int) -> list[list[Any]]
             pending += [node["left_child"], node["right_child"]]
             if node["decision_type"] == "<=":
                 t = float(node["threshold"])
-                edges[node["split_feature"]] |= {t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf)}
-    return placed(edges, count, 5)
+                edges[node["split_feature"]] |= {t, float(np.nextafter(t, -np.inf)), float(np.nextafter(t, np.inf))}
+    return edges
+
+
+def lightgbm_edge_rows(booster: lightgbm.Booster, count: int) -> list[list[Any]]:
+    """Rows whose numbers sit exactly on the model's thresholds and one float64 step either side."""
+    return placed(lightgbm_thresholds(booster), count, 5)
 
 
 def served_lightgbm(app: Flask, tmp_path: Path, booster: lightgbm.Booster) -> Flask:

@@ -14,13 +14,13 @@ import lightgbm
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from app.importing import from_lightgbm
-from app.importing.commands import import_model_command
 from app.models.embedded import EmbeddedModel
 from app.models.runtimes.trees import ZERO_BAND
-from tests.test_importing import BOUNDS, CATEGORIES, NAMES, SCHEMA, generated
+from tests.test_importing import CATEGORIES, NAMES, generated, lightgbm_edge_rows
+from tests.test_importing_xgboost import assert_explained, targets
+from tests.test_importing_xgboost import imported as imported_file
 
 TRAINED_GAPS = (0, 1, 3)  # site, load and heat: a tenth of the training rows leave each out
 READ_GAPS = (0, 1, 2, 3, 4)  # readings leave out any field, those training never left out too
@@ -55,33 +55,29 @@ def frame(rows: list[list[Any]]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def targets(objective: str, rows: list[list[Any]], labels: list[int]) -> Any:
-    if objective == "binary":
-        return labels
-    rng = np.random.default_rng(7)
-    drive = np.array([0.2 * (row[1] or 0.0) + (0.8 if row[0] in ("south", "west") else 0.0) for row in rows])
-    if objective.startswith("multiclass"):
-        noisy = drive + rng.normal(0, 0.5, len(rows))
-        return np.searchsorted(np.quantile(noisy, [1 / 3, 2 / 3]), noisy)
-    mean = np.exp(0.5 * drive)
-    if objective == "poisson":
-        return rng.poisson(mean)
-    if objective in ("gamma", "tweedie"):
-        return rng.gamma(2.0, mean / 2.0)
-    return 10 * drive + rng.normal(0, 1, len(rows))
+# What each objective learns from the test's data (tests.test_importing_xgboost.targets); "value" otherwise.
+LEARNS = {
+    "binary": "binary",
+    "multiclass": "classes",
+    "multiclassova": "classes",
+    "poisson": "count",
+    "gamma": "positive",
+    "tweedie": "positive",
+}
 
 
 PARAMS = {"num_leaves": 7, "verbose": -1, "seed": 1, "min_data_per_group": 5, "max_cat_to_onehot": 1}
 
 
 @functools.cache
-def booster(objective: str, **extra: Any) -> lightgbm.Booster:
+def booster(objective: str) -> lightgbm.Booster:
     rows, labels = generated(2000, 11)
     rows = with_gaps(rows, TRAINED_GAPS, 12)
-    params = {**PARAMS, "objective": objective, **extra}
+    params = {**PARAMS, "objective": objective}
     if objective.startswith("multiclass"):
         params["num_class"] = CLASSES
-    return lightgbm.train(params, lightgbm.Dataset(frame(rows), targets(objective, rows, labels)), 6)
+    learned = targets(LEARNS.get(objective, "value"), rows, labels, CLASSES)
+    return lightgbm.train(params, lightgbm.Dataset(frame(rows), learned), 6)
 
 
 @pytest.fixture
@@ -91,39 +87,13 @@ def in_process(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def imported(tmp_path: Path, model: lightgbm.Booster, *options: str) -> EmbeddedModel:
-    (tmp_path / "schema.json").write_text(json.dumps(SCHEMA))
-    model.save_model(str(tmp_path / "model.txt"))
-    args = [str(tmp_path / "model.txt"), "--schema", str(tmp_path / "schema.json"), "--out", str(tmp_path / "a.json")]
-    result = CliRunner().invoke(import_model_command, [*args, *options])
-    assert result.exit_code == 0, result.output
-    return EmbeddedModel.from_file(tmp_path / "a.json")
-
-
-def thresholds(model: lightgbm.Booster) -> dict[int, set[float]]:
-    edges: dict[int, set[float]] = {feature: set() for feature in BOUNDS}
-    pending = [tree["tree_structure"] for tree in model.dump_model()["tree_info"]]
-    while pending:
-        node = pending.pop()
-        if "split_feature" in node:
-            pending += [node["left_child"], node["right_child"]]
-            if node["decision_type"] == "<=":
-                t = float(node["threshold"])
-                edges[node["split_feature"]] |= {t, float(np.nextafter(t, -np.inf)), float(np.nextafter(t, np.inf))}
-    return edges
+    return imported_file(tmp_path, model, *options, file="model.txt")
 
 
 def edge_rows(model: lightgbm.Booster, count: int) -> list[list[Any]]:
     """Readings with gaps in any field whose numbers are, seven times in ten, a threshold or one float64 step
     either side of it."""
-    edges = thresholds(model)
-    rng = random.Random(13)
-    rows, _ = generated(count, 14)
-    for row in rows:
-        for feature, values in edges.items():
-            if values and rng.random() < 0.7:
-                low, high = BOUNDS[feature]
-                row[feature] = max(low, min(high, rng.choice(sorted(values))))
-    return with_gaps(rows, READ_GAPS, 15)
+    return with_gaps(lightgbm_edge_rows(model, count), READ_GAPS, 15)
 
 
 def assert_scores_equal(embedded: EmbeddedModel, rows: list[list[Any]], expected: Any, regression: bool) -> None:
@@ -196,15 +166,7 @@ def test_explanations_equal_lightgbms_shap_values_with_gaps(tmp_path: Path, obje
     classes = CLASSES if objective.startswith("multiclass") else 1
     expected = model.predict(frame(rows), pred_contrib=True).reshape(len(rows), classes, len(NAMES) + 1)
     margins = model.predict(frame(rows), raw_score=True).reshape(len(rows), classes)
-    embedded = imported(tmp_path, model)
-    baseline = np.array(embedded.model.baseline).reshape(classes)
-    assert baseline == pytest.approx(expected[0, :, -1], abs=1e-9)
-    for row, want, margin in zip(rows, expected, margins, strict=True):
-        explained = embedded.predict([tuple(row)], explain=True).contributions
-        assert explained is not None
-        shares = np.array([explained[0][name] for name in NAMES]).reshape(len(NAMES), classes).T
-        assert shares == pytest.approx(want[:, :-1], abs=1e-9)
-        assert baseline + shares.sum(axis=1) == pytest.approx(margin, abs=1e-9)
+    assert_explained(imported(tmp_path, model), rows, expected, margins, 1e-9)
 
 
 def test_a_multiclassova_model_imported_with_held_out_data_names_its_classes(tmp_path: Path) -> None:
@@ -212,7 +174,7 @@ def test_a_multiclassova_model_imported_with_held_out_data_names_its_classes(tmp
     LightGBM does not scale to add up to 1."""
     model = booster("multiclassova")
     rows, labels = generated(200, 21)
-    classes = targets("multiclassova", rows, labels)
+    classes = targets("classes", rows, labels, CLASSES)
     data = tmp_path / "held_out.csv"
     lines = [",".join([*NAMES, "state"])]
     lines += [",".join([*map(str, row), str(c + 1)]) for row, c in zip(rows, classes, strict=True)]  # 1, 2 and 3

@@ -17,9 +17,9 @@ import xgboost
 from click.testing import CliRunner
 
 from app.importing.commands import import_model_command
-from app.importing.from_xgboost import float64_threshold
 from app.models.embedded import EmbeddedModel
-from tests.test_importing import BOUNDS, CATEGORIES, NAMES, SCHEMA, generated
+from tests.test_importing import CATEGORIES, NAMES, SCHEMA, generated
+from tests.test_importing import edge_rows as splits_edge_rows
 
 GAPPED = (0, 1, 3)  # site, load and heat: a tenth of the readings leave each out
 OBJECTIVES = [
@@ -56,19 +56,30 @@ def matrix(rows: list[list[Any]], labels: Any = None) -> xgboost.DMatrix:
     )
 
 
-def targets(objective: str, rows: list[list[Any]], labels: list[int]) -> Any:
-    """What each objective learns from the test's data: the classes, or a value driven by the same fields."""
-    if objective == "binary:logistic":
+# What each task learns from the test's data: its classes, several classes, a count, a positive value or any value.
+LEARNS = {
+    "binary:logistic": "binary",
+    "multi:softprob": "classes",
+    "multi:softmax": "classes",
+    "count:poisson": "count",
+    "reg:gamma": "positive",
+    "reg:tweedie": "positive",
+}
+
+
+def targets(learns: str, rows: list[list[Any]], labels: list[int], classes: int = CLASSES) -> Any:
+    """The labels of one kind (LEARNS; "value" otherwise), the classes and values driven by the same fields."""
+    if learns == "binary":
         return labels
     rng = np.random.default_rng(7)
     drive = np.array([0.2 * (row[1] or 0.0) + (0.8 if row[0] in ("south", "west") else 0.0) for row in rows])
-    if objective.startswith("multi:"):
+    if learns == "classes":
         noisy = drive + rng.normal(0, 0.5, len(rows))
-        return np.searchsorted(np.quantile(noisy, [0.25, 0.5, 0.75]), noisy)
+        return np.searchsorted(np.quantile(noisy, np.arange(1, classes) / classes), noisy)
     mean = np.exp(0.5 * drive)
-    if objective == "count:poisson":
+    if learns == "count":
         return rng.poisson(mean)
-    if objective in ("reg:gamma", "reg:tweedie"):
+    if learns == "positive":
         return rng.gamma(2.0, mean / 2.0)
     return 10 * drive + rng.normal(0, 1, len(rows))
 
@@ -80,14 +91,15 @@ def booster(objective: str) -> xgboost.Booster:
     params: dict[str, Any] = {"objective": objective, "max_depth": 4, "eta": 0.3, "tree_method": "hist", "seed": 1}
     if objective.startswith("multi:"):
         params["num_class"] = CLASSES
-    data = matrix(rows, targets(objective, rows, labels))
+    data = matrix(rows, targets(LEARNS.get(objective, "value"), rows, labels))
     return xgboost.train({**params, "max_cat_to_onehot": 1}, data, num_boost_round=6)
 
 
-def imported(tmp_path: Path, model: xgboost.Booster, *options: str) -> EmbeddedModel:
+def imported(tmp_path: Path, model: Any, *options: str, file: str = "model.json") -> EmbeddedModel:
+    """The model imported with the test's schema and served: `file` names it as its library saves it."""
     (tmp_path / "schema.json").write_text(json.dumps(SCHEMA))
-    model.save_model(str(tmp_path / "model.json"))
-    args = [str(tmp_path / "model.json"), "--schema", str(tmp_path / "schema.json"), "--out", str(tmp_path / "a.json")]
+    model.save_model(str(tmp_path / file))
+    args = [str(tmp_path / file), "--schema", str(tmp_path / "schema.json"), "--out", str(tmp_path / "a.json")]
     result = CliRunner().invoke(import_model_command, [*args, *options])
     assert result.exit_code == 0, result.output
     return EmbeddedModel.from_file(tmp_path / "a.json")
@@ -96,21 +108,7 @@ def imported(tmp_path: Path, model: xgboost.Booster, *options: str) -> EmbeddedM
 def edge_rows(model: xgboost.Booster, count: int) -> list[list[Any]]:
     """Readings with gaps whose numbers are, seven times in ten, a split's value, the float32 midpoint beside it, or
     one float64 step either side of that."""
-    edges: dict[int, set[float]] = {feature: set() for feature in BOUNDS}
-    for tree in json.loads(model.save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"]:
-        for node, feature in enumerate(tree["split_indices"]):
-            if tree["left_children"][node] != -1 and tree["split_type"][node] == 0:
-                middle = float64_threshold(tree["split_conditions"][node])
-                edges[feature] |= {float(np.float32(tree["split_conditions"][node])), middle}
-                edges[feature] |= {float(np.nextafter(middle, -np.inf)), float(np.nextafter(middle, np.inf))}
-    rng = random.Random(13)
-    rows, _ = generated(count, 14)
-    for row in rows:
-        for feature, values in edges.items():
-            if values and rng.random() < 0.7:
-                low, high = BOUNDS[feature]
-                row[feature] = max(low, min(high, rng.choice(sorted(values))))
-    return with_gaps(rows, 15)
+    return with_gaps(splits_edge_rows(model, count), 15)
 
 
 def xgboosts(objective: str, model: xgboost.Booster, rows: list[list[Any]]) -> tuple[Any, Any]:
@@ -181,23 +179,31 @@ def test_explanations_equal_xgboosts_shap_values_with_gaps(tmp_path: Path, objec
     rows = edge_rows(model, 40)
     expected = model.predict(matrix(rows), pred_contribs=True)  # (rows, classes, fields + 1), or (rows, fields + 1)
     margins = model.predict(matrix(rows), output_margin=True)
-    embedded = imported(tmp_path, model)
     classes = CLASSES if objective.startswith("multi:") else 1
     expected, margins = expected.reshape(len(rows), classes, -1), margins.reshape(len(rows), classes)
-    baseline = np.array(embedded.model.baseline).reshape(classes)
-    assert baseline == pytest.approx(expected[0, :, -1], abs=1e-5)
+    assert_explained(imported(tmp_path, model), rows, expected, margins, 1e-5)
+    assert any(None in row for row in rows)
+
+
+def assert_explained(
+    embedded: EmbeddedModel, rows: list[list[Any]], expected: Any, margins: Any, tolerance: float
+) -> None:
+    """Each reading's contributions per output equal the library's (`expected`: readings, outputs, fields and
+    the baseline), and with the baseline add up to its margins."""
+    outputs = expected.shape[1]
+    baseline = np.array(embedded.model.baseline).reshape(outputs)
+    assert baseline == pytest.approx(expected[0, :, -1], abs=tolerance)
     for row, want, margin in zip(rows, expected, margins, strict=True):
         explained = embedded.predict([tuple(row)], explain=True).contributions
         assert explained is not None
-        shares = np.array([explained[0][name] for name in NAMES]).reshape(len(NAMES), classes).T
-        assert shares == pytest.approx(want[:, :-1], abs=1e-5)
-        assert baseline + shares.sum(axis=1) == pytest.approx(margin, abs=1e-5)
-    assert any(None in row for row in rows)
+        shares = np.array([explained[0][name] for name in NAMES]).reshape(len(NAMES), outputs).T
+        assert shares == pytest.approx(want[:, :-1], abs=tolerance)
+        assert baseline + shares.sum(axis=1) == pytest.approx(margin, abs=tolerance)
 
 
 def test_metrics_of_held_out_data_fit_the_task(tmp_path: Path) -> None:
     rows, labels = generated(300, 21)
-    classes = targets("multi:softprob", rows, labels)
+    classes = targets("classes", rows, labels)
     names = ["calm", "breezy", "windy", "stormy"]  # sorted: breezy, calm, stormy, windy are classes 0 to 3
     data = tmp_path / "held_out.csv"
     lines = [",".join([*NAMES, "state"])]
@@ -210,7 +216,7 @@ def test_metrics_of_held_out_data_fit_the_task(tmp_path: Path) -> None:
     predicted = model.predict(matrix(rows)).argmax(axis=1)
     assert metrics["rows"] == 300 and metrics["accuracy"] == pytest.approx(float(np.mean(predicted == classes)))
     assert set(metrics["recall"]) == set(names) and 0 < metrics["macro_f1"] <= 1
-    values = targets("reg:squarederror", rows, labels)
+    values = targets("value", rows, labels)
     lines = [",".join([*NAMES, "power"])] + [
         ",".join([*map(str, r), str(v)]) for r, v in zip(rows, values, strict=True)
     ]
