@@ -59,3 +59,17 @@ NUMBER = {"name": "x", "type": "number", "minimum": 0, "maximum": 1}
 def test_bad_schemas_are_refused_saying_where(document: dict[str, Any], message: str) -> None:
     with pytest.raises(SchemaError, match=message):
         schema_from_dict(document)
+
+
+def test_a_field_says_it_is_nullable_only_when_it_is() -> None:
+    """A nullable field may be left out of a reading (a gap); the JSON form says so only for such a field, so a
+    schema without gaps is written as before."""
+    fields = [NUMBER | {"nullable": True}, {"name": "y", "type": "category", "categories": ["a"], "nullable": True}]
+    schema = schema_from_dict({"fields": [*fields, NUMBER | {"name": "z"}]})
+    assert [field.nullable for field in schema.fields] == [True, True, False]
+    written = schema.to_dict()["fields"]
+    assert [field.get("nullable") for field in written] == [True, True, None]
+    assert schema_from_dict(schema.to_dict()).fields == schema.fields
+    assert TURBINE.to_dict() == load_schema(TURBINE_SCHEMA_PATH).to_dict()  # no field of it is nullable
+    with pytest.raises(SchemaError, match=r"schema.fields\[0\].nullable must be true or false"):
+        schema_from_dict({"fields": [NUMBER | {"nullable": "yes"}]})

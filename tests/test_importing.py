@@ -21,8 +21,6 @@ import xgboost
 from flask import Flask
 
 from app import create_app
-from app.importing import ImportRefused
-from app.importing.from_lightgbm import ZERO, _threshold
 from app.importing.from_xgboost import float64_threshold
 from tests.conftest import small_files
 
@@ -218,15 +216,16 @@ def test_a_float32_split_becomes_the_float64_threshold_that_sends_each_value_the
 
 def trained(objective: str, **params: Any) -> xgboost.Booster:
     rows, labels = generated(300, 4)
-    target = labels if objective != "reg:squarederror" else [float(v) for v in labels]
-    return xgboost.train({"objective": objective, **params}, matrix(rows, target), num_boost_round=3)
+    return xgboost.train({"objective": objective, **params}, matrix(rows, labels), num_boost_round=3)
 
 
 @pytest.mark.parametrize(
     ("model", "named"),
     [
-        (lambda: trained("reg:squarederror"), "objective reg:squarederror"),
-        (lambda: trained("multi:softprob", num_class=3), "objective multi:softprob"),
+        (lambda: trained("reg:squaredlogerror"), "objective reg:squaredlogerror"),
+        (lambda: trained("binary:logitraw"), "objective binary:logitraw"),
+        (lambda: trained("rank:pairwise"), "objective rank:pairwise"),
+        (lambda: trained("multi:softprob", num_class=2), "objective multi:softprob with 2 classes"),
         (lambda: trained("binary:logistic", booster="dart"), "booster dart"),
     ],
 )
@@ -334,8 +333,8 @@ def lightgbm_booster() -> lightgbm.Booster:
     return lightgbm.train({**LIGHTGBM, "max_cat_to_onehot": 1}, lightgbm.Dataset(frame(rows), labels), 60)
 
 
-def lightgbm_edge_rows(booster: lightgbm.Booster, count: int) -> list[list[Any]]:
-    """Rows whose numbers sit exactly on the model's thresholds and one float64 step either side."""
+def lightgbm_thresholds(booster: lightgbm.Booster) -> dict[int, set[float]]:
+    """Each numeric field's thresholds in the model, and the float64 values one step either side of them."""
     edges: dict[int, set[float]] = {feature: set() for feature in BOUNDS}
     pending = [tree["tree_structure"] for tree in booster.dump_model()["tree_info"]]
     while pending:
@@ -344,8 +343,13 @@ def lightgbm_edge_rows(booster: lightgbm.Booster, count: int) -> list[list[Any]]
             pending += [node["left_child"], node["right_child"]]
             if node["decision_type"] == "<=":
                 t = float(node["threshold"])
-                edges[node["split_feature"]] |= {t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf)}
-    return placed(edges, count, 5)
+                edges[node["split_feature"]] |= {t, float(np.nextafter(t, -np.inf)), float(np.nextafter(t, np.inf))}
+    return edges
+
+
+def lightgbm_edge_rows(booster: lightgbm.Booster, count: int) -> list[list[Any]]:
+    """Rows whose numbers sit exactly on the model's thresholds and one float64 step either side."""
+    return placed(lightgbm_thresholds(booster), count, 5)
 
 
 def served_lightgbm(app: Flask, tmp_path: Path, booster: lightgbm.Booster) -> Flask:
@@ -410,8 +414,9 @@ def lightgbm_trained(**params: Any) -> lightgbm.Booster:
 @pytest.mark.parametrize(
     ("model", "named"),
     [
-        (lambda: lightgbm_trained(objective="regression"), "objective regression"),
-        (lambda: lightgbm_trained(objective="multiclass", num_class=3), "objective multiclass"),
+        (lambda: lightgbm_trained(objective="cross_entropy"), "objective cross_entropy"),
+        (lambda: lightgbm_trained(objective="regression", reg_sqrt=True), "square root of its label (reg_sqrt)"),
+        (lambda: lightgbm_trained(objective="binary", sigmoid=2.0), "objective binary sigmoid:2: only sigmoid 1"),
         (lambda: lightgbm_trained(boosting="rf", bagging_freq=1, bagging_fraction=0.5), "random forest"),
         (lambda: lightgbm_trained(linear_tree=True), "linear leaves"),
     ],
@@ -442,19 +447,6 @@ def test_a_truncated_lightgbm_model_or_an_unseen_category_is_refused(app: Flask,
     result = app.test_cli_runner().invoke(args=args)
     assert result.exit_code == 1 and "category 'medium' is not one the model was trained on" in result.output
     assert not (tmp_path / "imported.json").exists()
-
-
-def test_a_zero_as_missing_split_is_kept_only_where_its_default_way_agrees_with_its_threshold() -> None:
-    below = float(np.nextafter(-ZERO, -np.inf))
-    for split, default_left in ((0.5, True), (ZERO, True), (-0.5, False), (below, False)):
-        node = {"threshold": split, "missing_type": "Zero", "default_left": default_left}
-        threshold = _threshold(node, "load", 0)
-        for value in (0.0, ZERO, -ZERO, below, split, np.nextafter(split, np.inf)):
-            lightgbm_left = default_left if -ZERO <= value <= ZERO else value <= split  # LightGBM's IsZero
-            assert (value < threshold) == lightgbm_left
-    for split, default_left in ((0.5, False), (-0.5, True), (0.0, True), (0.0, False), (-ZERO, False)):
-        with pytest.raises(ImportRefused, match="zero_as_missing"):
-            _threshold({"threshold": split, "missing_type": "Zero", "default_left": default_left}, "load", 0)
 
 
 # scikit-learn: a LogisticRegression after a ColumnTransformer, saved with skops (types checked before loading)

@@ -16,11 +16,15 @@ from flask import Flask
 
 from app import create_app
 from app.config import ConfigError
+from app.core.schemas import turbine_schema
+from app.core.validation import validate_rows
 from app.importing.commands import import_model_command
 from app.models.artifact import TREES_FORMAT, checksum
 from app.models.embedded import EmbeddedModel
 from app.models.runtimes.native import GROWTH, NativeTrees, _onnx_model
-from app.models.runtimes.trees import MAX_DEPTH, NODE_ARRAYS
+from app.models.runtimes.trees import LEAF, MAX_DEPTH, NODE_ARRAYS, ZERO_BAND, TreeEnsemble
+from app.training import DEFAULT_SEED
+from app.training.data import turbine_dataset
 from tests.test_importing import (
     GRADES,
     NAMES,
@@ -33,6 +37,7 @@ from tests.test_importing import (
     served,
     sklearn_trees,
 )
+from tests.test_models_trees import gapped_ensemble, nullable, with_gaps
 
 
 def both(app: Flask, tmp_path: Path) -> tuple[Any, Any]:
@@ -91,10 +96,13 @@ def test_without_onnxruntime_the_setting_is_named(app: Flask, tmp_path: Path, mo
 
 
 def _artifact_with(app: Flask, tmp_path: Path, tree: dict[str, Any]) -> dict[str, Any]:
-    """An imported artifact on the test schema whose ensemble is this one tree."""
+    """An imported artifact on the test schema whose ensemble is this one tree; without missing_left, no field of
+    its schema may have gaps."""
     served(app, tmp_path, forty_trees(), ".json")
     artifact = json.loads((tmp_path / "imported.json").read_text())
     artifact["model"]["trees"] = [tree]
+    for field in artifact["schema"]["fields"]:
+        field["nullable"] = "missing_left" in tree
     artifact["checksum"] = checksum(artifact)
     return artifact
 
@@ -145,6 +153,45 @@ def test_category_tests_score_alike_copied_into_runs_or_kept_as_sets(
     assert isinstance(native.model, NativeTrees)
     (node,) = _onnx_model(native.model.ensemble, len(NAMES)).graph.node
     assert len(next(a.ints for a in node.attribute if a.name == "nodes_featureids")) == splits
+
+
+# Every site goes left, and a gap right; no grade goes left, and a gap does: a test each of one run, which needs a
+# node for the gap alone.
+ONE_WAY = [(0, list(SITES)), (2, [])]
+
+
+@pytest.mark.parametrize("levels", [WITHIN, PAST, NONE_PASS, ONE_WAY])
+def test_category_gaps_take_their_missing_way_copied_into_runs_or_kept_as_sets(
+    app: Flask, tmp_path: Path, levels: list[tuple[int, list[str]]]
+) -> None:
+    tree = _category_tree(levels)
+    # Gaps go right at even splits and left at odd ones, whatever way their categories go.
+    tree["missing_left"] = [node % 2 if feature != LEAF else 0 for node, feature in enumerate(tree["feature"])]
+    artifact = _artifact_with(app, tmp_path, tree)
+    rows = [(site, 0.5, grade, 50.0, 0.0) for site in [*SITES, None] for grade in [*GRADES, None]]
+    walked = EmbeddedModel(artifact).predict(rows).scores
+    run = EmbeddedModel(artifact, native=True).predict(rows).scores
+    assert max(abs(a - b) for a, b in zip(walked, run, strict=True)) <= 1e-12
+    if levels == ONE_WAY:  # a site goes left (node 1), a gap right (node 4); there, a gap in grade goes left at
+        # node 1 (to leaf 2) and right at node 4 (leaf 6), where every grade goes
+        leaves = [(2 if grade is None else 3) if site else 6 for site, _, grade, _, _ in rows]
+        scores = {leaf: {score for score, at in zip(walked, leaves, strict=True) if at == leaf} for leaf in leaves}
+        assert [len(found) for found in scores.values()] == [1, 1, 1] and len(set(walked)) == 3
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_native_scores_gaps_and_outputs_as_the_pure_python_walk(outputs: int) -> None:
+    schema = nullable(turbine_schema())
+    rows = list(validate_rows(schema, turbine_dataset(500, DEFAULT_SEED).rows, range(500)))
+    model = gapped_ensemble(rows, 5, 7, outputs)
+    model["zero_as_missing"] = [4]  # oil_temperature: a number within ZERO_BAND of zero is a gap
+    ensemble = TreeEnsemble(model, schema)
+    gapped = with_gaps(rows, 0.2, 8)
+    gapped[:3] = [(*row[:4], x, *row[5:]) for row, x in zip(gapped, (0.0, ZERO_BAND, -2 * ZERO_BAND), strict=False)]
+    walked, run = ensemble.margins(gapped), NativeTrees(ensemble, schema).margins(gapped)
+    assert len(run) == 500 and (outputs == 1 or len(run[0]) == outputs)
+    flat = (lambda m: m) if outputs == 1 else (lambda m: [x for row in m for x in row])
+    assert max(abs(a - b) for a, b in zip(flat(walked), flat(run), strict=True)) <= 1e-12
 
 
 @pytest.mark.parametrize("levels", [1500, MAX_DEPTH])

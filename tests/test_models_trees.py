@@ -7,10 +7,12 @@ import math
 import random
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from app.core.fields import Schema
 from app.core.schemas import turbine_schema
 from app.core.validation import validate_rows
 from app.models.artifact import LARGEST_SUM
@@ -21,6 +23,7 @@ from app.models.runtimes.trees import (
     MAX_TREE_NODES,
     NODE_ARRAYS,
     TABLE_COLUMNS,
+    ZERO_BAND,
     TreeEnsemble,
     TreeFileError,
     quadrature,
@@ -217,9 +220,26 @@ def _random_ensemble(rows: list[Any], seed: int, depth: int) -> dict[str, Any]:
     return {"kind": "tree_ensemble", "link": "logistic", "base_score": 0.1, "trees": trees}
 
 
-def _shapley_by_enumeration(model: dict[str, Any], row: Any, width: int) -> list[float]:
-    """Each field's Shapley value by its definition over every coalition of the fields: a known field follows
-    the row, an unknown one averages its children by cover (TreeSHAP's value function)."""
+def _goes_left(tree: dict[str, Any], node: int, row: Any) -> bool:
+    """Whether the row goes left at the node: a gap (None) where missing_left sends it."""
+    position = tree["feature"][node]
+    if row[position] is None:
+        return bool(tree["missing_left"][node])
+    chosen = tree.get("left_categories", {}).get(str(node))
+    return row[position] in chosen if chosen is not None else row[position] < tree["threshold"][node]
+
+
+def _leaf_value(tree: dict[str, Any], row: Any) -> float:
+    node = 0
+    while tree["feature"][node] != LEAF:
+        node = tree["left"][node] if _goes_left(tree, node, row) else tree["right"][node]
+    return float(tree["value"][node])
+
+
+def _shapley_by_enumeration(model: dict[str, Any], row: Any, width: int, output: int = 0) -> list[float]:
+    """Each field's Shapley value for one output by its definition over every coalition of the fields: a known
+    field follows the row (a gap takes its split's missing way), an unknown one averages its children by cover
+    (TreeSHAP's value function)."""
 
     def expected(tree: dict[str, Any], known: int, node: int = 0) -> float:
         position = tree["feature"][node]
@@ -227,13 +247,12 @@ def _shapley_by_enumeration(model: dict[str, Any], row: Any, width: int) -> list
             return float(tree["value"][node])
         left, right = tree["left"][node], tree["right"][node]
         if known >> position & 1:
-            chosen = tree["left_categories"].get(str(node))
-            goes_left = row[position] in chosen if chosen is not None else row[position] < tree["threshold"][node]
-            return expected(tree, known, left if goes_left else right)
+            return expected(tree, known, left if _goes_left(tree, node, row) else right)
         cover = tree["cover"]
         return (cover[left] * expected(tree, known, left) + cover[right] * expected(tree, known, right)) / cover[node]
 
-    value = [math.fsum(expected(tree, known) for tree in model["trees"]) for known in range(1 << width)]
+    trees = [tree for tree in model["trees"] if tree.get("output", 0) == output]
+    value = [math.fsum(expected(tree, known) for tree in trees) for known in range(1 << width)]
     phi = [0.0] * width
     for known in range((1 << width) - 1):  # every coalition that leaves a field out
         size = known.bit_count()
@@ -358,3 +377,128 @@ def test_trees_past_the_size_caps_are_refused_before_their_nodes_are_checked(siz
     with pytest.raises(TreeFileError) as refused:
         TreeEnsemble(model, turbine_schema())
     assert str(refused.value).startswith(message)
+
+
+def nullable(schema: Schema) -> Schema:
+    """The schema with every field nullable: a reading may leave any of them out."""
+    return Schema([replace(field, nullable=True) for field in schema.fields], schema.sample)
+
+
+def gapped_ensemble(rows: list[Any], seed: int, depth: int, outputs: int) -> dict[str, Any]:
+    """_random_ensemble's trees, each split sending a gap one way or the other at random and, with several
+    outputs, the trees spread over them."""
+    model = _random_ensemble(rows, seed, depth)
+    rng = random.Random(seed)
+    for number, tree in enumerate(model["trees"]):
+        tree["missing_left"] = [rng.randrange(2) if feature != LEAF else 0 for feature in tree["feature"]]
+        if outputs > 1:
+            tree["output"] = number % outputs
+    if outputs > 1:
+        model.update(outputs=outputs, base_score=[0.1 * output for output in range(outputs)])
+    return model
+
+
+def with_gaps(rows: list[Any], share: float, seed: int) -> list[Any]:
+    """The rows, each value left out (None) with this chance."""
+    rng = random.Random(seed)
+    return [tuple(None if rng.random() < share else x for x in row) for row in rows]
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_gaps_take_their_splits_missing_way_in_scores_and_explanations(outputs: int) -> None:
+    schema = nullable(turbine_schema())
+    rows = list(validate_rows(schema, turbine_dataset(40, DEFAULT_SEED).rows, range(40)))
+    model = gapped_ensemble(rows, 5, 7, outputs)
+    ensemble = TreeEnsemble(model, schema)
+    gapped = with_gaps(rows, 0.3, 6)
+    assert sum(x is None for row in gapped for x in row) > 50
+    margins = ensemble.margins(gapped)
+    bases = model["base_score"] if outputs > 1 else [model["base_score"]]
+    for row, margin in zip(gapped, margins, strict=True):
+        per_output = [margin] if outputs == 1 else margin
+        for output, (got, base) in enumerate(zip(per_output, bases, strict=True)):
+            trees = [tree for tree in model["trees"] if tree.get("output", 0) == output]
+            assert got == pytest.approx(base + math.fsum(_leaf_value(tree, row) for tree in trees), abs=1e-12)
+    baselines = [ensemble.baseline] if outputs == 1 else ensemble.baseline
+    for row, margin in list(zip(gapped, margins, strict=True))[:3]:
+        explained = ensemble.contributions(row)
+        for output in range(outputs):
+            shares = [explained[name] if outputs == 1 else explained[name][output] for name in schema.names]
+            assert shares == pytest.approx(_shapley_by_enumeration(model, row, schema.width, output), abs=1e-12)
+            got = margin if outputs == 1 else margin[output]
+            assert baselines[output] + math.fsum(shares) == pytest.approx(got, abs=1e-12)
+
+
+def test_a_number_near_zero_in_a_zero_as_missing_field_is_a_gap() -> None:
+    """LightGBM's zero_as_missing: within ZERO_BAND of zero a number goes where a gap goes, here right, though it
+    is below the threshold; just beyond the band it is compared."""
+    model = _ensemble()
+    model["trees"][0]["missing_left"] = [0, 0, 1, 0, 0]  # oil_temperature's gaps go right, to turbine_type's split
+    model["zero_as_missing"] = [4]
+    ensemble = TreeEnsemble(model, turbine_schema())
+    oil = [0.0, -0.0, ZERO_BAND, -ZERO_BAND, 2 * ZERO_BAND, -2 * ZERO_BAND, 59.0, 60.0]
+    rows = [("TID001", "HAWT", 5, 50, x, 20, 30, 50, 5, 30, "N") for x in oil]
+    hawt_right, cool = -0.5 + 0.5 + 0.25, -0.5 - 1.0 + 0.25
+    assert ensemble.margins(rows) == [hawt_right] * 4 + [cool] * 3 + [hawt_right]
+    for row, margin in zip(rows, ensemble.margins(rows), strict=True):
+        assert ensemble.baseline + math.fsum(ensemble.contributions(row).values()) == pytest.approx(margin, abs=1e-12)
+
+
+def test_a_tree_that_says_nothing_of_gaps_may_not_split_on_a_nullable_field() -> None:
+    schema = turbine_schema()
+    fields = list(schema.fields)
+    fields[1] = replace(fields[1], nullable=True)  # turbine_type, which the first tree splits on
+    with pytest.raises(TreeFileError) as refused:
+        TreeEnsemble(_ensemble(), Schema(fields))
+    assert str(refused.value) == (
+        "model.trees[0] splits on turbine_type, which is nullable, without saying where a gap goes (missing_left)"
+    )
+    fields[1], fields[2] = schema.fields[1], replace(fields[2], nullable=True)  # a field no tree splits on
+    assert TreeEnsemble(_ensemble(), Schema(fields)).margins(
+        [tuple([None if p == 2 else x for p, x in enumerate(("TID001", "HAWT", 5, 50, 70.0, 20, 30, 50, 5, 30, "N"))])]
+    ) == [-0.5 + 0.5 + 0.25]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_set(0, "missing_left", [0, 0, 1]), "model.trees[0].missing_left must hold 0 or 1 per node"),
+        (_set(0, "missing_left", [0, 0, 2, 0, 0]), "model.trees[0].missing_left must hold 0 or 1 per node"),
+        (_set(0, "missing_left", [0, 0, True, 0, 0]), "model.trees[0].missing_left must hold 0 or 1 per node"),
+        (_set(1, "output", 1), "model.trees[1].output must be an output's number, 0 to 0"),
+        (_set(1, "output", -1), "model.trees[1].output must be an output's number, 0 to 0"),
+        (lambda m: m.__setitem__("outputs", 0), "model.outputs must be a whole number from 1 to 10,000"),
+        (lambda m: m.__setitem__("outputs", True), "model.outputs must be a whole number from 1 to 10,000"),
+        (lambda m: m.__setitem__("base_score", [0.1, 0.2]), "model.base_score must hold one number per output, 1"),
+        (lambda m: m.update(outputs=2, base_score=[0.1, "0"]), "model.base_score[1] must be a finite number"),
+        (lambda m: m.__setitem__("zero_as_missing", [1]), "model.zero_as_missing must list numeric fields'"),
+        (lambda m: m.__setitem__("zero_as_missing", [4, 4]), "model.zero_as_missing must list numeric fields'"),
+        (lambda m: m.__setitem__("zero_as_missing", [4]), "model.trees[0] splits on oil_temperature, which takes"),
+        (lambda m: m.update(outputs=2, base_score=[2e300, 0.0]), f"model.base_score[0]: {PAST}"),
+    ],
+)
+def test_a_broken_ensemble_of_outputs_and_gaps_is_refused_naming_the_part(
+    change: Callable[[dict[str, Any]], object], message: str
+) -> None:
+    with pytest.raises(TreeFileError) as refused:
+        TreeEnsemble(_broken(change), turbine_schema())
+    assert message in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "part"),
+    [
+        (lambda m: m.__setitem__("outputs", 1), "model.outputs"),
+        (lambda m: m.__setitem__("link", "softmax"), "model.link"),
+        (lambda m: m.__setitem__("base_score", [0.0]), "model.base_score"),
+        (_set(1, "missing_left", [0]), "model.trees[1].missing_left"),
+        (_set(0, "output", 0), "model.trees[0].output"),
+    ],
+)
+def test_a_first_format_model_holds_one_output_and_no_gaps(
+    change: Callable[[dict[str, Any]], object], part: str
+) -> None:
+    assert TreeEnsemble(_ensemble(), turbine_schema(), 1).outputs == 1
+    with pytest.raises(TreeFileError) as refused:
+        TreeEnsemble(_broken(change), turbine_schema(), 1)
+    assert str(refused.value) == f"{part}: a turbine-status-trees/1 model has one output and no gaps; this is /2's"

@@ -1,9 +1,17 @@
-"""A LightGBM binary booster (its text model file) as a tree ensemble over a schema's fields.
+"""A LightGBM booster (its text model file) as a tree ensemble over a schema's fields: two classes (binary), several
+(multiclass, softmax of a margin per class; multiclassova, each class's own sigmoid, which LightGBM does not scale
+to add up to 1: num_tree_per_iteration trees a round, one per class in turn), or a value (regression,
+regression_l1, huber, quantile; poisson, gamma and tweedie predict the exp of the margin).
 
 LightGBM compares a number in float64, `value <= threshold` going left: the artifact keeps the next float64 above
 the threshold, for its `value < threshold`. A categorical split lists the category codes that go left. Trained from
 a pandas DataFrame, the model file names the category of each code; otherwise codes are positions in the schema's
-categories, as for XGBoost. Leaves already hold the learning rate and the starting score: the base is 0."""
+categories, as for XGBoost. Leaves already hold the learning rate and the starting score: the base is 0.
+
+A missing value (NaN) at a numeric split (LightGBM's NumericalDecision) goes the default way when the split's
+missing_type is NaN; with None it is taken as 0.0 and compared; with Zero (zero_as_missing) it is 0.0 too, and 0.0,
+like every number within kZeroThreshold of it, goes the default way (the artifact's zero_as_missing fields). A
+category's split (CategoricalDecision) sends a missing value right whatever its default."""
 
 from __future__ import annotations
 
@@ -16,11 +24,24 @@ from pathlib import Path
 from typing import Any
 
 from app.core.fields import Schema
+from app.core.prediction import BINARY, MULTICLASS, REGRESSION
 from app.importing import ImportRefused, check_codes, check_trained_on, is_category, positions
 from app.models.runtimes.trees import NODE_ARRAYS
 
-# LightGBM's kZeroThreshold (a float32 constant): with zero_as_missing, values in [-ZERO, ZERO] go the default way.
-ZERO = 1.0000000180025095e-35
+# Each objective this importer reads: its task and its link. LightGBM writes an objective's parameters after its
+# name; those that change what predict returns are checked below.
+OBJECTIVES = {
+    "binary": (BINARY, "logistic"),
+    "multiclass": (MULTICLASS, "softmax"),
+    "multiclassova": (MULTICLASS, "logistic"),
+    "regression": (REGRESSION, "identity"),
+    "regression_l1": (REGRESSION, "identity"),
+    "huber": (REGRESSION, "identity"),
+    "quantile": (REGRESSION, "identity"),
+    "poisson": (REGRESSION, "exp"),
+    "gamma": (REGRESSION, "exp"),
+    "tweedie": (REGRESSION, "exp"),
+}
 
 
 def load(content: bytes) -> dict[str, Any]:
@@ -63,13 +84,33 @@ def _describe(content: bytes) -> str:
     return json.dumps(document)
 
 
+def task(document: dict[str, Any]) -> str:
+    """What the model predicts, by its objective: binary, multiclass or regression; raises ImportRefused for an
+    objective this importer does not read."""
+    objective = str(document.get("objective"))
+    name = objective.split(" ")[0]
+    if name not in OBJECTIVES:
+        raise ImportRefused(f"objective {objective}: the objectives that can be imported are {', '.join(OBJECTIVES)}")
+    return OBJECTIVES[name][0]
+
+
 def ensemble(document: dict[str, Any], schema: Schema) -> dict[str, Any]:
     """The artifact's `model` section; raises ImportRefused naming what does not fit."""
-    objective = document.get("objective")
-    if objective != "binary sigmoid:1":
-        raise ImportRefused(f"objective {objective}: only binary (two classes, sigmoid 1) can be imported")
-    if document.get("num_class", 1) != 1 or document.get("num_tree_per_iteration", 1) != 1:
-        raise ImportRefused("the model has several outputs: only one binary output can be imported")
+    objective = str(document.get("objective"))
+    name, *words = objective.split(" ")
+    task(document)  # refuses an objective this importer does not read
+    kind, link = OBJECTIVES[name]
+    if "sqrt" in words:
+        raise ImportRefused(f"objective {objective}: a model trained on the square root of its label (reg_sqrt)")
+    if link == "logistic" and "sigmoid:1" not in words:
+        raise ImportRefused(f"objective {objective}: only sigmoid 1 can be imported")
+    outputs = document.get("num_tree_per_iteration", 1)
+    if document.get("num_class", 1) != outputs or (outputs == 1) != (kind != MULTICLASS):
+        raise ImportRefused(
+            f"objective {objective}: {document.get('num_class')} classes and {outputs} trees a round do not fit"
+        )
+    if kind == MULTICLASS and outputs < 3:
+        raise ImportRefused(f"objective {objective} with {outputs} classes: train two classes with binary")
     if document.get("average_output"):
         raise ImportRefused("the model averages its trees (random forest mode): only boosted trees can be imported")
     names: list[str] = document.get("feature_names") or []
@@ -81,16 +122,29 @@ def ensemble(document: dict[str, Any], schema: Schema) -> dict[str, Any]:
     ]
     where = positions(names, categorical, schema)
     codes = _codes(names, categorical, where, document.get("pandas_categorical"), schema)
+    kinds: dict[int, set[str]] = {}  # each numeric field's missing types
     trees = [
-        _tree(info.get("tree_structure") or {}, where, codes, schema, index)
+        _tree(info.get("tree_structure") or {}, where, codes, schema, index, kinds)
         for index, info in enumerate(document.get("tree_info") or [])
     ]
     if not trees:
         raise ImportRefused("the model has no trees")
+    if outputs > 1:
+        for index, tree in enumerate(trees):
+            tree["output"] = index % outputs  # a round's trees, one per class in turn
+    zero = sorted(position for position, found in kinds.items() if "Zero" in found)
+    for position in zero:
+        if kinds[position] != {"Zero"}:
+            raise ImportRefused(
+                f"{schema.names[position]} is split with missing types {', '.join(sorted(kinds[position]))}: "
+                "zero_as_missing must hold for every split on a field"
+            )
     return {
         "kind": "tree_ensemble",
-        "link": "logistic",
-        "base_score": 0.0,
+        "link": link,
+        **({"outputs": outputs} if outputs > 1 else {}),
+        "base_score": [0.0] * outputs if outputs > 1 else 0.0,
+        **({"zero_as_missing": zero} if zero else {}),
         "source": document["version_text"],
         "trees": trees,
     }
@@ -116,11 +170,18 @@ def _codes(
 
 
 def _tree(
-    root: dict[str, Any], where: list[int], codes: dict[int, list[str]], schema: Schema, index: int
+    root: dict[str, Any],
+    where: list[int],
+    codes: dict[int, list[str]],
+    schema: Schema,
+    index: int,
+    kinds: dict[int, set[str]],
 ) -> dict[str, Any]:
-    """One tree as the artifact's flat arrays, its nodes numbered depth first so every child follows its parent."""
+    """One tree as the artifact's flat arrays, its nodes numbered depth first so every child follows its parent;
+    `kinds` gathers each numeric field's missing types."""
     out: dict[str, Any] = {key: [] for key in NODE_ARRAYS}
     out["left_categories"] = {}
+    out["missing_left"] = []
     pending: list[tuple[dict[str, Any], int, str]] = [(root, -1, "")]  # a node, its parent's number, which side
     while pending:
         node, parent, side = pending.pop()
@@ -129,6 +190,7 @@ def _tree(
             out[side][parent] = number
         out["left"].append(0)  # a leaf's children are never followed
         out["right"].append(0)
+        out["missing_left"].append(0)
         if "leaf_coeff" in node:
             raise ImportRefused(f"tree {index} has linear leaves (linear_tree): only constant leaves can be imported")
         if "leaf_value" in node:
@@ -156,26 +218,18 @@ def _tree(
         elif node.get("decision_type") == "<=":
             if feature in codes:
                 raise ImportRefused(f"tree {index} compares {field.name} as a number, yet it is categorical")
-            out["threshold"].append(_threshold(node, field.name, index))
+            split, kind = float(node["threshold"]), node.get("missing_type")
+            if kind not in ("None", "Zero", "NaN"):
+                raise ImportRefused(f"tree {index}: missing type {kind!r} cannot be imported")
+            kinds.setdefault(where[feature], set()).add(kind)
+            # None: a missing value is compared as 0.0; Zero and NaN: it goes the default way.
+            out["missing_left"][number] = int(0.0 <= split if kind == "None" else bool(node.get("default_left")))
+            out["threshold"].append(math.nextafter(split, math.inf))
         else:
             raise ImportRefused(f"tree {index}: split {node.get('decision_type')!r} cannot be imported")
         pending.append((node["right_child"], number, "right"))
         pending.append((node["left_child"], number, "left"))
     return out
-
-
-def _threshold(node: dict[str, Any], name: str, index: int) -> float:
-    """The float64 t for which x < t exactly when LightGBM sends x left. Validated readings are never missing,
-    but with zero_as_missing values near zero take the node's default way, which must agree with the comparison."""
-    split = float(node["threshold"])
-    default_left = bool(node.get("default_left"))
-    if node.get("missing_type") == "Zero" and not (split >= ZERO if default_left else split < -ZERO):
-        way = "left" if default_left else "right"
-        raise ImportRefused(
-            f"tree {index} sends {name} near zero {way} as missing, against its threshold {split}: "
-            "such a split (zero_as_missing) cannot be imported"
-        )
-    return math.nextafter(split, math.inf)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,11 @@ from app.core.prediction import BINARY, MAINTENANCE, MULTICLASS, REGRESSION, Tas
 from app.core.schemas import SchemaError, schema_from_dict
 
 FORMAT = "turbine-status-logistic/2"
-TREES_FORMAT = "turbine-status-trees/1"
-FORMATS = (FORMAT, TREES_FORMAT)
+# Tree ensembles: /1 scores one output and no gaps; /2, which import-model writes, adds outputs and gaps
+# (app.models.runtimes.trees).
+TREES_FORMAT = "turbine-status-trees/2"
+TREES_FORMATS = ("turbine-status-trees/1", TREES_FORMAT)
+FORMATS = (FORMAT, *TREES_FORMATS)
 TASKS = (BINARY, MULTICLASS, REGRESSION)
 # The most a model's numbers may add up to in a margin: far enough below the largest float (1.8e308) that the sums
 # made scoring and explaining, over as many as millions of leaves, stay finite.
@@ -35,7 +38,7 @@ def checksum(artifact: dict[str, Any]) -> str:
     """SHA-256 of the artifact's canonical JSON, without its own checksum field: keys sorted, no spaces. A tree
     ensemble's canonical JSON is orjson's, which writes its many thousand numbers in a few milliseconds."""
     body = {k: v for k, v in artifact.items() if k != "checksum"}
-    if artifact.get("format") == TREES_FORMAT:
+    if artifact.get("format") in TREES_FORMATS:
         canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     else:
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()

@@ -49,8 +49,14 @@ def _exp(margin: float) -> float:
 
 
 # The links each task's margins may have: the log-odds or a forest's probability (binary); each class's margin
-# made probabilities by softmax, or a forest's mean per class (multi-class); the value, or its log (regression).
-LINKS = {BINARY: ("logistic", "identity"), MULTICLASS: ("softmax", "identity"), REGRESSION: ("identity", "exp")}
+# made probabilities by softmax, a forest's mean per class, or each class's log-odds against the rest, whose
+# probabilities need not add up to 1 (LightGBM's multiclassova: it does not scale them) (multi-class); the value,
+# or its log (regression).
+LINKS = {
+    BINARY: ("logistic", "identity"),
+    MULTICLASS: ("softmax", "identity", "logistic"),
+    REGRESSION: ("identity", "exp"),
+}
 
 
 class EmbeddedModel:
@@ -95,7 +101,12 @@ class EmbeddedModel:
             threshold = float(self.artifact["threshold"])
             labels = [1 if score >= threshold else 0 for score in scores]
         elif kind == MULTICLASS:
-            scores = [_softmax(m) for m in margins] if link == "softmax" else [_shares(m) for m in margins]
+            if link == "softmax":
+                scores = list(map(_softmax, margins))
+            elif link == "logistic":
+                scores = [list(map(_probability, m)) for m in margins]
+            else:
+                scores = list(map(_shares, margins))
             labels = list(map(_likeliest, scores))
         else:
             scores, labels = (list(map(_exp, margins)) if link == "exp" else margins), None

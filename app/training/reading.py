@@ -30,7 +30,8 @@ def field_name(header: str) -> str:
 
 class Dataset(NamedTuple):
     """Training data read from a CSV file: the features' headers, their text values per row, 0/1 labels,
-    and the file line each row came from (blank lines are skipped, so errors name the real line)."""
+    and the file line each row came from (blank lines are skipped, so errors name the real line). Read for a
+    task other than two classes, it has the labels as written instead (`values`), and no 0/1 labels."""
 
     headers: list[str]
     rows: list[list[str]]
@@ -38,6 +39,7 @@ class Dataset(NamedTuple):
     positive: str
     negative: str
     lines: list[int]
+    values: tuple[str, ...] = ()
 
 
 def _label_values(values: Sequence[str], lines: Sequence[int], column: str, positive: str | None) -> tuple[str, str]:
@@ -64,9 +66,12 @@ def _label_values(values: Sequence[str], lines: Sequence[int], column: str, posi
     )
 
 
-def read_dataset(path: Path, label: str, features: Sequence[str] | None, positive: str | None) -> Dataset:
+def read_dataset(
+    path: Path, label: str, features: Sequence[str] | None, positive: str | None, two_classes: bool = True
+) -> Dataset:
     """The features and labels of a CSV file with a header; raises ReadingsError naming the line and the
-    column of anything it cannot use. Nothing is dropped: a bad row stops training."""
+    column of anything it cannot use. Nothing is dropped: a bad row stops training. Without `two_classes`, the
+    labels are kept as written, for the caller's task to read."""
     with path.open(newline="", encoding="utf-8-sig") as f:
         records = list(csv.reader(f))
     if not records:
@@ -97,6 +102,8 @@ def read_dataset(path: Path, label: str, features: Sequence[str] | None, positiv
         lines.append(line)
     if not rows:
         raise ReadingsError(f"{path} holds no rows under its header")
+    if not two_classes:
+        return Dataset(chosen, rows, [], "", "", lines, tuple(labels))
     positive_value, negative_value = _label_values(labels, lines, label, positive)
     classes = [int(value.lower() == positive_value) for value in labels]
     counts = {"positive": sum(classes), "negative": len(classes) - sum(classes)}

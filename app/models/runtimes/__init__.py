@@ -8,13 +8,14 @@ from typing import Any, Protocol
 
 from app.core.fields import Schema
 from app.core.table import Reading
-from app.models.artifact import FORMAT, TREES_FORMAT, ModelFileError
+from app.models.artifact import FORMAT, TREES_FORMATS, ModelFileError
 
 
 class Scorer(Protocol):
     """What an artifact's model scores with: a margin per row, and each field's share of one row's. The link
-    turns margins into the score (app.models.embedded): "logistic" (the margin is the log-odds), "softmax" (each
-    class's margin), "exp" (the margin is the value's log) or "identity" (it is the score)."""
+    turns margins into the score (app.models.embedded): "logistic" (the margin is the log-odds; with several
+    outputs, each class's against the rest), "softmax" (each class's margin), "exp" (the margin is the value's log)
+    or "identity" (it is the score)."""
 
     link: str
     outputs: int  # margins per reading: 1, or one per class
@@ -40,11 +41,11 @@ def scorer(artifact: dict[str, Any], schema: Schema, native: bool = False) -> Sc
         from app.models.runtimes.linear import LinearModel
 
         return LinearModel(artifact, schema)
-    assert kind == TREES_FORMAT
+    assert kind in TREES_FORMATS
     from app.models.runtimes.trees import TreeEnsemble, TreeFileError
 
     try:
-        trees = TreeEnsemble(artifact.get("model"), schema)
+        trees = TreeEnsemble(artifact.get("model"), schema, TREES_FORMATS.index(kind) + 1)
     except TreeFileError as problem:
         raise ModelFileError(str(problem)) from None
     if not native:
