@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import create_app
+from app.codecs.csv import csv_pattern
 from app.core.schemas import turbine_schema
-from app.web.openapi import ERROR_STATUSES, PATH_PARAMETER, csv_pattern
+from app.web.openapi import ERROR_STATUSES, PATH_PARAMETER
 from app.web.routes import ROUTES
 from app.web.security import hash_key
 from tests.conftest import read_body

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from typing import Any
 
+from app.codecs import csv
 from app.codecs.sagemaker import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT
 from app.core.errors import MAX_DETAILS
 from app.core.fields import Field, Schema
@@ -81,61 +81,6 @@ def _field_schema(field: Field) -> dict[str, Any]:
     return schema
 
 
-def _digits_between(low: str, high: str) -> str:
-    """A pattern for the whole numbers from `low` to `high`, both written with the same number of digits."""
-    if low == high:
-        return low
-    if len(low) == 1:
-        return f"[{low}-{high}]"
-    if low[0] == high[0]:
-        return low[0] + _digits_between(low[1:], high[1:])
-    rest = len(low) - 1
-    parts = [low[0] + _digits_between(low[1:], "9" * rest)]
-    first, last = int(low[0]) + 1, int(high[0]) - 1
-    if first <= last:
-        parts.append((f"[{first}-{last}]" if first < last else str(first)) + "[0-9]" * rest)
-    parts.append(high[0] + _digits_between("0" * rest, high[1:]))
-    return "(?:" + "|".join(parts) + ")"
-
-
-def _whole_numbers(low: int, high: int) -> list[str]:
-    """Patterns for the whole numbers from `low` to `high` (0 <= low), without leading zeros."""
-    parts = []
-    for digits in range(len(str(low)), len(str(high)) + 1 if low <= high else 0):
-        start, end = max(low, 10 ** (digits - 1) if digits > 1 else 0), min(high, 10**digits - 1)
-        if start <= end:
-            parts.append(_digits_between(str(start), str(end)))
-    return parts
-
-
-def _number_pattern(field: Field) -> str:
-    """Plain decimals that lie in the field's range: every text this matches is accepted. It leaves out
-    forms the API also accepts (a plus sign, leading zeros), which the document's text names."""
-    low, high = math.ceil(field.minimum), math.floor(field.maximum)
-    fraction, zeros = r"(?:\.[0-9]*)?", r"(?:\.0*)?"
-    parts = []
-    if high >= max(low, 0):  # i.xxx lies in [i, i + 1): inside the range for every whole i below its top
-        parts += [p + fraction for p in _whole_numbers(max(low, 0), high - 1)]
-        parts.append(f"{high}{zeros}")
-    if low < 0 and low <= high:  # -j.xxx lies in (-j - 1, -j]
-        parts += [f"-{p}{fraction}" for p in _whole_numbers(max(1, -high), -low - 1)]
-        parts.append(f"-{-low}{zeros}")
-    return "(?:" + "|".join(parts) + ")" if parts else "(?!)"
-
-
-def _value_pattern(field: Field) -> str:
-    if field.categories:
-        return "(?:" + "|".join(map(re.escape, field.categories)) + ")"
-    return _number_pattern(field)
-
-
-def csv_pattern(schema: Schema) -> str:
-    """A pattern for CSV bodies of plain lines, each a reading the API accepts, with an optional header."""
-    line = ",".join(map(_value_pattern, schema.fields))
-    header = ",".join(map(re.escape, schema.names))
-    return f"^(?:{header}\\r?\\n)?(?:{line}\\r?\\n)*{line}(?:\\r?\\n)?$"
-
-
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -178,17 +123,7 @@ def build_document(
         "maxItems": len(fields),
     }
     item = {"oneOf": [_ref("Reading"), _ref("ReadingArray")]}
-    csv_body = {
-        "type": "string",
-        "description": (
-            f"One reading per line, {len(fields)} comma-separated values in field order, or in the order of an "
-            "optional header line naming every field once. The pattern gives the plain form, with the header in field "
-            "order; the API also accepts values quoted or padded with spaces, numbers with a plus sign or leading "
-            "zeros, and empty lines. Numbers are plain decimals: no exponent."
-        ),
-        "pattern": csv_pattern(schema),
-        "example": schema.sample,
-    }
+    csv_body = csv.body_schema(schema)
     rows = {"type": "array", "items": item, "minItems": 1}
     # The plain form: the API also takes the columns in any order (each once), and inputs as a list per field.
     split = {
