@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from app.codecs import csv
+from app.codecs import classic, csv, json
 from app.codecs.sagemaker import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT
 from app.core.errors import MAX_DETAILS
-from app.core.fields import Field, Schema
+from app.core.fields import Schema
 from app.core.prediction import BINARY, MAINTENANCE, Task
 from app.web.routes import Route
 
@@ -70,27 +70,12 @@ def _parameters(route: Route, name: str, version: str) -> list[dict[str, Any]]:
     return path + [PARAMETERS[key] for key in route.parameters]
 
 
-def _field_schema(field: Field) -> dict[str, Any]:
-    schema: dict[str, Any] = {"title": field.label, "description": field.description}
-    if field.categories:
-        schema.update(type="string", enum=list(field.categories))
-    else:
-        schema.update(type="number", minimum=field.minimum, maximum=field.maximum)
-        if field.unit:
-            schema["description"] += f" Unit: {field.unit}."
-    return schema
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
 def _errors(*statuses: str) -> dict[str, Any]:
-    return {s: {"description": ERROR_STATUSES[s], "content": _json(_ref("Error"))} for s in statuses}
+    return {s: {"description": ERROR_STATUSES[s], "content": _json(json.component("Error"))} for s in statuses}
 
 
 def build_document(
@@ -108,37 +93,19 @@ def build_document(
 
     name, version = model
     outputs = {output.name: output.datatype for output in (task or Task(BINARY, MAINTENANCE)).outputs}
-    fields = schema.fields
-    reading = {
-        "type": "object",
-        "properties": {f.name: _field_schema(f) for f in fields},
-        "required": [f.name for f in fields],
-        "additionalProperties": False,
-    }
-    reading_array = {
-        "type": "array",
-        "description": f"The {len(fields)} values in field order.",
-        "prefixItems": [_field_schema(f) for f in fields],
-        "minItems": len(fields),
-        "maxItems": len(fields),
-    }
-    item = {"oneOf": [_ref("Reading"), _ref("ReadingArray")]}
     csv_body = csv.body_schema(schema)
-    rows = {"type": "array", "items": item, "minItems": 1}
+    rows = json.readings_schema()
     # The plain form: the API also takes the columns in any order (each once), and inputs as a list per field.
     split = {
         "type": "object",
         "properties": {
             "columns": {"const": list(schema.names)},
-            "data": {"type": "array", "items": _ref("ReadingArray"), "minItems": 1},
+            "data": {"type": "array", "items": json.component("ReadingArray"), "minItems": 1},
             "index": {"type": "array", "description": "Names the rows; not read."},
         },
         "required": ["columns", "data"],
         "additionalProperties": False,
     }
-
-    def wrapped(key: str, value: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "object", "properties": {key: value}, "required": [key], "additionalProperties": False}
 
     # The request bodies by media type, and the answers' bodies by the names the routes table gives them.
     bodies: dict[str, dict[str, Any]] = {
@@ -152,10 +119,9 @@ def build_document(
                 "per reading, and dataframe_split's columns in any order. Answers follow the order of the readings."
             ),
             "oneOf": [
-                _ref("Reading"),
-                rows,
-                *(wrapped(key, rows) for key in ("instances", "inputs", "dataframe_records")),
-                wrapped("dataframe_split", split),
+                *json.body_shapes(),
+                *(json.wrapper_schema(key, rows) for key in ("inputs", "dataframe_records")),
+                json.wrapper_schema("dataframe_split", split),
             ],
         },
     }
@@ -168,7 +134,7 @@ def build_document(
                 "name": {"const": f.name},
                 "datatype": {"enum": ["BYTES"] if f.categories else ["FP64", "FP32"]},
                 "shape": {"type": "array", "prefixItems": [{"const": 1}, {"const": 1}], "minItems": 1, "maxItems": 2},
-                "data": {"type": "array", "prefixItems": [_field_schema(f)], "minItems": 1, "maxItems": 1},
+                "data": {"type": "array", "prefixItems": [json.value_schema(f)], "minItems": 1, "maxItems": 1},
                 "parameters": {
                     "type": "object",
                     "properties": {"content_type": {"type": "string"}},
@@ -178,7 +144,7 @@ def build_document(
             "required": ["name", "datatype", "shape", "data"],
             "additionalProperties": False,
         }
-        for f in fields
+        for f in schema.fields
     ]
     infer_request = {
         "type": "object",
@@ -193,8 +159,8 @@ def build_document(
                 "type": "array",
                 "description": "One tensor per field, in field order here (any order is taken), a value per reading.",
                 "prefixItems": tensor_inputs,
-                "minItems": len(fields),
-                "maxItems": len(fields),
+                "minItems": schema.width,
+                "maxItems": schema.width,
             },
             "outputs": {
                 "type": "array",
@@ -240,48 +206,6 @@ def build_document(
         },
         "required": ["model_name", "model_version", "outputs"],
     }
-    score = {"type": "number", "minimum": 0, "maximum": 1, "description": "Probability of a breakdown."}
-    contributions = {
-        "type": "object",
-        "description": (
-            "Each field's contribution to the model's margin against an average reading: the log-odds, or a "
-            "forest's probability (the link in /v1/model). Only when asked for."
-        ),
-        "additionalProperties": {"type": "number"},
-    }
-    label = {"type": "integer", "enum": [0, 1], "description": "1: maintenance required."}
-    classic = {
-        "type": "object",
-        "properties": {
-            "predictions": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"score": score, "predicted_label": label, "contributions": contributions},
-                    "required": ["score", "predicted_label"],
-                },
-            }
-        },
-        "required": ["predictions"],
-    }
-    versioned_item = {
-        "type": "object",
-        "properties": {
-            "score": score,
-            "predicted_label": label,
-            "label": {"type": "string", "enum": ["maintenance_required", "healthy"]},
-            "contributions": contributions,
-        },
-        "required": ["score", "predicted_label", "label"],
-    }
-    versioned = {
-        "type": "object",
-        "properties": {
-            "predictions": {"type": "array", "items": versioned_item},
-            "model": {"type": "object"},
-        },
-        "required": ["predictions", "model"],
-    }
     feedback_request = {
         "type": "object",
         "properties": {
@@ -324,8 +248,8 @@ def build_document(
             "properties": {"accepted": {"type": "integer", "minimum": 1}},
             "required": ["accepted"],
         },
-        "classic": classic,
-        "versioned": versioned,
+        "classic": classic.answer_schema(),
+        "versioned": json.versioned_schema(),
         "infer": infer_answer,
         "object": {"type": "object"},
         "text": {"type": "string"},
@@ -401,7 +325,7 @@ def build_document(
         },
         "paths": paths,
         "components": {
-            "schemas": {"Reading": reading, "ReadingArray": reading_array, "Error": error},
+            "schemas": {**json.reading_schemas(schema), "Error": error},
             **(
                 {
                     "securitySchemes": {
