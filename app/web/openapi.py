@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from app.codecs import classic, csv, json
+from app.codecs import classic, csv, json, mlflow
 from app.codecs.sagemaker import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT
 from app.core.errors import MAX_DETAILS
 from app.core.fields import Schema
@@ -94,19 +94,6 @@ def build_document(
     name, version = model
     outputs = {output.name: output.datatype for output in (task or Task(BINARY, MAINTENANCE)).outputs}
     csv_body = csv.body_schema(schema)
-    rows = json.readings_schema()
-    # The plain form: the API also takes the columns in any order (each once), and inputs as a list per field.
-    split = {
-        "type": "object",
-        "properties": {
-            "columns": {"const": list(schema.names)},
-            "data": {"type": "array", "items": json.component("ReadingArray"), "minItems": 1},
-            "index": {"type": "array", "description": "Names the rows; not read."},
-        },
-        "required": ["columns", "data"],
-        "additionalProperties": False,
-    }
-
     # The request bodies by media type, and the answers' bodies by the names the routes table gives them.
     bodies: dict[str, dict[str, Any]] = {
         "text/csv": csv_body,
@@ -118,11 +105,7 @@ def build_document(
                 "rows). The schemas give the plain forms; the API also takes inputs as one list per field, a value "
                 "per reading, and dataframe_split's columns in any order. Answers follow the order of the readings."
             ),
-            "oneOf": [
-                *json.body_shapes(),
-                *(json.wrapper_schema(key, rows) for key in ("inputs", "dataframe_records")),
-                json.wrapper_schema("dataframe_split", split),
-            ],
+            "oneOf": [*json.body_shapes(), *mlflow.body_shapes(schema)],
         },
     }
     # The Open Inference Protocol's plain JSON form: the API also takes INT64 or INT32 for whole numbers, data
