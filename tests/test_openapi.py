@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from app import create_app
 from app.codecs.csv import csv_pattern
+from app.codecs.sagemaker import CUSTOM_ATTRIBUTES_LIMIT, custom_attributes_parameter, explain_attribute
+from app.core.errors import ReadingsError
 from app.core.schemas import turbine_schema
 from app.web.openapi import ERROR_STATUSES, PATH_PARAMETER
 from app.web.routes import ROUTES
@@ -125,6 +127,37 @@ def test_every_body_the_csv_pattern_allows_is_accepted(body: str) -> None:
 )
 def test_the_csv_pattern_refuses_what_the_api_refuses(line: str) -> None:
     assert not re.search(csv_pattern(TURBINE), line)
+
+
+ATTRIBUTES = re.compile(custom_attributes_parameter()["schema"]["pattern"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(ATTRIBUTES, fullmatch=True).filter(lambda header: len(header) <= CUSTOM_ATTRIBUTES_LIMIT))
+def test_every_custom_attributes_header_the_pattern_allows_is_accepted(header: str) -> None:
+    explain_attribute(header)  # raises ReadingsError when refused
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("explain=true", True),
+        (" explain = false ,trace=a=b,,Explain=yes", True),
+        ("explain", True),
+        ("explain=yes", False),
+        ("a=1,explain=true,explain=", False),
+        ("explain=true" + " " * CUSTOM_ATTRIBUTES_LIMIT, False),
+    ],
+)
+def test_the_custom_attributes_pattern_allows_what_sagemaker_accepts(header: str, accepted: bool) -> None:
+    try:
+        explain_attribute(header)
+    except ReadingsError:
+        refused = True
+    else:
+        refused = False
+    assert refused is not accepted
+    assert (bool(ATTRIBUTES.fullmatch(header)) and len(header) <= CUSTOM_ATTRIBUTES_LIMIT) is accepted
 
 
 @default.parametrize()

@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from app.codecs import classic, csv, json, mlflow
-from app.codecs.sagemaker import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT
+from app.codecs import classic, csv, json, mlflow, sagemaker
+from app.codecs.json import JSON_TYPE
+from app.codecs.sagemaker import CUSTOM_ATTRIBUTES
 from app.core.errors import MAX_DETAILS
 from app.core.fields import Schema
 from app.core.prediction import BINARY, MAINTENANCE, Task
@@ -28,8 +29,6 @@ ERROR_STATUSES = {
     "503": "The SageMaker endpoint throttled, or the service has no AWS credentials or access.",
     "504": "The SageMaker endpoint did not answer in time.",
 }
-# A custom attribute: explain=true or explain=false, or any pair that is not explain's.
-_ATTRIBUTE = r"(?:\s*explain\s*=\s*(?:true|false)\s*|(?!\s*explain\s*=)[^,]*)"
 PARAMETERS = {
     "explain": {
         "name": "explain",
@@ -38,22 +37,9 @@ PARAMETERS = {
         "schema": {"type": "string", "enum": ["true", "false"]},
         "description": "true adds each field's contribution (embedded model only).",
     },
-    CUSTOM_ATTRIBUTES: {
-        "name": CUSTOM_ATTRIBUTES,
-        "in": "header",
-        "required": False,
-        "schema": {
-            "type": "string",
-            "maxLength": CUSTOM_ATTRIBUTES_LIMIT,
-            "pattern": f"^{_ATTRIBUTE}(?:,{_ATTRIBUTE})*$",
-        },
-        "description": (
-            "SageMaker's CustomAttributes, comma-separated key=value pairs: explain=true adds each field's "
-            "contribution (embedded model only); explain may only be true or false, and if it is given more than once "
-            "any true asks; other pairs are left alone."
-        ),
-    },
+    CUSTOM_ATTRIBUTES: sagemaker.custom_attributes_parameter(),
 }
+TEXT = {"type": "string"}  # an answer that is not JSON and that no codec describes: HTML, CSS, an octet stream
 
 
 PATH_PARAMETER = re.compile(r"<(\w+)>")  # Flask's <name>, OpenAPI's {name}
@@ -225,17 +211,21 @@ def build_document(
         "required": ["feedback"],
         "additionalProperties": False,
     }
-    answers = {
+    # By media type: one not named is TEXT.
+    answers: dict[str, dict[str, dict[str, Any]]] = {
         "accepted": {
-            "type": "object",
-            "properties": {"accepted": {"type": "integer", "minimum": 1}},
-            "required": ["accepted"],
+            JSON_TYPE: {
+                "type": "object",
+                "properties": {"accepted": {"type": "integer", "minimum": 1}},
+                "required": ["accepted"],
+            }
         },
-        "classic": classic.answer_schema(),
-        "versioned": json.versioned_schema(),
-        "infer": infer_answer,
-        "object": {"type": "object"},
-        "text": {"type": "string"},
+        "classic": {JSON_TYPE: classic.answer_schema()},
+        "versioned": {JSON_TYPE: json.versioned_schema()},
+        "invocations": sagemaker.answer_schemas(),
+        "infer": {JSON_TYPE: infer_answer},
+        "object": {JSON_TYPE: {"type": "object"}},
+        "text": {},
     }
     error = {
         "type": "object",
@@ -282,11 +272,7 @@ def build_document(
             "responses": {
                 answer.status: {
                     "description": answer.description,
-                    # A JSON answer has the named schema; any other (CSV, JSON Lines, HTML) is text.
-                    "content": {
-                        t: {"schema": answers[answer.body if t == "application/json" else "text"]}
-                        for t in answer.media_types
-                    },
+                    "content": {t: {"schema": answers[answer.body].get(t, TEXT)} for t in answer.media_types},
                 },
                 **_errors(*sorted({*route.errors, *(("401",) if guarded else ())})),
             },
