@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from app.codecs import classic, csv, json, mlflow, sagemaker
+from app.codecs import classic, csv, inference_protocol, json, mlflow, sagemaker
 from app.codecs.json import JSON_TYPE
 from app.codecs.sagemaker import CUSTOM_ATTRIBUTES
 from app.core.errors import MAX_DETAILS
@@ -78,7 +78,7 @@ def build_document(
     from app.monitoring.ids import INFERENCE_ID
 
     name, version = model
-    outputs = {output.name: output.datatype for output in (task or Task(BINARY, MAINTENANCE)).outputs}
+    task = task or Task(BINARY, MAINTENANCE)
     csv_body = csv.body_schema(schema)
     # The request bodies by media type, and the answers' bodies by the names the routes table gives them.
     bodies: dict[str, dict[str, Any]] = {
@@ -94,87 +94,7 @@ def build_document(
             "oneOf": [*json.body_shapes(), *mlflow.body_shapes(schema)],
         },
     }
-    # The Open Inference Protocol's plain JSON form: the API also takes INT64 or INT32 for whole numbers, data
-    # nested as [[v], ...], several readings per tensor, and Triton's binary tensor extension.
-    tensor_inputs = [
-        {
-            "type": "object",
-            "properties": {
-                "name": {"const": f.name},
-                "datatype": {"enum": ["BYTES"] if f.categories else ["FP64", "FP32"]},
-                "shape": {"type": "array", "prefixItems": [{"const": 1}, {"const": 1}], "minItems": 1, "maxItems": 2},
-                "data": {"type": "array", "prefixItems": [json.value_schema(f)], "minItems": 1, "maxItems": 1},
-                "parameters": {
-                    "type": "object",
-                    "properties": {"content_type": {"type": "string"}},
-                    "additionalProperties": False,
-                },
-            },
-            "required": ["name", "datatype", "shape", "data"],
-            "additionalProperties": False,
-        }
-        for f in schema.fields
-    ]
-    infer_request = {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "parameters": {
-                "type": "object",
-                "description": "binary_data_output asks for every output as binary data; others are not read.",
-                "properties": {"binary_data_output": {"type": "boolean"}},
-            },
-            "inputs": {
-                "type": "array",
-                "description": "One tensor per field, in field order here (any order is taken), a value per reading.",
-                "prefixItems": tensor_inputs,
-                "minItems": schema.width,
-                "maxItems": schema.width,
-            },
-            "outputs": {
-                "type": "array",
-                "minItems": 1,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"enum": list(outputs)},
-                        "parameters": {
-                            "type": "object",
-                            "properties": {"binary_data": {"type": "boolean"}},
-                            "additionalProperties": False,
-                        },
-                    },
-                    "required": ["name"],
-                    "additionalProperties": False,
-                },
-            },
-        },
-        "required": ["inputs"],
-        "additionalProperties": False,
-    }
-    infer_answer = {
-        "type": "object",
-        "properties": {
-            "model_name": {"const": name},
-            "model_version": {"const": version},
-            "id": {"type": "string"},
-            "outputs": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"enum": list(outputs)},
-                        "datatype": {"enum": list(outputs.values())},
-                        "shape": {"type": "array", "items": {"type": "integer"}},
-                        "data": {"type": "array"},
-                        "parameters": {"type": "object"},
-                    },
-                    "required": ["name", "datatype", "shape"],
-                },
-            },
-        },
-        "required": ["model_name", "model_version", "outputs"],
-    }
+    infer_request = inference_protocol.infer_request_schema(schema, task)
     feedback_request = {
         "type": "object",
         "properties": {
@@ -223,7 +143,7 @@ def build_document(
         "classic": {JSON_TYPE: classic.answer_schema()},
         "versioned": {JSON_TYPE: json.versioned_schema()},
         "invocations": sagemaker.answer_schemas(),
-        "infer": {JSON_TYPE: infer_answer},
+        "infer": {JSON_TYPE: inference_protocol.infer_answer_schema(name, version, task)},
         "object": {JSON_TYPE: {"type": "object"}},
         "text": {},
     }
