@@ -75,7 +75,7 @@ def build_document(
     """The OpenAPI document for these routes of the model (name, version) whose readings have these fields and
     who does this task."""
     # The feedback's code loads with the document, not at start-up.
-    from app.monitoring.ids import INFERENCE_ID
+    from app.monitoring.feedback import request_schema
 
     name, version = model
     task = task or Task(BINARY, MAINTENANCE)
@@ -95,42 +95,7 @@ def build_document(
         },
     }
     infer_request = inference_protocol.infer_request_schema(schema, task)
-    feedback_request = {
-        "type": "object",
-        "properties": {
-            "feedback": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": max_rows,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "inference_id": {
-                            "type": "string",
-                            "pattern": f"^{INFERENCE_ID.pattern}$",
-                            "description": "The X-Inference-Id of the answer",
-                        },
-                        "label": {
-                            "type": "integer",
-                            "enum": [0, 1],
-                            "description": "What the reading turned out to be",
-                        },
-                        "row": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": max_rows,
-                            "default": 1,
-                            "description": "Which reading of that request, from 1",
-                        },
-                    },
-                    "required": ["inference_id", "label"],
-                    "additionalProperties": False,
-                },
-            }
-        },
-        "required": ["feedback"],
-        "additionalProperties": False,
-    }
+    feedback_request = request_schema(max_rows)
     # By media type: one not named is TEXT.
     answers: dict[str, dict[str, dict[str, Any]]] = {
         "accepted": {
