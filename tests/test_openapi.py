@@ -160,6 +160,27 @@ def test_the_custom_attributes_pattern_allows_what_sagemaker_accepts(header: str
     assert (bool(ATTRIBUTES.fullmatch(header)) and len(header) <= CUSTOM_ATTRIBUTES_LIMIT) is accepted
 
 
+@pytest.mark.parametrize("output", ["score", "predicted_label", "predict", "predict_proba", "label"])
+def test_an_infer_request_may_ask_for_the_outputs_the_api_gives(client: FlaskClient, output: str) -> None:
+    """MLServer's names for the outputs (predict, predict_proba) included."""
+    path = "/v2/models/{name}/infer"
+    operation = client.get("/openapi.json").get_json()["paths"][path]["post"]
+    request = operation["requestBody"]["content"]["application/json"]["schema"]
+    allowed = request["properties"]["outputs"]["items"]["properties"]["name"]["enum"]
+    inputs = [
+        {
+            "name": f.name,
+            "shape": [1],
+            "datatype": "BYTES" if f.categories else "FP64",
+            "data": [v if f.categories else float(v)],
+        }
+        for f, v in zip(TURBINE.fields, TURBINE.sample.split(","), strict=True)
+    ]
+    name = operation["parameters"][0]["schema"]["enum"][0]
+    answer = client.post(path.format(name=name), json={"inputs": inputs, "outputs": [{"name": output}]})
+    assert (answer.status_code == 200) is (output in allowed)
+
+
 @default.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_default_configuration_conforms_to_its_document(case: schemathesis.Case) -> None:

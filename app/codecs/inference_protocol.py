@@ -425,11 +425,11 @@ def _input_schema(field: Field) -> dict[str, Any]:
 
 
 def infer_request_schema(schema: Schema, task: Task) -> dict[str, Any]:
-    """An infer request of a tensor per field, asking for the task's outputs."""
+    """An infer request of a tensor per field, asking for the task's outputs or MLServer's names for them."""
     requested = {
         "type": "object",
         "properties": {
-            "name": {"enum": [output.name for output in task.outputs]},
+            "name": {"enum": list(_outputs_of(task))},
             "parameters": {
                 "type": "object",
                 "properties": {"binary_data": {"type": "boolean"}},
@@ -463,12 +463,13 @@ def infer_request_schema(schema: Schema, task: Task) -> dict[str, Any]:
 
 
 def infer_answer_schema(name: str, version: str, task: Task) -> dict[str, Any]:
-    """The answer of the model (name, version): a tensor per output asked for, of the task's outputs."""
+    """The answer of the model (name, version): a tensor per output asked for."""
+    outputs = _outputs_of(task).values()
     tensor = {
         "type": "object",
         "properties": {
-            "name": {"enum": [output.name for output in task.outputs]},
-            "datatype": {"enum": [output.datatype for output in task.outputs]},
+            "name": {"enum": [output.name for output in outputs]},
+            "datatype": {"enum": list(dict.fromkeys(output.datatype for output in outputs))},
             "shape": {"type": "array", "items": {"type": "integer"}},
             "data": {"type": "array"},
             "parameters": {"type": "object"},
