@@ -14,8 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import create_app
+from app.codecs.csv import csv_pattern
+from app.codecs.sagemaker import CUSTOM_ATTRIBUTES_LIMIT, custom_attributes_parameter, explain_attribute
+from app.core.errors import ReadingsError
 from app.core.schemas import turbine_schema
-from app.web.openapi import ERROR_STATUSES, PATH_PARAMETER, csv_pattern
+from app.web.openapi import ERROR_STATUSES, PATH_PARAMETER
 from app.web.routes import ROUTES
 from app.web.security import hash_key
 from tests.conftest import read_body
@@ -124,6 +127,58 @@ def test_every_body_the_csv_pattern_allows_is_accepted(body: str) -> None:
 )
 def test_the_csv_pattern_refuses_what_the_api_refuses(line: str) -> None:
     assert not re.search(csv_pattern(TURBINE), line)
+
+
+ATTRIBUTES = re.compile(custom_attributes_parameter()["schema"]["pattern"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(ATTRIBUTES, fullmatch=True).filter(lambda header: len(header) <= CUSTOM_ATTRIBUTES_LIMIT))
+def test_every_custom_attributes_header_the_pattern_allows_is_accepted(header: str) -> None:
+    explain_attribute(header)  # raises ReadingsError when refused
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("explain=true", True),
+        (" explain = false ,trace=a=b,,Explain=yes", True),
+        ("explain", True),
+        ("explain=yes", False),
+        ("a=1,explain=true,explain=", False),
+        ("explain=true" + " " * CUSTOM_ATTRIBUTES_LIMIT, False),
+    ],
+)
+def test_the_custom_attributes_pattern_allows_what_sagemaker_accepts(header: str, accepted: bool) -> None:
+    try:
+        explain_attribute(header)
+    except ReadingsError:
+        refused = True
+    else:
+        refused = False
+    assert refused is not accepted
+    assert (bool(ATTRIBUTES.fullmatch(header)) and len(header) <= CUSTOM_ATTRIBUTES_LIMIT) is accepted
+
+
+@pytest.mark.parametrize("output", ["score", "predicted_label", "predict", "predict_proba", "label"])
+def test_an_infer_request_may_ask_for_the_outputs_the_api_gives(client: FlaskClient, output: str) -> None:
+    """MLServer's names for the outputs (predict, predict_proba) included."""
+    path = "/v2/models/{name}/infer"
+    operation = client.get("/openapi.json").get_json()["paths"][path]["post"]
+    request = operation["requestBody"]["content"]["application/json"]["schema"]
+    allowed = request["properties"]["outputs"]["items"]["properties"]["name"]["enum"]
+    inputs = [
+        {
+            "name": f.name,
+            "shape": [1],
+            "datatype": "BYTES" if f.categories else "FP64",
+            "data": [v if f.categories else float(v)],
+        }
+        for f, v in zip(TURBINE.fields, TURBINE.sample.split(","), strict=True)
+    ]
+    name = operation["parameters"][0]["schema"]["enum"][0]
+    answer = client.post(path.format(name=name), json={"inputs": inputs, "outputs": [{"name": output}]})
+    assert (answer.status_code == 200) is (output in allowed)
 
 
 @default.parametrize()

@@ -27,3 +27,32 @@ def items(predictions: Predictions) -> list[dict[str, Any]]:
 def body(predictions: Predictions) -> dict[str, Any]:
     """The linear-learner answer: {"predictions": [{"score": ..., "predicted_label": ...}, ...]}."""
     return {"predictions": items(predictions)}
+
+
+# Its part of the OpenAPI document, as JSON Schema.
+
+
+def item_schemas() -> dict[str, dict[str, Any]]:
+    """A prediction's score, label and contributions, as the classic answer and /v1's write them."""
+    return {
+        "score": {"type": "number", "minimum": 0, "maximum": 1, "description": "Probability of a breakdown."},
+        "predicted_label": {"type": "integer", "enum": [0, 1], "description": "1: maintenance required."},
+        "contributions": {
+            "type": "object",
+            "description": (
+                "Each field's contribution to the model's margin against an average reading: the log-odds, or a "
+                "forest's probability (the link in /v1/model). Only when asked for."
+            ),
+            "additionalProperties": {"type": "number"},
+        },
+    }
+
+
+def answer_schema() -> dict[str, Any]:
+    """The linear-learner answer."""
+    item = {"type": "object", "properties": item_schemas(), "required": ["score", "predicted_label"]}
+    return {
+        "type": "object",
+        "properties": {"predictions": {"type": "array", "items": item}},
+        "required": ["predictions"],
+    }

@@ -4,13 +4,14 @@ naming every field once, decoded straight into columns a block of lines at a tim
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Iterator, Sequence
 from itertools import repeat
 from typing import Any
 
 from app.core.errors import MAX_DETAILS, ReadingsError, shown
-from app.core.fields import Schema
+from app.core.fields import Field, Schema
 from app.core.table import csv_values
 from app.core.validation import TEXT, Block, Decoded, Errors, check_count, columns_of_rows
 
@@ -172,3 +173,76 @@ def _header_order(schema: Schema, header: list[str]) -> list[int] | None:
             details[:MAX_DETAILS],
         )
     return [names.index(name) for name in expected]
+
+
+# Its part of the OpenAPI document: the body as a string whose pattern matches plain lines of accepted readings.
+
+
+def body_schema(schema: Schema) -> dict[str, Any]:
+    """A CSV (or text) body of readings as JSON Schema."""
+    return {
+        "type": "string",
+        "description": (
+            f"One reading per line, {schema.width} comma-separated values in field order, or in the order of an "
+            "optional header line naming every field once. The pattern gives the plain form, with the header in field "
+            "order; the API also accepts values quoted or padded with spaces, numbers with a plus sign or leading "
+            "zeros, and empty lines. Numbers are plain decimals: no exponent."
+        ),
+        "pattern": csv_pattern(schema),
+        "example": schema.sample,
+    }
+
+
+def csv_pattern(schema: Schema) -> str:
+    """A pattern for CSV bodies of plain lines, each a reading the API accepts, with an optional header."""
+    line = ",".join(map(_value_pattern, schema.fields))
+    header = ",".join(map(re.escape, schema.names))
+    return f"^(?:{header}\\r?\\n)?(?:{line}\\r?\\n)*{line}(?:\\r?\\n)?$"
+
+
+def _value_pattern(field: Field) -> str:
+    if field.categories:
+        return "(?:" + "|".join(map(re.escape, field.categories)) + ")"
+    return _number_pattern(field)
+
+
+def _number_pattern(field: Field) -> str:
+    """Plain decimals that lie in the field's range: every text this matches is accepted. It leaves out
+    forms the API also accepts (a plus sign, leading zeros), which the document's text names."""
+    low, high = math.ceil(field.minimum), math.floor(field.maximum)
+    fraction, zeros = r"(?:\.[0-9]*)?", r"(?:\.0*)?"
+    parts = []
+    if high >= max(low, 0):  # i.xxx lies in [i, i + 1): inside the range for every whole i below its top
+        parts += [p + fraction for p in _whole_numbers(max(low, 0), high - 1)]
+        parts.append(f"{high}{zeros}")
+    if low < 0 and low <= high:  # -j.xxx lies in (-j - 1, -j]
+        parts += [f"-{p}{fraction}" for p in _whole_numbers(max(1, -high), -low - 1)]
+        parts.append(f"-{-low}{zeros}")
+    return "(?:" + "|".join(parts) + ")" if parts else "(?!)"
+
+
+def _whole_numbers(low: int, high: int) -> list[str]:
+    """Patterns for the whole numbers from `low` to `high` (0 <= low), without leading zeros."""
+    parts = []
+    for digits in range(len(str(low)), len(str(high)) + 1 if low <= high else 0):
+        start, end = max(low, 10 ** (digits - 1) if digits > 1 else 0), min(high, 10**digits - 1)
+        if start <= end:
+            parts.append(_digits_between(str(start), str(end)))
+    return parts
+
+
+def _digits_between(low: str, high: str) -> str:
+    """A pattern for the whole numbers from `low` to `high`, both written with the same number of digits."""
+    if low == high:
+        return low
+    if len(low) == 1:
+        return f"[{low}-{high}]"
+    if low[0] == high[0]:
+        return low[0] + _digits_between(low[1:], high[1:])
+    rest = len(low) - 1
+    parts = [low[0] + _digits_between(low[1:], "9" * rest)]
+    first, last = int(low[0]) + 1, int(high[0]) - 1
+    if first <= last:
+        parts.append((f"[{first}-{last}]" if first < last else str(first)) + "[0-9]" * rest)
+    parts.append(high[0] + _digits_between("0" * rest, high[1:]))
+    return "(?:" + "|".join(parts) + ")"

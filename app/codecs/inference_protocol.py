@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from app.codecs.json import check_json_size
+from app.codecs.json import check_json_size, value_schema
 from app.core.errors import ReadingsError, TooManyReadings, shown
-from app.core.fields import Schema
+from app.core.fields import Field, Schema
 from app.core.prediction import BINARY, REGRESSION, Output, Predictions, Task
 from app.core.validation import JSON, TEXT, Decoded, check_count
 from app.models import Model, identity
@@ -397,3 +397,92 @@ def encode(model: Model, request: InferRequest, predictions: Predictions) -> tup
         document["id"] = request.id
     header = orjson.dumps(document)
     return header + b"".join(tail), len(header) if tail else None
+
+
+# Its part of the OpenAPI document, as JSON Schema: the infer request in its plain JSON form (the API also takes
+# INT64 or INT32 for whole numbers, data nested as [[v], ...], several readings per tensor, one [rows, fields]
+# matrix, and Triton's binary tensor extension), and its answer.
+
+
+def _input_schema(field: Field) -> dict[str, Any]:
+    """A field's input tensor, holding one reading's value."""
+    return {
+        "type": "object",
+        "properties": {
+            "name": {"const": field.name},
+            "datatype": {"enum": ["BYTES"] if field.categories else ["FP64", "FP32"]},
+            "shape": {"type": "array", "prefixItems": [{"const": 1}, {"const": 1}], "minItems": 1, "maxItems": 2},
+            "data": {"type": "array", "prefixItems": [value_schema(field)], "minItems": 1, "maxItems": 1},
+            "parameters": {
+                "type": "object",
+                "properties": {"content_type": {"type": "string"}},
+                "additionalProperties": False,
+            },
+        },
+        "required": ["name", "datatype", "shape", "data"],
+        "additionalProperties": False,
+    }
+
+
+def infer_request_schema(schema: Schema, task: Task) -> dict[str, Any]:
+    """An infer request of a tensor per field, asking for the task's outputs or MLServer's names for them."""
+    requested = {
+        "type": "object",
+        "properties": {
+            "name": {"enum": list(_outputs_of(task))},
+            "parameters": {
+                "type": "object",
+                "properties": {"binary_data": {"type": "boolean"}},
+                "additionalProperties": False,
+            },
+        },
+        "required": ["name"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "parameters": {
+                "type": "object",
+                "description": "binary_data_output asks for every output as binary data; others are not read.",
+                "properties": {"binary_data_output": {"type": "boolean"}},
+            },
+            "inputs": {
+                "type": "array",
+                "description": "One tensor per field, in field order here (any order is taken), a value per reading.",
+                "prefixItems": [_input_schema(field) for field in schema.fields],
+                "minItems": schema.width,
+                "maxItems": schema.width,
+            },
+            "outputs": {"type": "array", "minItems": 1, "items": requested},
+        },
+        "required": ["inputs"],
+        "additionalProperties": False,
+    }
+
+
+def infer_answer_schema(name: str, version: str, task: Task) -> dict[str, Any]:
+    """The answer of the model (name, version): a tensor per output asked for."""
+    outputs = _outputs_of(task).values()
+    tensor = {
+        "type": "object",
+        "properties": {
+            "name": {"enum": [output.name for output in outputs]},
+            "datatype": {"enum": list(dict.fromkeys(output.datatype for output in outputs))},
+            "shape": {"type": "array", "items": {"type": "integer"}},
+            "data": {"type": "array"},
+            "parameters": {"type": "object"},
+        },
+        "required": ["name", "datatype", "shape"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "model_name": {"const": name},
+            "model_version": {"const": version},
+            "id": {"type": "string"},
+            "outputs": {"type": "array", "items": tensor},
+        },
+        "required": ["model_name", "model_version", "outputs"],
+    }

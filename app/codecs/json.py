@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 
+from app.codecs import classic
 from app.core.errors import ReadingsError, TooManyReadings, shown
-from app.core.fields import LongInteger, Schema
+from app.core.fields import Field, LongInteger, Schema
 from app.core.prediction import Predictions, Task
 from app.core.validation import JSON, Decoded, Errors, check_count, columns_of_rows
 
@@ -186,3 +187,79 @@ def versioned(task: Task, predictions: Predictions, model: dict[str, Any]) -> di
             item["contributions"] = contributions[number]
         items.append(item)
     return {"predictions": items, "model": model}
+
+
+# Its part of the OpenAPI document, as JSON Schema: a reading, the JSON bodies of readings, the answer of /v1.
+
+
+def value_schema(field: Field) -> dict[str, Any]:
+    """A field's value: one of its categories, or a number in its range."""
+    schema: dict[str, Any] = {"title": field.label, "description": field.description}
+    if field.categories:
+        schema.update(type="string", enum=list(field.categories))
+    else:
+        schema.update(type="number", minimum=field.minimum, maximum=field.maximum)
+        if field.unit:
+            schema["description"] += f" Unit: {field.unit}."
+    return schema
+
+
+def component(name: str) -> dict[str, str]:
+    """A reference to a schema among the document's components, such as Reading."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def reading_schemas(schema: Schema) -> dict[str, dict[str, Any]]:
+    """The components Reading, an object of every field, and ReadingArray, the values in field order."""
+    fields = schema.fields
+    return {
+        "Reading": {
+            "type": "object",
+            "properties": {f.name: value_schema(f) for f in fields},
+            "required": list(schema.names),
+            "additionalProperties": False,
+        },
+        "ReadingArray": {
+            "type": "array",
+            "description": f"The {schema.width} values in field order.",
+            "prefixItems": [value_schema(f) for f in fields],
+            "minItems": schema.width,
+            "maxItems": schema.width,
+        },
+    }
+
+
+def readings_schema() -> dict[str, Any]:
+    """A list of one or more readings, each an object or an array."""
+    return {"type": "array", "items": {"oneOf": [component("Reading"), component("ReadingArray")]}, "minItems": 1}
+
+
+def wrapper_schema(key: str, value: dict[str, Any]) -> dict[str, Any]:
+    """An object of `value` under `key` and nothing else, as readings are wrapped."""
+    return {"type": "object", "properties": {key: value}, "required": [key], "additionalProperties": False}
+
+
+def body_shapes() -> list[dict[str, Any]]:
+    """The shapes of JSON body this codec reads: a reading, a list of readings, and {"instances": [...]}."""
+    readings = readings_schema()
+    return [component("Reading"), readings, wrapper_schema("instances", readings)]
+
+
+def versioned_schema() -> dict[str, Any]:
+    """The answer of /v1/predictions."""
+    parts = classic.item_schemas()
+    item = {
+        "type": "object",
+        "properties": {
+            "score": parts["score"],
+            "predicted_label": parts["predicted_label"],
+            "label": {"type": "string", "enum": ["maintenance_required", "healthy"]},
+            "contributions": parts["contributions"],
+        },
+        "required": ["score", "predicted_label", "label"],
+    }
+    return {
+        "type": "object",
+        "properties": {"predictions": {"type": "array", "items": item}, "model": {"type": "object"}},
+        "required": ["predictions", "model"],
+    }

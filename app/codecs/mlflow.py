@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.codecs.json import JSON_TYPE, Refused, decode_items, listed
+from app.codecs.json import JSON_TYPE, Refused, component, decode_items, listed, readings_schema, wrapper_schema
 from app.core.errors import ReadingsError, shown
 from app.core.fields import Schema
 from app.core.validation import JSON, Decoded, Errors, check_count
@@ -85,3 +85,26 @@ def _columns(columns: dict[str, Any], schema: Schema, max_rows: int, errors: Err
     names = list(columns)
     rows = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
     return decode_items(schema, rows, max_rows, errors)
+
+
+# Its part of the OpenAPI document, as JSON Schema.
+
+
+def body_shapes(schema: Schema) -> list[dict[str, Any]]:
+    """MLflow's wrappers in their plain forms: the API also takes dataframe_split's columns in any order (each
+    once), and inputs as a list per field."""
+    readings = readings_schema()
+    split = {
+        "type": "object",
+        "properties": {
+            "columns": {"const": list(schema.names)},
+            "data": {"type": "array", "items": component("ReadingArray"), "minItems": 1},
+            "index": {"type": "array", "description": "Names the rows; not read."},
+        },
+        "required": ["columns", "data"],
+        "additionalProperties": False,
+    }
+    return [
+        *(wrapper_schema(key, readings) for key in ("inputs", "dataframe_records")),
+        wrapper_schema("dataframe_split", split),
+    ]

@@ -95,3 +95,33 @@ def batch_hint(fits: int | None, setting: str) -> str:
     if fits >= MEBIBYTE:
         return f" For Batch Transform, set MaxPayloadInMB to at most {fits // MEBIBYTE}."
     return f" For Batch Transform, raise {setting}: even MaxPayloadInMB=1 sends more."
+
+
+# Its part of the OpenAPI document, as JSON Schema. A custom attribute: explain=true or explain=false, or any pair
+# that is not explain's.
+_ATTRIBUTE = r"(?:\s*explain\s*=\s*(?:true|false)\s*|(?!\s*explain\s*=)[^,]*)"
+
+
+def custom_attributes_parameter() -> dict[str, Any]:
+    """The CustomAttributes header: its pattern allows what explain_attribute accepts."""
+    return {
+        "name": CUSTOM_ATTRIBUTES,
+        "in": "header",
+        "required": False,
+        "schema": {
+            "type": "string",
+            "maxLength": CUSTOM_ATTRIBUTES_LIMIT,
+            "pattern": f"^{_ATTRIBUTE}(?:,{_ATTRIBUTE})*$",
+        },
+        "description": (
+            "SageMaker's CustomAttributes, comma-separated key=value pairs: explain=true adds each field's "
+            "contribution (embedded model only); explain may only be true or false, and if it is given more than once "
+            "any true asks; other pairs are left alone."
+        ),
+    }
+
+
+def answer_schemas() -> dict[str, dict[str, Any]]:
+    """The answers by media type, in ANSWERS' order: the classic answer as JSON, lines of text as CSV or JSON Lines."""
+    text = {"type": "string"}
+    return {answer: classic.answer_schema() if answer == ANSWERS[0] else text for answer in ANSWERS}

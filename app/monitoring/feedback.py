@@ -91,3 +91,33 @@ def parse_feedback(body: bytes, mimetype: str, max_rows: int, issued: Issued) ->
         )
     now = time.time()
     return [GroundTruth(item["inference_id"], item.get("row", 1), item["label"], now) for item in items]
+
+
+def request_schema(max_rows: int) -> dict[str, Any]:
+    """The feedback body as JSON Schema, for the OpenAPI document."""
+    item = {
+        "type": "object",
+        "properties": {
+            "inference_id": {
+                "type": "string",
+                "pattern": f"^{INFERENCE_ID.pattern}$",
+                "description": "The X-Inference-Id of the answer",
+            },
+            "label": {"type": "integer", "enum": [0, 1], "description": "What the reading turned out to be"},
+            "row": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": max_rows,
+                "default": 1,
+                "description": "Which reading of that request, from 1",
+            },
+        },
+        "required": ["inference_id", "label"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {"feedback": {"type": "array", "minItems": 1, "maxItems": max_rows, "items": item}},
+        "required": ["feedback"],
+        "additionalProperties": False,
+    }

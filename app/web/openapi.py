@@ -1,17 +1,21 @@
-"""The OpenAPI 3.1 description of the API, built from the routes table and the served model's fields."""
+"""The OpenAPI 3.1 description of the API, assembled: paths and operations from the routes table, each body's schema
+from the codec that reads or writes it, and the errors, parameters and security that only the web layer knows."""
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from app.codecs.sagemaker import CUSTOM_ATTRIBUTES, CUSTOM_ATTRIBUTES_LIMIT
+from app.codecs import classic, csv, inference_protocol, json, mlflow, sagemaker
+from app.codecs.json import JSON_TYPE
 from app.core.errors import MAX_DETAILS
-from app.core.fields import Field, Schema
+from app.core.fields import Schema
 from app.core.prediction import BINARY, MAINTENANCE, Task
 from app.web.routes import Route
+
+# Schemas by media type: each body the routes table names, as the codec reading or writing it describes it.
+Bodies = Mapping[str, dict[str, Any]]
 
 ERROR_STATUSES = {
     "400": "A bad reading or body; details name each bad row and field.",
@@ -28,124 +32,55 @@ ERROR_STATUSES = {
     "503": "The SageMaker endpoint throttled, or the service has no AWS credentials or access.",
     "504": "The SageMaker endpoint did not answer in time.",
 }
-# A custom attribute: explain=true or explain=false, or any pair that is not explain's.
-_ATTRIBUTE = r"(?:\s*explain\s*=\s*(?:true|false)\s*|(?!\s*explain\s*=)[^,]*)"
-PARAMETERS = {
-    "explain": {
-        "name": "explain",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "string", "enum": ["true", "false"]},
-        "description": "true adds each field's contribution (embedded model only).",
-    },
-    CUSTOM_ATTRIBUTES: {
-        "name": CUSTOM_ATTRIBUTES,
-        "in": "header",
-        "required": False,
-        "schema": {
-            "type": "string",
-            "maxLength": CUSTOM_ATTRIBUTES_LIMIT,
-            "pattern": f"^{_ATTRIBUTE}(?:,{_ATTRIBUTE})*$",
-        },
-        "description": (
-            "SageMaker's CustomAttributes, comma-separated key=value pairs: explain=true adds each field's "
-            "contribution (embedded model only); explain may only be true or false, and if it is given more than once "
-            "any true asks; other pairs are left alone."
-        ),
-    },
+EXPLAIN = {
+    "name": "explain",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": ["true", "false"]},
+    "description": "true adds each field's contribution (embedded model only).",
 }
-
-
 PATH_PARAMETER = re.compile(r"<(\w+)>")  # Flask's <name>, OpenAPI's {name}
-
-
-def _parameters(route: Route, name: str, version: str) -> list[dict[str, Any]]:
-    """The route's path parameters (the served model's name and version: any other is a 404), then its query and
-    header parameters."""
-    served = {"name": name, "version": version}
-    path = [
-        {"name": key, "in": "path", "required": True, "schema": {"type": "string", "enum": [served[key]]}}
-        for key in PATH_PARAMETER.findall(route.rule)
-    ]
-    return path + [PARAMETERS[key] for key in route.parameters]
-
-
-def _field_schema(field: Field) -> dict[str, Any]:
-    schema: dict[str, Any] = {"title": field.label, "description": field.description}
-    if field.categories:
-        schema.update(type="string", enum=list(field.categories))
-    else:
-        schema.update(type="number", minimum=field.minimum, maximum=field.maximum)
-        if field.unit:
-            schema["description"] += f" Unit: {field.unit}."
-    return schema
-
-
-def _digits_between(low: str, high: str) -> str:
-    """A pattern for the whole numbers from `low` to `high`, both written with the same number of digits."""
-    if low == high:
-        return low
-    if len(low) == 1:
-        return f"[{low}-{high}]"
-    if low[0] == high[0]:
-        return low[0] + _digits_between(low[1:], high[1:])
-    rest = len(low) - 1
-    parts = [low[0] + _digits_between(low[1:], "9" * rest)]
-    first, last = int(low[0]) + 1, int(high[0]) - 1
-    if first <= last:
-        parts.append((f"[{first}-{last}]" if first < last else str(first)) + "[0-9]" * rest)
-    parts.append(high[0] + _digits_between("0" * rest, high[1:]))
-    return "(?:" + "|".join(parts) + ")"
-
-
-def _whole_numbers(low: int, high: int) -> list[str]:
-    """Patterns for the whole numbers from `low` to `high` (0 <= low), without leading zeros."""
-    parts = []
-    for digits in range(len(str(low)), len(str(high)) + 1 if low <= high else 0):
-        start, end = max(low, 10 ** (digits - 1) if digits > 1 else 0), min(high, 10**digits - 1)
-        if start <= end:
-            parts.append(_digits_between(str(start), str(end)))
-    return parts
-
-
-def _number_pattern(field: Field) -> str:
-    """Plain decimals that lie in the field's range: every text this matches is accepted. It leaves out
-    forms the API also accepts (a plus sign, leading zeros), which the document's text names."""
-    low, high = math.ceil(field.minimum), math.floor(field.maximum)
-    fraction, zeros = r"(?:\.[0-9]*)?", r"(?:\.0*)?"
-    parts = []
-    if high >= max(low, 0):  # i.xxx lies in [i, i + 1): inside the range for every whole i below its top
-        parts += [p + fraction for p in _whole_numbers(max(low, 0), high - 1)]
-        parts.append(f"{high}{zeros}")
-    if low < 0 and low <= high:  # -j.xxx lies in (-j - 1, -j]
-        parts += [f"-{p}{fraction}" for p in _whole_numbers(max(1, -high), -low - 1)]
-        parts.append(f"-{-low}{zeros}")
-    return "(?:" + "|".join(parts) + ")" if parts else "(?!)"
-
-
-def _value_pattern(field: Field) -> str:
-    if field.categories:
-        return "(?:" + "|".join(map(re.escape, field.categories)) + ")"
-    return _number_pattern(field)
-
-
-def csv_pattern(schema: Schema) -> str:
-    """A pattern for CSV bodies of plain lines, each a reading the API accepts, with an optional header."""
-    line = ",".join(map(_value_pattern, schema.fields))
-    header = ",".join(map(re.escape, schema.names))
-    return f"^(?:{header}\\r?\\n)?(?:{line}\\r?\\n)*{line}(?:\\r?\\n)?$"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"application/json": {"schema": schema}}
-
-
-def _errors(*statuses: str) -> dict[str, Any]:
-    return {s: {"description": ERROR_STATUSES[s], "content": _json(_ref("Error"))} for s in statuses}
+TEXT = {"type": "string"}  # an answer that is not JSON and that no codec describes: HTML, CSS, an octet stream
+READINGS_JSON = (
+    "A reading, a list of readings, or a wrapper: instances (SageMaker, TF Serving), or MLflow's "
+    'inputs, dataframe_records and dataframe_split (pandas\' orient="split"; its index only names '
+    "rows). The schemas give the plain forms; the API also takes inputs as one list per field, a value "
+    "per reading, and dataframe_split's columns in any order. Answers follow the order of the readings."
+)
+ACCEPTED = {"type": "object", "properties": {"accepted": {"type": "integer", "minimum": 1}}, "required": ["accepted"]}
+ERROR = {  # the one error shape, which app/web/errors.py renders
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "string",
+            "description": (
+                "A short code, such as invalid_input; on the /v2 routes the message, as the Open Inference "
+                "Protocol has it."
+            ),
+        },
+        "message": {"type": "string"},
+        "details": {
+            "type": "array",
+            "maxItems": MAX_DETAILS,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "row": {"type": ["integer", "null"]},
+                    "field": {"type": ["string", "null"]},
+                    "message": {"type": "string"},
+                },
+                "required": ["row", "field", "message"],
+            },
+        },
+    },
+    "required": ["error", "message", "details"],
+}
+API_KEY = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-API-Key",
+    "description": "Required: the service is configured with API_KEYS.",
+}
 
 
 def build_document(
@@ -157,329 +92,104 @@ def build_document(
     task: Task | None = None,
 ) -> dict[str, Any]:
     """The OpenAPI document for these routes of the model (name, version) whose readings have these fields and
-    who does this task."""
-    # The feedback's code loads with the document, not at start-up.
-    from app.monitoring.ids import INFERENCE_ID
-
-    name, version = model
-    outputs = {output.name: output.datatype for output in (task or Task(BINARY, MAINTENANCE)).outputs}
-    fields = schema.fields
-    reading = {
-        "type": "object",
-        "properties": {f.name: _field_schema(f) for f in fields},
-        "required": [f.name for f in fields],
-        "additionalProperties": False,
-    }
-    reading_array = {
-        "type": "array",
-        "description": f"The {len(fields)} values in field order.",
-        "prefixItems": [_field_schema(f) for f in fields],
-        "minItems": len(fields),
-        "maxItems": len(fields),
-    }
-    item = {"oneOf": [_ref("Reading"), _ref("ReadingArray")]}
-    csv_body = {
-        "type": "string",
-        "description": (
-            f"One reading per line, {len(fields)} comma-separated values in field order, or in the order of an "
-            "optional header line naming every field once. The pattern gives the plain form, with the header in field "
-            "order; the API also accepts values quoted or padded with spaces, numbers with a plus sign or leading "
-            "zeros, and empty lines. Numbers are plain decimals: no exponent."
-        ),
-        "pattern": csv_pattern(schema),
-        "example": schema.sample,
-    }
-    rows = {"type": "array", "items": item, "minItems": 1}
-    # The plain form: the API also takes the columns in any order (each once), and inputs as a list per field.
-    split = {
-        "type": "object",
-        "properties": {
-            "columns": {"const": list(schema.names)},
-            "data": {"type": "array", "items": _ref("ReadingArray"), "minItems": 1},
-            "index": {"type": "array", "description": "Names the rows; not read."},
-        },
-        "required": ["columns", "data"],
-        "additionalProperties": False,
-    }
-
-    def wrapped(key: str, value: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "object", "properties": {key: value}, "required": [key], "additionalProperties": False}
-
-    # The request bodies by media type, and the answers' bodies by the names the routes table gives them.
-    bodies: dict[str, dict[str, Any]] = {
-        "text/csv": csv_body,
-        "text/plain": csv_body,
-        "application/json": {
-            "description": (
-                "A reading, a list of readings, or a wrapper: instances (SageMaker, TF Serving), or MLflow's "
-                'inputs, dataframe_records and dataframe_split (pandas\' orient="split"; its index only names '
-                "rows). The schemas give the plain forms; the API also takes inputs as one list per field, a value "
-                "per reading, and dataframe_split's columns in any order. Answers follow the order of the readings."
-            ),
-            "oneOf": [
-                _ref("Reading"),
-                rows,
-                *(wrapped(key, rows) for key in ("instances", "inputs", "dataframe_records")),
-                wrapped("dataframe_split", split),
-            ],
-        },
-    }
-    # The Open Inference Protocol's plain JSON form: the API also takes INT64 or INT32 for whole numbers, data
-    # nested as [[v], ...], several readings per tensor, and Triton's binary tensor extension.
-    tensor_inputs = [
-        {
-            "type": "object",
-            "properties": {
-                "name": {"const": f.name},
-                "datatype": {"enum": ["BYTES"] if f.categories else ["FP64", "FP32"]},
-                "shape": {"type": "array", "prefixItems": [{"const": 1}, {"const": 1}], "minItems": 1, "maxItems": 2},
-                "data": {"type": "array", "prefixItems": [_field_schema(f)], "minItems": 1, "maxItems": 1},
-                "parameters": {
-                    "type": "object",
-                    "properties": {"content_type": {"type": "string"}},
-                    "additionalProperties": False,
-                },
-            },
-            "required": ["name", "datatype", "shape", "data"],
-            "additionalProperties": False,
-        }
-        for f in fields
-    ]
-    infer_request = {
-        "type": "object",
-        "properties": {
-            "id": {"type": "string"},
-            "parameters": {
-                "type": "object",
-                "description": "binary_data_output asks for every output as binary data; others are not read.",
-                "properties": {"binary_data_output": {"type": "boolean"}},
-            },
-            "inputs": {
-                "type": "array",
-                "description": "One tensor per field, in field order here (any order is taken), a value per reading.",
-                "prefixItems": tensor_inputs,
-                "minItems": len(fields),
-                "maxItems": len(fields),
-            },
-            "outputs": {
-                "type": "array",
-                "minItems": 1,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"enum": list(outputs)},
-                        "parameters": {
-                            "type": "object",
-                            "properties": {"binary_data": {"type": "boolean"}},
-                            "additionalProperties": False,
-                        },
-                    },
-                    "required": ["name"],
-                    "additionalProperties": False,
-                },
-            },
-        },
-        "required": ["inputs"],
-        "additionalProperties": False,
-    }
-    infer_answer = {
-        "type": "object",
-        "properties": {
-            "model_name": {"const": name},
-            "model_version": {"const": version},
-            "id": {"type": "string"},
-            "outputs": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"enum": list(outputs)},
-                        "datatype": {"enum": list(outputs.values())},
-                        "shape": {"type": "array", "items": {"type": "integer"}},
-                        "data": {"type": "array"},
-                        "parameters": {"type": "object"},
-                    },
-                    "required": ["name", "datatype", "shape"],
-                },
-            },
-        },
-        "required": ["model_name", "model_version", "outputs"],
-    }
-    score = {"type": "number", "minimum": 0, "maximum": 1, "description": "Probability of a breakdown."}
-    contributions = {
-        "type": "object",
-        "description": (
-            "Each field's contribution to the model's margin against an average reading: the log-odds, or a "
-            "forest's probability (the link in /v1/model). Only when asked for."
-        ),
-        "additionalProperties": {"type": "number"},
-    }
-    label = {"type": "integer", "enum": [0, 1], "description": "1: maintenance required."}
-    classic = {
-        "type": "object",
-        "properties": {
-            "predictions": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"score": score, "predicted_label": label, "contributions": contributions},
-                    "required": ["score", "predicted_label"],
-                },
-            }
-        },
-        "required": ["predictions"],
-    }
-    versioned_item = {
-        "type": "object",
-        "properties": {
-            "score": score,
-            "predicted_label": label,
-            "label": {"type": "string", "enum": ["maintenance_required", "healthy"]},
-            "contributions": contributions,
-        },
-        "required": ["score", "predicted_label", "label"],
-    }
-    versioned = {
-        "type": "object",
-        "properties": {
-            "predictions": {"type": "array", "items": versioned_item},
-            "model": {"type": "object"},
-        },
-        "required": ["predictions", "model"],
-    }
-    feedback_request = {
-        "type": "object",
-        "properties": {
-            "feedback": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": max_rows,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "inference_id": {
-                            "type": "string",
-                            "pattern": f"^{INFERENCE_ID.pattern}$",
-                            "description": "The X-Inference-Id of the answer",
-                        },
-                        "label": {
-                            "type": "integer",
-                            "enum": [0, 1],
-                            "description": "What the reading turned out to be",
-                        },
-                        "row": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": max_rows,
-                            "default": 1,
-                            "description": "Which reading of that request, from 1",
-                        },
-                    },
-                    "required": ["inference_id", "label"],
-                    "additionalProperties": False,
-                },
-            }
-        },
-        "required": ["feedback"],
-        "additionalProperties": False,
-    }
-    answers = {
-        "accepted": {
-            "type": "object",
-            "properties": {"accepted": {"type": "integer", "minimum": 1}},
-            "required": ["accepted"],
-        },
-        "classic": classic,
-        "versioned": versioned,
-        "infer": infer_answer,
-        "object": {"type": "object"},
-        "text": {"type": "string"},
-    }
-    error = {
-        "type": "object",
-        "properties": {
-            "error": {
-                "type": "string",
-                "description": (
-                    "A short code, such as invalid_input; on the /v2 routes the message, as the Open Inference "
-                    "Protocol has it."
-                ),
-            },
-            "message": {"type": "string"},
-            "details": {
-                "type": "array",
-                "maxItems": MAX_DETAILS,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "row": {"type": ["integer", "null"]},
-                        "field": {"type": ["string", "null"]},
-                        "message": {"type": "string"},
-                    },
-                    "required": ["row", "field", "message"],
-                },
-            },
-        },
-        "required": ["error", "message", "details"],
-    }
-
-    def operation(route: Route) -> dict[str, Any]:
-        # Security is declared only when API keys are on, so /docs offers "Authorize" only then.
-        guarded = keys and route.keyed
-        answer = route.answer
-        return {
-            "summary": route.summary,
-            **({"description": f"Served only with {route.when[0]}={route.when[1]}."} if route.when else {}),
-            **({"security": [{}, {"apiKey": []}]} if guarded else {}),
-            **({"parameters": parameters} if (parameters := _parameters(route, name, version)) else {}),
-            **(
-                {"requestBody": {"required": True, "content": {t: {"schema": body(route, t)} for t in route.bodies}}}
-                if route.bodies
-                else {}
-            ),
-            "responses": {
-                answer.status: {
-                    "description": answer.description,
-                    # A JSON answer has the named schema; any other (CSV, JSON Lines, HTML) is text.
-                    "content": {
-                        t: {"schema": answers[answer.body if t == "application/json" else "text"]}
-                        for t in answer.media_types
-                    },
-                },
-                **_errors(*sorted({*route.errors, *(("401",) if guarded else ())})),
-            },
-        }
-
-    def body(route: Route, media_type: str) -> dict[str, Any]:
-        return {"infer": infer_request, "feedback": feedback_request}.get(route.body) or bodies[media_type]
-
+    who does this task (by default, the turbine model's)."""
+    task = task or Task(BINARY, MAINTENANCE)
+    requests, answers = _requests(schema, task, max_rows), _answers(model, task)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         if route.documented:
-            paths.setdefault(PATH_PARAMETER.sub(r"{\1}", route.rule), {})[route.method.lower()] = operation(route)
+            operation = _operation(route, model, keys, requests, answers)
+            paths.setdefault(PATH_PARAMETER.sub(r"{\1}", route.rule), {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "turbine-status",
-            "version": version,
+            "version": model[1],
             "description": "Breakdown scores and maintenance labels for wind-turbine sensor readings.",
         },
         "paths": paths,
         "components": {
-            "schemas": {"Reading": reading, "ReadingArray": reading_array, "Error": error},
-            **(
-                {
-                    "securitySchemes": {
-                        "apiKey": {
-                            "type": "apiKey",
-                            "in": "header",
-                            "name": "X-API-Key",
-                            "description": "Required: the service is configured with API_KEYS.",
-                        }
-                    }
-                }
-                if keys
-                else {}
-            ),
+            "schemas": {**json.reading_schemas(schema), "Error": ERROR},
+            **({"securitySchemes": {"apiKey": API_KEY}} if keys else {}),
         },
+    }
+
+
+def _requests(schema: Schema, task: Task, max_rows: int) -> dict[str, Bodies]:
+    """The request bodies by the names the routes table gives them."""
+    # The feedback's code loads with the document, not at start-up.
+    from app.monitoring.feedback import request_schema
+
+    csv_body = csv.body_schema(schema)
+    readings = {
+        **dict.fromkeys(csv.CSV_TYPES, csv_body),
+        JSON_TYPE: {"description": READINGS_JSON, "oneOf": [*json.body_shapes(), *mlflow.body_shapes(schema)]},
+    }
+    return {
+        "readings": readings,
+        "infer": {JSON_TYPE: inference_protocol.infer_request_schema(schema, task)},
+        "feedback": {JSON_TYPE: request_schema(max_rows)},
+    }
+
+
+def _answers(model: tuple[str, str], task: Task) -> dict[str, Bodies]:
+    """The successful answers' bodies by the names the routes table gives them; a media type not named is TEXT."""
+    return {
+        "accepted": {JSON_TYPE: ACCEPTED},
+        "classic": {JSON_TYPE: classic.answer_schema()},
+        "versioned": {JSON_TYPE: json.versioned_schema()},
+        "invocations": sagemaker.answer_schemas(),
+        "infer": {JSON_TYPE: inference_protocol.infer_answer_schema(*model, task)},
+        "object": {JSON_TYPE: {"type": "object"}},
+        "text": {},
+    }
+
+
+def _operation(
+    route: Route, model: tuple[str, str], keys: bool, requests: Mapping[str, Bodies], answers: Mapping[str, Bodies]
+) -> dict[str, Any]:
+    """A route's operation: its parameters, its request body, its answer and the errors it may give."""
+    # Security is declared only when API keys are on, so /docs offers "Authorize" only then.
+    guarded = keys and route.keyed
+    parameters = _parameters(route, *model)
+    content = {t: {"schema": requests[route.body][t]} for t in route.bodies}
+    return {
+        "summary": route.summary,
+        **({"description": f"Served only with {route.when[0]}={route.when[1]}."} if route.when else {}),
+        **({"security": [{}, {"apiKey": []}]} if guarded else {}),
+        **({"parameters": parameters} if parameters else {}),
+        **({"requestBody": {"required": True, "content": content}} if content else {}),
+        "responses": {
+            route.answer.status: _answer(route, answers[route.answer.body]),
+            **_errors(*sorted({*route.errors, *(("401",) if guarded else ())})),
+        },
+    }
+
+
+def _parameters(route: Route, name: str, version: str) -> list[dict[str, Any]]:
+    """The route's path parameters (the served model's name and version: any other is a 404), then its query and
+    header parameters."""
+    served = {"name": name, "version": version}
+    path = [
+        {"name": key, "in": "path", "required": True, "schema": {"type": "string", "enum": [served[key]]}}
+        for key in PATH_PARAMETER.findall(route.rule)
+    ]
+    named = {"explain": EXPLAIN, sagemaker.CUSTOM_ATTRIBUTES: sagemaker.custom_attributes_parameter()}
+    return path + [named[key] for key in route.parameters]
+
+
+def _answer(route: Route, bodies: Bodies) -> dict[str, Any]:
+    """The route's successful answer, in each of its media types."""
+    answer = route.answer
+    return {
+        "description": answer.description,
+        "content": {t: {"schema": bodies.get(t, TEXT)} for t in answer.media_types},
+    }
+
+
+def _errors(*statuses: str) -> dict[str, Any]:
+    """The error answers by status, each in the one error shape."""
+    return {
+        s: {"description": ERROR_STATUSES[s], "content": {JSON_TYPE: {"schema": json.component("Error")}}}
+        for s in statuses
     }

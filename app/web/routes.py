@@ -89,7 +89,7 @@ ROUTES = (
             "One prediction per reading, in input order: JSON as POST / answers, or a line per reading (CSV: score,"
             "predicted_label, then the contributions in field order when asked)",
             INVOCATION_ANSWERS,
-            "classic",
+            "invocations",
         ),
         bodies=CSV_AND_JSON,
         errors=(*SCORING_ERRORS, "406"),
