@@ -23,7 +23,8 @@ FORMAT = "turbine-status-logistic/2"
 # (app.models.runtimes.trees).
 TREES_FORMAT = "turbine-status-trees/2"
 TREES_FORMATS = ("turbine-status-trees/1", TREES_FORMAT)
-FORMATS = (FORMAT, *TREES_FORMATS)
+LINEAR_FORMAT = "turbine-status-linear/1"  # a linear model of any task, with gaps
+FORMATS = (FORMAT, LINEAR_FORMAT, *TREES_FORMATS)
 TASKS = (BINARY, MULTICLASS, REGRESSION)
 # The most a model's numbers may add up to in a margin: far enough below the largest float (1.8e308) that the sums
 # made scoring and explaining, over as many as millions of leaves, stay finite.

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from app.core.fields import Schema
 from app.core.table import Reading
-from app.models.artifact import FORMAT, TREES_FORMATS, ModelFileError
+from app.models.artifact import FORMAT, LINEAR_FORMAT, TREES_FORMATS, ModelFileError
 
 
 class Scorer(Protocol):
@@ -37,7 +37,7 @@ def scorer(artifact: dict[str, Any], schema: Schema, native: bool = False) -> Sc
     """The scorer of a validated artifact's model, by its format; raises ModelFileError for a model that cannot be
     used, and ImportError when `native` (onnxruntime for trees) is asked for and not installed."""
     kind = artifact["format"]
-    if kind == FORMAT:
+    if kind in (FORMAT, LINEAR_FORMAT):
         from app.models.runtimes.linear import LinearModel
 
         return LinearModel(artifact, schema)
