@@ -34,6 +34,17 @@ class Task:
     target: str = ""
     unit: str = ""
 
+    def describe(self) -> dict[str, Any]:
+        """The task as /v1/model says it: its kind, classes, target and unit, and its outputs."""
+        outputs = [{"name": o.name, "datatype": o.datatype, "shape": list(o.shape)} for o in self.outputs]
+        return {
+            "kind": self.kind,
+            "classes": list(self.classes),
+            "target": self.target,
+            "unit": self.unit,
+            "outputs": outputs,
+        }
+
     @property
     def outputs(self) -> tuple[Output, ...]:
         if self.kind == REGRESSION:

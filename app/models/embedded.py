@@ -126,6 +126,7 @@ class EmbeddedModel:
             "training": a["training"],
             "distribution": a["distribution"],
             "checksum": a["checksum"],
+            "task": self.task.describe(),
         }
 
 

@@ -266,4 +266,5 @@ class SageMakerModel:
             "region": self.region,
             "threshold": self.threshold,
             "schema_source": self.schema_source,
+            "task": self.task.describe(),
         }
